@@ -1,0 +1,48 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+// One library per concern (see ARCHITECTURE.md); the executable stays thin.
+// Dependencies are few on purpose: every one adds minutes to a cold CI build.
+let package = Package(
+    name: "pgdr",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "pgdr", targets: ["pgdr"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+    ],
+    targets: [
+        // Pure: pgdr.yaml model, parsing, validation, durations and sizes.
+        .target(name: "DRSpec", dependencies: [
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        // Pure: what a probe observed and what it means (lag, health verdicts, rendering).
+        .target(name: "DRStatus", dependencies: ["DRSpec"]),
+        // Shell: postgres-nio connections, probes and SQL actions.
+        .target(name: "DRPostgres", dependencies: [
+            "DRSpec", "DRStatus",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Shell: local servers (binaries, initdb, pg_ctl, basebackup) and the lab.
+        .target(name: "DRLocal", dependencies: [
+            "DRSpec", "DRPostgres",
+            .product(name: "Subprocess", package: "swift-subprocess"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "pgdr", dependencies: [
+            "DRSpec", "DRStatus", "DRPostgres", "DRLocal",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "DRSpecTests", dependencies: ["DRSpec"]),
+        .testTarget(name: "DRStatusTests", dependencies: ["DRStatus", "DRSpec"]),
+        .testTarget(name: "DRLocalTests", dependencies: ["DRLocal", "DRPostgres", "DRStatus", "DRSpec"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,37 @@
+import DRSpec
+import Foundation
+
+/// Everything needed to open a session on one server. Its description names
+/// the server and user, never the password.
+public struct ConnectionTarget: Sendable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public var user: String
+    public var database: String
+    public var password: Secret?
+    public var applicationName: String
+    public var connectTimeout: Duration
+    /// Server-side limit for every statement, so a slow query cannot hang a probe.
+    public var statementTimeout: Duration
+
+    public init(host: String, port: Int, user: String, database: String = "postgres", password: Secret?,
+                applicationName: String = "pgdr", connectTimeout: Duration = .seconds(3),
+                statementTimeout: Duration = .seconds(5)) {
+        self.host = host
+        self.port = port
+        self.user = user
+        self.database = database
+        self.password = password
+        self.applicationName = applicationName
+        self.connectTimeout = connectTimeout
+        self.statementTimeout = statementTimeout
+    }
+
+    public init(node: NodeSpec, baseDirectory: String, applicationName: String = "pgdr") throws {
+        self.init(host: node.host, port: node.port, user: node.user, database: node.database,
+                  password: try PasswordResolver.resolve(node.password, baseDirectory: baseDirectory),
+                  applicationName: applicationName)
+    }
+
+    public var description: String { "\(user)@\(host):\(port)/\(database)" }
+}

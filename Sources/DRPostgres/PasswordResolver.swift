@@ -1,0 +1,39 @@
+import DRSpec
+import Foundation
+
+/// Reads a node's password from where pgdr.yaml says it is. The password
+/// itself never appears in an error: only the source's name does.
+public enum PasswordResolver {
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public let description: String
+    }
+
+    public static func resolve(_ source: PasswordSource?, baseDirectory: String,
+                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Secret? {
+        switch source {
+        case nil:
+            return nil
+        case .environment(let name):
+            guard let value = environment[name], !value.isEmpty else {
+                throw Failure(description: "environment variable \(name) is not set; export it before running pgdr")
+            }
+            return Secret(value)
+        case .file(let path):
+            let full = path.hasPrefix("/") ? path : (baseDirectory as NSString).appendingPathComponent(path)
+            var info = stat()
+            guard stat(full, &info) == 0 else {
+                throw Failure(description: "password file \(full) does not exist or cannot be read")
+            }
+            let mode = info.st_mode & 0o777
+            guard mode & 0o077 == 0 else {
+                throw Failure(description: "password file \(full) is readable by others (mode \(String(mode, radix: 8))); run chmod 600 \(full)")
+            }
+            guard let text = try? String(contentsOfFile: full, encoding: .utf8) else {
+                throw Failure(description: "password file \(full) cannot be read as text")
+            }
+            let password = text.trimmingCharacters(in: .newlines)
+            guard !password.isEmpty else { throw Failure(description: "password file \(full) is empty") }
+            return Secret(password)
+        }
+    }
+}

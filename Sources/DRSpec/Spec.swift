@@ -1,0 +1,120 @@
+import Foundation
+
+/// The whole of pgdr.yaml as typed values. Pure data: nothing here touches a
+/// server, a file or the network. Passwords are never part of it, only where
+/// to read them from (`PasswordSource`).
+public struct Spec: Sendable, Hashable, Codable {
+    public var name: String
+    public var environment: String
+    public var objectives: Objectives
+    public var engine: Engine
+    public var primary: RegionSite
+    public var dr: RegionSite
+    public var backup: Backup
+    public var monitoring: Monitoring
+    public var failover: Failover
+    public var notifications: [NotificationSink]
+    public var tags: [String: String]
+    public var nodes: [NodeSpec]
+
+    /// The node placed in the primary region, the one expected to take writes.
+    public var primaryNode: NodeSpec? { nodes.first { $0.region == primary.region } }
+    /// The node placed in the DR region.
+    public var drNode: NodeSpec? { nodes.first { $0.region == dr.region } }
+
+    /// `orders-prod`: every resource name carries the environment suffix.
+    public func resourceName(_ base: String) -> String { "\(base)-\(environment)" }
+}
+
+public struct Objectives: Sendable, Hashable, Codable {
+    /// Recovery point objective: the most data (as time) a disaster may cost.
+    public var rpo: TimeSpan
+    /// Recovery time objective: how long until writes are taken again.
+    public var rto: TimeSpan
+}
+
+public struct Engine: Sendable, Hashable, Codable {
+    /// `15`, or `15.8` when a minor version is pinned (RDS).
+    public var version: String
+    public var major: Int { Int(version.split(separator: ".").first ?? "") ?? 0 }
+}
+
+/// One region's database placement (used by `synth`; the lab ignores sizing).
+public struct RegionSite: Sendable, Hashable, Codable {
+    public var region: String
+    public var instanceClass: String
+    public var multiAZ: Bool
+    public var storage: ByteSize
+}
+
+public struct Backup: Sendable, Hashable, Codable {
+    public var retentionDays: Int
+    public var pointInTimeRecovery: Bool
+}
+
+public struct Monitoring: Sendable, Hashable, Codable {
+    public var interval: TimeSpan
+    public var thresholds: Thresholds
+}
+
+public struct Thresholds: Sendable, Hashable, Codable {
+    public var replicationLag: TimeSpan
+    public var cpuPercent: Double
+    public var freeStorage: ByteSize
+    public var connectionsPercent: Double
+    public var latency: TimeSpan
+}
+
+public struct Failover: Sendable, Hashable, Codable {
+    public enum Mode: String, Sendable, Hashable, Codable, CaseIterable { case manual, automatic }
+    public var mode: Mode
+    public var maxDataLoss: DataLossLimit
+}
+
+/// How much data a failover may give up: as WAL bytes, as time, or both.
+public struct DataLossLimit: Sendable, Hashable, Codable {
+    public var bytes: ByteSize?
+    public var time: TimeSpan?
+}
+
+public struct NotificationSink: Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable { case log, webhook, command }
+    public var type: Kind
+    /// `log`: file to append JSON lines to (standard error when absent).
+    public var path: String?
+    /// `webhook`: where to POST.
+    public var url: String?
+    /// `command`: program and arguments; the event arrives on standard input.
+    public var command: [String]?
+    public var timeout: TimeSpan
+    public var retries: Int
+}
+
+/// A PostgreSQL server pgdr talks to (self-managed or lab).
+public struct NodeSpec: Sendable, Hashable, Codable {
+    public var name: String
+    public var region: String
+    public var host: String
+    public var port: Int
+    public var database: String
+    /// Data directory, only for servers on this machine (lab, self-managed).
+    public var dataDirectory: String?
+    /// The role pgdr logs in as: least privilege, member of `pg_monitor`.
+    public var user: String
+    public var password: PasswordSource?
+}
+
+/// Where a password is read from. pgdr.yaml never holds the password itself.
+public enum PasswordSource: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// A file, mode 0600; a relative path is relative to pgdr.yaml.
+    case file(String)
+    /// An environment variable's name.
+    case environment(String)
+
+    public var description: String {
+        switch self {
+        case .file(let path): "file \(path)"
+        case .environment(let name): "environment variable \(name)"
+        }
+    }
+}

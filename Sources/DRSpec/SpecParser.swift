@@ -1,0 +1,280 @@
+import Foundation
+import Yams
+
+/// A spec that parsed without errors, with the warnings worth showing.
+public struct ParsedSpec: Sendable {
+    public var spec: Spec
+    public var warnings: [Diagnostic]
+    /// The folder pgdr.yaml is in: relative paths in it (password files,
+    /// data directories) are read from here.
+    public var baseDirectory: String = "."
+}
+
+/// Turns pgdr.yaml text into a `Spec`, reporting every problem at once with
+/// its key path, line and column. Defaults live here, in one place.
+public enum SpecParser {
+    public static let supportedMajors = 13...18
+
+    public static func parse(yaml: String, file: String = "pgdr.yaml") throws(SpecError) -> ParsedSpec {
+        let sink = DiagnosticSink()
+        let root: Node
+        do {
+            guard let composed = try Yams.compose(yaml: yaml) else {
+                throw SpecError(file: file, diagnostics: [Diagnostic(path: "", line: 1, column: 1,
+                    message: "the file is empty", hint: "run `pgdr init` to write a commented example")])
+            }
+            root = composed
+        } catch let error as SpecError {
+            throw error
+        } catch {
+            throw SpecError(file: file, diagnostics: [yamlSyntaxDiagnostic(error)])
+        }
+        guard let reader = MappingReader(root, path: "", sink: sink) else {
+            throw SpecError(file: file, diagnostics: sink.items)
+        }
+        let spec = readSpec(reader)
+        SpecRules.check(spec, sink: sink, root: reader)
+        let errors = sink.items.filter { $0.severity == .error }
+        guard errors.isEmpty, let spec else {
+            throw SpecError(file: file, diagnostics: sink.items)
+        }
+        return ParsedSpec(spec: spec, warnings: sink.items.filter { $0.severity == .warning })
+    }
+
+    public static func load(path: String) throws(SpecError) -> ParsedSpec {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            let exists = FileManager.default.fileExists(atPath: path)
+            throw SpecError(file: path, diagnostics: [Diagnostic(path: "",
+                message: exists ? "cannot read the file" : "no such file",
+                hint: exists ? "check its permissions" : "run `pgdr init \(path)` to write one, or pass --config")])
+        }
+        var parsed = try parse(yaml: text, file: path)
+        let folder = (path as NSString).deletingLastPathComponent
+        parsed.baseDirectory = folder.isEmpty ? "." : folder
+        return parsed
+    }
+
+    static func yamlSyntaxDiagnostic(_ error: any Error) -> Diagnostic {
+        if let yaml = error as? YamlError {
+            switch yaml {
+            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+                 .composer(_, let problem, let mark, _):
+                return Diagnostic(path: "", line: mark.line, column: mark.column,
+                                  message: "YAML syntax: \(problem)",
+                                  hint: "check indentation and quoting near this line")
+            case .duplicatedKeysInMapping(let duplicates, _):
+                return Diagnostic(path: "", message: "duplicate keys: \(duplicates.joined(separator: ", "))",
+                                  hint: "each key may appear once per mapping")
+            default:
+                break
+            }
+        }
+        return Diagnostic(path: "", message: "YAML syntax: \(error)")
+    }
+
+    // MARK: - sections
+
+    static func readSpec(_ r: MappingReader) -> Spec? {
+        let name = r.string("name", required: "a short lowercase name for the database, e.g. `orders`")
+        let environment = r.string("environment", required: "the suffix every resource name carries, e.g. `prod`")
+        let objectives = readObjectives(r)
+        let engine = readEngine(r)
+        let primary = readSite(r, key: "primary", region: "us-east-1", multiAZ: true)
+        let dr = readSite(r, key: "dr", region: "us-east-2", multiAZ: false)
+        let backup = readBackup(r)
+        let monitoring = readMonitoring(r)
+        let failover = readFailover(r, rpo: objectives?.rpo)
+        let notifications = r.list("notifications").compactMap { readSink($0.node, path: $0.path, sink: r.sink) }
+        let tags = r.mapping("tags").map { tagsReader -> [String: String] in
+            Dictionary(tagsReader.stringPairs().map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+        } ?? [:]
+        let nodes = r.list("nodes").compactMap { readNode($0.node, path: $0.path, sink: r.sink) }
+        r.finish()
+        guard let name, let environment, let objectives, let engine else { return nil }
+        return Spec(name: name, environment: environment, objectives: objectives, engine: engine,
+                    primary: primary, dr: dr, backup: backup, monitoring: monitoring, failover: failover,
+                    notifications: notifications, tags: tags, nodes: nodes)
+    }
+
+    static func readObjectives(_ r: MappingReader) -> Objectives? {
+        guard let o = r.mapping("objectives") else {
+            if !r.has("objectives") {
+                r.missing("objectives", hint: "state the recovery objectives, e.g. `objectives: {rpo: 5m, rto: 1h}`")
+            }
+            return nil
+        }
+        defer { o.finish() }
+        let range = TimeSpan(milliseconds: 0)...TimeSpan.hours(24 * 7)
+        if !o.has("rpo") { o.missing("rpo", hint: "how much data a disaster may cost, e.g. `rpo: 5m`") }
+        if !o.has("rto") { o.missing("rto", hint: "how soon writes must resume, e.g. `rto: 1h`") }
+        guard let rpo = o.timeSpan("rpo", default: nil, range: range),
+              let rto = o.timeSpan("rto", default: nil, range: range) else { return nil }
+        return Objectives(rpo: rpo, rto: rto)
+    }
+
+    static func readEngine(_ r: MappingReader) -> Engine? {
+        guard let e = r.mapping("engine") else {
+            if !r.has("engine") {
+                r.missing("engine", hint: "the PostgreSQL version, e.g. `engine: {version: \"16\"}`")
+            }
+            return nil
+        }
+        defer { e.finish() }
+        guard let (version, node) = e.scalarString("version") else {
+            e.missing("version", hint: "a PostgreSQL major version such as \"16\", or major.minor such as \"16.4\"")
+            return nil
+        }
+        let parts = version.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }),
+              let major = Int(parts[0]) else {
+            e.sink.add(e.childPath("version"), at: node, "`\(version)` is not a PostgreSQL version",
+                       hint: "write the major version (\"16\") or major.minor (\"16.4\"), quoted")
+            return nil
+        }
+        guard supportedMajors.contains(major) else {
+            e.sink.add(e.childPath("version"), at: node, "PostgreSQL \(major) is not supported",
+                       hint: "pgdr supports PostgreSQL \(supportedMajors.lowerBound) to \(supportedMajors.upperBound)")
+            return nil
+        }
+        return Engine(version: version)
+    }
+
+    static func readSite(_ r: MappingReader, key: String, region: String, multiAZ: Bool) -> RegionSite {
+        let defaults = RegionSite(region: region, instanceClass: "db.r6g.xlarge", multiAZ: multiAZ,
+                                  storage: .gigabytes(100))
+        guard let s = r.mapping(key) else { return defaults }
+        defer { s.finish() }
+        return RegionSite(
+            region: s.string("region") ?? defaults.region,
+            instanceClass: s.string("instanceClass") ?? defaults.instanceClass,
+            multiAZ: s.bool("multiAZ", default: defaults.multiAZ),
+            storage: s.byteSize("storage", default: defaults.storage, range: .gigabytes(20)...ByteSize(bytes: 64 << 40)))
+    }
+
+    static func readBackup(_ r: MappingReader) -> Backup {
+        guard let b = r.mapping("backup") else { return Backup(retentionDays: 7, pointInTimeRecovery: true) }
+        defer { b.finish() }
+        return Backup(
+            retentionDays: b.int("retentionDays", default: 7, range: 0...35,
+                                 hint: "RDS keeps automated backups for 0 to 35 days"),
+            pointInTimeRecovery: b.bool("pointInTimeRecovery", default: true))
+    }
+
+    static let defaultThresholds = Thresholds(replicationLag: .seconds(300), cpuPercent: 80,
+                                              freeStorage: .gigabytes(10), connectionsPercent: 80,
+                                              latency: TimeSpan(milliseconds: 200))
+
+    static func readMonitoring(_ r: MappingReader) -> Monitoring {
+        let defaults = Monitoring(interval: .seconds(5), thresholds: defaultThresholds)
+        guard let m = r.mapping("monitoring") else { return defaults }
+        defer { m.finish() }
+        let interval = m.timeSpan("interval", default: defaults.interval, range: .seconds(1)...TimeSpan.hours(1))!
+        guard let t = m.mapping("thresholds") else { return Monitoring(interval: interval, thresholds: defaultThresholds) }
+        defer { t.finish() }
+        let d = defaultThresholds
+        let thresholds = Thresholds(
+            replicationLag: t.timeSpan("replicationLag", default: d.replicationLag, range: .seconds(1)...TimeSpan.hours(24))!,
+            cpuPercent: t.double("cpuPercent", default: d.cpuPercent, range: 1...100, hint: "a percentage, e.g. 80"),
+            freeStorage: t.byteSize("freeStorage", default: d.freeStorage),
+            connectionsPercent: t.double("connectionsPercent", default: d.connectionsPercent, range: 1...100,
+                                         hint: "a percentage of max_connections, e.g. 80"),
+            latency: t.timeSpan("latency", default: d.latency, range: TimeSpan(milliseconds: 1)...TimeSpan.minutes(10))!)
+        return Monitoring(interval: interval, thresholds: thresholds)
+    }
+
+    static func readFailover(_ r: MappingReader, rpo: TimeSpan?) -> Failover {
+        let defaultLimit = DataLossLimit(bytes: nil, time: rpo ?? .minutes(5))
+        guard let f = r.mapping("failover") else { return Failover(mode: .manual, maxDataLoss: defaultLimit) }
+        defer { f.finish() }
+        let mode = f.oneOf("mode", default: Failover.Mode.manual)
+        return Failover(mode: mode, maxDataLoss: readDataLoss(f) ?? defaultLimit)
+    }
+
+    /// `maxDataLoss: 16MB`, `maxDataLoss: 30s`, or `maxDataLoss: {bytes: 16MB, time: 30s}`.
+    static func readDataLoss(_ f: MappingReader) -> DataLossLimit? {
+        guard let node = f.value("maxDataLoss") else { return nil }
+        let path = f.childPath("maxDataLoss")
+        if case .scalar(let scalar) = node {
+            if let size = ByteSize(parsing: scalar.string) { return DataLossLimit(bytes: size, time: nil) }
+            if let span = TimeSpan(parsing: scalar.string) { return DataLossLimit(bytes: nil, time: span) }
+            f.sink.add(path, at: node, "`\(scalar.string)` is neither a size nor a duration",
+                       hint: "write WAL bytes (16MB), time (30s), or both as {bytes: 16MB, time: 30s}")
+            return nil
+        }
+        guard let m = MappingReader(node, path: path, sink: f.sink) else { return nil }
+        defer { m.finish() }
+        let limit = DataLossLimit(bytes: m.has("bytes") ? m.byteSize("bytes", default: .megabytes(16)) : nil,
+                                  time: m.timeSpan("time", default: nil))
+        if limit.bytes == nil && limit.time == nil {
+            f.sink.add(path, at: node, "give at least one of `bytes` or `time`")
+        }
+        return limit
+    }
+
+    static func readSink(_ node: Node, path: String, sink: DiagnosticSink) -> NotificationSink? {
+        guard let n = MappingReader(node, path: path, sink: sink) else { return nil }
+        defer { n.finish() }
+        guard n.has("type") else {
+            n.missing("type", hint: "one of log, webhook, command")
+            return nil
+        }
+        let type = n.oneOf("type", default: NotificationSink.Kind.log)
+        var result = NotificationSink(type: type, path: nil, url: nil, command: nil,
+                                      timeout: n.timeSpan("timeout", default: .seconds(5),
+                                                          range: TimeSpan(milliseconds: 100)...TimeSpan.minutes(5))!,
+                                      retries: n.int("retries", default: 3, range: 0...20))
+        switch type {
+        case .log:
+            result.path = n.string("path")
+        case .webhook:
+            guard let (url, urlNode) = n.scalarString("url") else {
+                n.missing("url", hint: "where to POST events, e.g. https://hooks.example.com/pgdr")
+                return nil
+            }
+            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""),
+                  let host = parsed.host, !host.isEmpty else {
+                sink.add(n.childPath("url"), at: urlNode, "`\(url)` is not an http(s) URL",
+                         hint: "write a full URL such as https://hooks.example.com/pgdr")
+                return nil
+            }
+            result.url = url
+        case .command:
+            let items = n.list("command")
+            let words = items.compactMap { $0.node.string }
+            guard !words.isEmpty, words.count == items.count else {
+                n.missing("command", hint: "a program and its arguments as a list, e.g. [\"/usr/local/bin/page\", \"--team\", \"db\"]")
+                return nil
+            }
+            result.command = words
+        }
+        return result
+    }
+
+    static func readNode(_ node: Node, path: String, sink: DiagnosticSink) -> NodeSpec? {
+        guard let n = MappingReader(node, path: path, sink: sink) else { return nil }
+        defer { n.finish() }
+        if let secret = n.value("password") {
+            sink.add(n.childPath("password"), at: secret, "pgdr.yaml must not hold a password",
+                     hint: "put it in a file (chmod 600) and write `passwordFile: PATH`, or use `passwordEnv: VARIABLE`")
+        }
+        let name = n.string("name", required: "a short name for this server, e.g. `pg1`")
+        let region = n.string("region", required: "the region this server stands in, e.g. `us-east-1`")
+        let host = n.string("host", required: "the address to connect to, e.g. `127.0.0.1`")
+        let port = n.int("port", default: 5432, range: 1...65535)
+        let file = n.string("passwordFile")
+        let env = n.string("passwordEnv")
+        if file != nil && env != nil {
+            sink.add(n.childPath("passwordEnv"), at: node, "give one of passwordFile or passwordEnv, not both")
+        }
+        let spec = NodeSpec(name: name ?? "", region: region ?? "", host: host ?? "", port: port,
+                            database: n.string("database") ?? "postgres",
+                            dataDirectory: n.string("dataDirectory"),
+                            user: n.string("user") ?? "pgdr_monitor",
+                            password: file.map(PasswordSource.file) ?? env.map(PasswordSource.environment))
+        guard name != nil, region != nil, host != nil else { return nil }
+        return spec
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import Yams
+
+/// Checks that look across fields (regions differ, node names are unique, …).
+/// Single-field shape checks live in the parser, next to the defaults.
+enum SpecRules {
+    static func check(_ spec: Spec?, sink: DiagnosticSink, root: MappingReader) {
+        guard let spec else { return }
+        let at = { (path: String) in locate(path, in: root.node) }
+
+        let namePattern = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/
+        if spec.name.wholeMatch(of: namePattern) == nil {
+            sink.add("name", at: at("name"), "`\(spec.name)` cannot be used in resource names",
+                     hint: "2 to 32 characters: lowercase letters, digits and hyphens, starting with a letter")
+        }
+        if spec.environment.wholeMatch(of: /^[a-z][a-z0-9]{0,15}$/) == nil {
+            sink.add("environment", at: at("environment"), "`\(spec.environment)` cannot be a name suffix",
+                     hint: "1 to 16 lowercase letters and digits, starting with a letter, e.g. `prod` or `staging`")
+        }
+        for (key, site) in [("primary", spec.primary), ("dr", spec.dr)] {
+            if !AWSRegions.known.contains(site.region) {
+                let near = EditDistance.nearest(to: site.region, in: AWSRegions.known)
+                sink.add("\(key).region", at: at("\(key).region"), "`\(site.region)` is not an AWS region",
+                         hint: near.map { "did you mean `\($0)`?" } ?? "use a region name such as us-east-1")
+            }
+            if site.instanceClass.wholeMatch(of: /^db\.[a-z0-9]+\.[a-z0-9]+$/) == nil {
+                sink.add("\(key).instanceClass", at: at("\(key).instanceClass"),
+                         "`\(site.instanceClass)` is not an RDS instance class",
+                         hint: "RDS classes look like db.r6g.xlarge or db.t4g.medium")
+            }
+        }
+        if spec.primary.region == spec.dr.region {
+            sink.add("dr.region", at: at("dr.region") ?? at("dr"), "the DR region is the primary's region (\(spec.dr.region))",
+                     hint: "a DR replica must stand in another region, e.g. us-east-2")
+        }
+        if spec.backup.pointInTimeRecovery && spec.backup.retentionDays == 0 {
+            sink.add("backup.retentionDays", at: at("backup.retentionDays"),
+                     "point-in-time recovery needs at least 1 day of backups",
+                     hint: "set retentionDays to 7 (the default), or pointInTimeRecovery: false")
+        }
+        if let time = spec.failover.maxDataLoss.time, time > spec.objectives.rpo {
+            sink.add("failover.maxDataLoss", at: at("failover.maxDataLoss"),
+                     "a failover may lose \(time), more than the RPO of \(spec.objectives.rpo)",
+                     hint: "lower maxDataLoss to at most objectives.rpo", severity: .warning)
+        }
+        checkNodes(spec, sink: sink, at: at)
+    }
+
+    static func checkNodes(_ spec: Spec, sink: DiagnosticSink, at: (String) -> Node?) {
+        var seen: Set<String> = []
+        for (index, node) in spec.nodes.enumerated() {
+            let path = "nodes[\(index)]"
+            if node.name.wholeMatch(of: /^[a-z][a-z0-9_-]{0,30}$/) == nil {
+                sink.add("\(path).name", at: at("\(path).name"), "`\(node.name)` is not a usable node name",
+                         hint: "up to 31 lowercase letters, digits, `-` or `_`, starting with a letter")
+            }
+            if !seen.insert(node.name).inserted {
+                sink.add("\(path).name", at: at("\(path).name"), "node name `\(node.name)` is used twice",
+                         hint: "give every node its own name")
+            }
+            if node.region != spec.primary.region && node.region != spec.dr.region {
+                sink.add("\(path).region", at: at("\(path).region"),
+                         "`\(node.region)` is neither the primary region (\(spec.primary.region)) nor the DR region (\(spec.dr.region))",
+                         hint: "place each node in primary.region or dr.region")
+            }
+            if node.password == nil {
+                sink.add(path, at: at(path), "no password source for node `\(node.name)`",
+                         hint: "add `passwordFile: PATH` (mode 0600) or `passwordEnv: VARIABLE`, unless the server trusts this client",
+                         severity: .warning)
+            }
+        }
+        if !spec.nodes.isEmpty {
+            for (label, region) in [("primary", spec.primary.region), ("DR", spec.dr.region)]
+            where spec.nodes.filter({ $0.region == region }).count != 1 {
+                sink.add("nodes", at: at("nodes"), "expected exactly one node in the \(label) region \(region), found \(spec.nodes.filter { $0.region == region }.count)",
+                         hint: "list one server per region")
+            }
+        }
+    }
+
+    /// The YAML node at a key path such as `nodes[1].port`, to point at its line.
+    static func locate(_ path: String, in root: Node) -> Node? {
+        var current: Node? = root
+        for component in path.split(separator: ".") {
+            var key = Substring(component)
+            var index: Int?
+            if let open = component.firstIndex(of: "["), component.hasSuffix("]") {
+                key = component[..<open]
+                index = Int(component[component.index(after: open)..<component.index(before: component.endIndex)])
+            }
+            current = current?.mapping?[String(key)]
+            if let index {
+                let items = current?.sequence.map(Array.init) ?? []
+                current = items.indices.contains(index) ? items[index] : nil
+            }
+        }
+        return current
+    }
+}

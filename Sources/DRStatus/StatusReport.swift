@@ -1,0 +1,40 @@
+import Foundation
+
+/// The verdict over all nodes at one moment: who is primary, how far behind
+/// the standby is, and every problem found. This is `pgdr status --json`.
+public struct StatusReport: Sendable, Codable, Hashable {
+    public var checkedAt: Date
+    public var healthy: Bool
+    public var problems: [Problem]
+    public var replication: Replication?
+    public var nodes: [NodeSample]
+
+    public struct Problem: Sendable, Codable, Hashable, CustomStringConvertible {
+        public var node: String?
+        public var message: String
+        public init(node: String?, message: String) {
+            self.node = node
+            self.message = message
+        }
+        public var description: String { node.map { "\($0): \(message)" } ?? message }
+    }
+
+    /// The primary → standby pair and the lag between them.
+    public struct Replication: Sendable, Codable, Hashable {
+        public enum LagSource: String, Sendable, Codable {
+            /// The standby has replayed everything the primary has flushed: lag is 0.
+            case caughtUp = "caught-up"
+            /// Primary's clock minus the newest heartbeat row the standby has replayed.
+            case heartbeat
+            /// Behind, and no heartbeat has reached the standby yet: seconds unknown.
+            case unknown
+        }
+        public var primary: String
+        public var standby: String
+        public var streaming: Bool
+        /// Primary flush LSN minus standby replay LSN.
+        public var lagBytes: Int64?
+        public var lagSeconds: Double?
+        public var lagSource: LagSource
+    }
+}

@@ -1,0 +1,5 @@
+import ArgumentParser
+
+
+
+@main struct PGDR: AsyncParsableCommand { func run() async throws {} }
