@@ -52,8 +52,6 @@ public final class PostgresSession: Sendable {
         }
     }
 
-    public func execute(_ sql: String) async throws { _ = try await rows(sql) }
-
     /// Runs a parameterised statement (`$1`, `$2`): values never go into SQL text.
     public func execute(_ query: PostgresQuery) async throws {
         do {

@@ -1,0 +1,36 @@
+import Foundation
+
+/// Ports on 127.0.0.1: a free one picked by the kernel, or a check that a
+/// given one is free.
+public enum FreePort {
+    /// Asks the kernel for an unused port by binding port 0.
+    public static func pick() throws -> Int {
+        guard let port = bind(0) else { throw LocalError("no free TCP port on 127.0.0.1") }
+        return port
+    }
+
+    public static func isFree(_ port: Int) -> Bool { bind(port) != nil }
+
+    /// Binds 127.0.0.1:`port`, returns the bound port, and closes the socket.
+    static func bind(_ port: Int) -> Int? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Foundation.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0 else { return nil }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else { return nil }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}

@@ -1,0 +1,321 @@
+import DRPostgres
+import DRSpec
+import Foundation
+import Logging
+import PostgresNIO
+
+/// `pgdr lab`: the two-region topology on one machine, with real servers.
+/// Region one holds a primary made by initdb; region two a standby made by
+/// pg_basebackup, streaming through a physical slot, with the primary's WAL
+/// archive as its fallback.
+public struct Lab: Sendable {
+    public static let primaryRegion = "us-east-1"
+    public static let drRegion = "us-east-2"
+    public static let nodeNames = [primaryRegion: "pg1", drRegion: "pg2"]
+
+    public let layout: LabLayout
+    let logger: Logger
+
+    public init(directory: String, logger: Logger = Logger(label: "pgdr.lab")) {
+        self.layout = LabLayout(root: directory)
+        self.logger = logger
+    }
+
+    /// What `up` found or did, per node, for the report.
+    public struct NodeReport: Sendable {
+        public var name: String
+        public var region: String
+        public var port: Int
+        public var action: String
+    }
+
+    public struct UpReport: Sendable {
+        public var created: Bool
+        public var nodes: [NodeReport]
+        public var layout: LabLayout
+    }
+
+    // MARK: - up
+
+    public func up() async throws -> UpReport {
+        try LabConfig.checkPath(layout.root)
+        let fm = FileManager.default
+        if fm.fileExists(atPath: layout.stateFile) {
+            return try await resume()
+        }
+        if let contents = try? fm.contentsOfDirectory(atPath: layout.root), !contents.isEmpty {
+            throw LocalError.badInput("""
+                \(layout.root) is not empty and holds no lab (no lab.json); nothing was changed. \
+                Choose an empty or new folder with --dir
+                """)
+        }
+        return try await create()
+    }
+
+    func environment() throws -> (PostgresBinaries, ServerUser, CommandRunner) {
+        let binaries = try PostgresBinaries.discover()
+        let user = try ServerUser.resolve()
+        return (binaries, user, CommandRunner(user: user))
+    }
+
+    func create() async throws -> UpReport {
+        let (binaries, user, runner) = try environment()
+        let fm = FileManager.default
+        let primaryPort = try FreePort.pick()
+        var standbyPort = try FreePort.pick()
+        while standbyPort == primaryPort { standbyPort = try FreePort.pick() }
+        let nodes = [
+            LabState.Node(name: Self.nodeNames[Self.primaryRegion]!, region: Self.primaryRegion, port: primaryPort),
+            LabState.Node(name: Self.nodeNames[Self.drRegion]!, region: Self.drRegion, port: standbyPort),
+        ]
+        try fm.createDirectory(atPath: layout.root, withIntermediateDirectories: true,
+                               attributes: [.posixPermissions: 0o755])
+        var state = LabState(phase: .building, postgresMajor: binaries.major, binDirectory: binaries.directory,
+                             serverUser: user.name, createdAt: Date(), nodes: nodes)
+        try state.save(layout.stateFile)
+
+        // Passwords: generated here, kept in files only the invoking user can read.
+        try fm.createDirectory(atPath: layout.secrets, withIntermediateDirectories: true,
+                               attributes: [.posixPermissions: 0o700])
+        var passwords: [String: Secret] = [:]
+        for role in [LabConfig.adminRole, LabConfig.replicationRole, LabConfig.monitorRole] {
+            let secret = SecretFile.generate()
+            try SecretFile.write(secret, to: layout.secret(role), owner: nil)
+            passwords[role] = secret
+        }
+        try SecretFile.writePassfile(to: layout.clientPassfile, owner: nil, entries: [
+            (LabConfig.adminRole, passwords[LabConfig.adminRole]!),
+            (LabConfig.monitorRole, passwords[LabConfig.monitorRole]!),
+        ])
+
+        for node in nodes {
+            let dir = layout.regionDirectory(node.region)
+            for path in [dir, layout.archive(node.region)] {
+                try fm.createDirectory(atPath: path, withIntermediateDirectories: true,
+                                       attributes: [.posixPermissions: 0o700])
+                try user.own(path)
+            }
+            try SecretFile.writePassfile(to: layout.serverPassfile(node.region), owner: user,
+                                         entries: [(LabConfig.replicationRole, passwords[LabConfig.replicationRole]!)])
+        }
+        try await checkReachable(by: runner)
+
+        let primary = nodes[0], standby = nodes[1]
+        try await initPrimary(primary, binaries: binaries, user: user, runner: runner,
+                              admin: passwords[LabConfig.adminRole]!)
+        let primaryServer = server(primary.region, binaries, runner)
+        try await primaryServer.start()
+        try await bootstrapRoles(port: primary.port, passwords: passwords, standby: standby.name)
+        try await cloneStandby(standby, from: primary, binaries: binaries, user: user, runner: runner)
+        try await server(standby.region, binaries, runner).start()
+
+        try LabSpecFile.text(major: binaries.major, nodes: nodes, layout: layout)
+            .write(toFile: layout.specFile, atomically: true, encoding: .utf8)
+        state.phase = .ready
+        try state.save(layout.stateFile)
+        return UpReport(created: true, nodes: [
+            NodeReport(name: primary.name, region: primary.region, port: primary.port, action: "created primary"),
+            NodeReport(name: standby.name, region: standby.region, port: standby.port,
+                       action: "created standby (pg_basebackup, slot \(LabConfig.slotName(for: standby.name)))"),
+        ], layout: layout)
+    }
+
+    /// The servers run as another user when pgdr is root: every folder above
+    /// the lab must let that user through (a lab under /root would not).
+    func checkReachable(by runner: CommandRunner) async throws {
+        guard runner.user.needsSwitch else { return }
+        do {
+            try await runner.run("/usr/bin/test", ["-w", layout.regionDirectory(Self.primaryRegion)])
+        } catch {
+            throw LocalError.badInput("""
+                the server user \(runner.user.name) cannot reach \(layout.root): a folder above it is closed \
+                to other users. Choose a lab folder under /tmp or /srv with --dir
+                """)
+        }
+    }
+
+    func server(_ region: String, _ binaries: PostgresBinaries, _ runner: CommandRunner) -> LocalServer {
+        LocalServer(dataDirectory: layout.dataDirectory(region), logFile: layout.logFile(region),
+                    binaries: binaries, runner: runner)
+    }
+
+    func initPrimary(_ node: LabState.Node, binaries: PostgresBinaries, user: ServerUser, runner: CommandRunner,
+                     admin: Secret) async throws {
+        let data = layout.dataDirectory(node.region)
+        // initdb reads the superuser's password from a file, never from its arguments.
+        let pwfile = "\(layout.regionDirectory(node.region))/initdb.pw"
+        try SecretFile.write(admin, to: pwfile, owner: user)
+        defer { try? FileManager.default.removeItem(atPath: pwfile) }
+        try await runner.run(binaries.path("initdb"), [
+            "-D", data, "-U", LabConfig.adminRole, "--pwfile", pwfile, "--auth=scram-sha-256",
+            "--data-checksums", "--encoding=UTF8", "--locale=C",
+        ])
+        try writeNodeConfig(node, standbyOf: nil, user: user)
+    }
+
+    func writeNodeConfig(_ node: LabState.Node, standbyOf primary: LabState.Node?, user: ServerUser) throws {
+        let data = layout.dataDirectory(node.region)
+        var settings = LabConfig.serverSettings(port: node.port, archive: layout.archive(node.region), node: node.name)
+        if let primary {
+            settings += LabConfig.standbySettings(primaryPort: primary.port,
+                                                  passfile: layout.serverPassfile(node.region), node: node.name,
+                                                  peerArchive: layout.archive(primary.region))
+        }
+        let conf = "\(data)/postgresql.conf"
+        let existing = try String(contentsOfFile: conf, encoding: .utf8)
+        if !existing.contains("include_if_exists = 'pgdr.conf'") {
+            try (existing + "\ninclude_if_exists = 'pgdr.conf'\n").write(toFile: conf, atomically: false, encoding: .utf8)
+        }
+        for (file, text) in [("pgdr.conf", settings), ("pg_hba.conf", LabConfig.hba)] {
+            let path = "\(data)/\(file)"
+            try text.write(toFile: path, atomically: false, encoding: .utf8)
+            try user.own(path)
+            chmod(path, 0o600)
+        }
+        if primary != nil {
+            let signal = "\(data)/standby.signal"
+            FileManager.default.createFile(atPath: signal, contents: Data())
+            try user.own(signal)
+        }
+    }
+
+    func adminTarget(port: Int, password: Secret) -> ConnectionTarget {
+        ConnectionTarget(host: "127.0.0.1", port: port, user: LabConfig.adminRole, password: password,
+                         applicationName: "pgdr-lab")
+    }
+
+    /// Roles, the heartbeat table and the standby's slot. Role passwords are
+    /// passed as bind parameters, so they never appear in SQL text or logs.
+    func bootstrapRoles(port: Int, passwords: [String: Secret], standby: String) async throws {
+        let admin = adminTarget(port: port, password: passwords[LabConfig.adminRole]!)
+        try await PostgresSession.with(admin, logger: logger) { session in
+            for (role, options) in [(LabConfig.replicationRole, "LOGIN REPLICATION"),
+                                    (LabConfig.monitorRole, "LOGIN IN ROLE pg_monitor")] {
+                try await session.execute("SELECT set_config('pgdr.new_password', \(passwords[role]!.reveal()), false)")
+                try await session.execute(PostgresQuery(unsafeSQL: """
+                    DO $$ BEGIN
+                      EXECUTE format('CREATE ROLE %I \(options) PASSWORD %L', '\(role)', current_setting('pgdr.new_password'));
+                    END $$
+                    """))
+            }
+            try await session.execute("SELECT set_config('pgdr.new_password', '', false)")
+            for statement in [
+                "CREATE SCHEMA pgdr",
+                """
+                CREATE TABLE pgdr.heartbeat (writer text PRIMARY KEY, beat_at timestamptz NOT NULL,
+                                             primary_lsn pg_lsn NOT NULL)
+                """,
+                // The monitor may write the heartbeat and nothing else.
+                "GRANT USAGE ON SCHEMA pgdr TO \(LabConfig.monitorRole)",
+                "GRANT SELECT, INSERT, UPDATE ON pgdr.heartbeat TO \(LabConfig.monitorRole)",
+                "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+                "SELECT pg_create_physical_replication_slot('\(LabConfig.slotName(for: standby))', true)",
+            ] {
+                try await session.execute(PostgresQuery(unsafeSQL: statement))
+            }
+        }
+    }
+
+    func cloneStandby(_ node: LabState.Node, from primary: LabState.Node, binaries: PostgresBinaries,
+                      user: ServerUser, runner: CommandRunner) async throws {
+        try await runner.run(binaries.path("pg_basebackup"), [
+            "-h", "127.0.0.1", "-p", "\(primary.port)", "-U", LabConfig.replicationRole, "--no-password",
+            "-D", layout.dataDirectory(node.region), "--wal-method=stream",
+            "--slot=\(LabConfig.slotName(for: node.name))", "--checkpoint=fast",
+        ], environment: ["PGPASSFILE": layout.serverPassfile(node.region)])
+        try writeNodeConfig(node, standbyOf: primary, user: user)
+    }
+
+    /// Waits until a standby of the lab streams from its primary, so `up` returns
+    /// a working topology and not one still connecting. Returns false on timeout.
+    public func waitForStreaming(timeout: Duration = .seconds(30)) async -> Bool {
+        guard let state = try? loadState(),
+              let password = try? PasswordResolver.resolve(.file(layout.secret(LabConfig.adminRole)), baseDirectory: "/")
+        else { return false }
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            for node in state.nodes {
+                let streaming = try? await PostgresSession.with(adminTarget(port: node.port, password: password),
+                                                                logger: logger) { session in
+                    try await session.rows("SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming'").count > 0
+                }
+                if streaming == true { return true }
+            }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        return false
+    }
+
+    // MARK: - resume, down, destroy
+
+    func loadState() throws -> LabState {
+        do {
+            return try LabState.load(layout.stateFile)
+        } catch {
+            throw LocalError.badInput("\(layout.stateFile) cannot be read (\(error)); it is not a lab pgdr can manage")
+        }
+    }
+
+    /// A second `up`: report what runs, start what is stopped.
+    func resume() async throws -> UpReport {
+        let state = try loadState()
+        guard state.phase == .ready else {
+            throw LocalError("""
+                a previous `pgdr lab up` in \(layout.root) stopped half-way; remove it with \
+                `pgdr lab destroy --dir \(layout.root) --yes` and run `pgdr lab up` again
+                """)
+        }
+        let (binaries, _, runner) = try environment()
+        var reports: [NodeReport] = []
+        for node in state.nodes {
+            let server = server(node.region, binaries, runner)
+            guard FileManager.default.fileExists(atPath: "\(server.dataDirectory)/PG_VERSION") else {
+                throw LocalError("the data directory of \(node.name) (\(server.dataDirectory)) is missing; destroy and recreate the lab")
+            }
+            if let pid = server.runningPID {
+                reports.append(NodeReport(name: node.name, region: node.region, port: node.port,
+                                          action: "already running (pid \(pid))"))
+                continue
+            }
+            guard FreePort.isFree(node.port) else {
+                throw LocalError("port \(node.port) on 127.0.0.1, which \(node.name) uses, is taken by another process; stop that process and run `pgdr lab up` again")
+            }
+            try await server.start()
+            reports.append(NodeReport(name: node.name, region: node.region, port: node.port, action: "started"))
+        }
+        return UpReport(created: false, nodes: reports, layout: layout)
+    }
+
+    /// Stops every server of the lab, standby first, so the primary's final
+    /// WAL has somewhere to go until the end. Returns what it did per node.
+    public func down() async throws -> [NodeReport] {
+        let state = try loadState()
+        let binaries = PostgresBinaries(directory: state.binDirectory, major: state.postgresMajor)
+        let runner = CommandRunner(user: try ServerUser.resolve())
+        var reports: [NodeReport] = []
+        for node in state.nodes.reversed() {
+            let server = server(node.region, binaries, runner)
+            if let pid = server.runningPID {
+                try await server.stop()
+                reports.append(NodeReport(name: node.name, region: node.region, port: node.port, action: "stopped (pid \(pid))"))
+            } else {
+                reports.append(NodeReport(name: node.name, region: node.region, port: node.port, action: "was not running"))
+            }
+        }
+        return reports.reversed()
+    }
+
+    /// Stops the servers and removes the lab folder; refuses a folder that is not a lab.
+    public func destroy() async throws {
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: layout.root) else { return }
+        guard fm.fileExists(atPath: layout.stateFile) else {
+            throw LocalError.badInput("\(layout.root) holds no lab.json: it is not a lab, and pgdr will not delete it")
+        }
+        if (try? loadState()) != nil { _ = try await down() }
+        try fm.removeItem(atPath: layout.root)
+    }
+
+    /// The lab's state, for commands that act on its servers.
+    public func state() throws -> LabState { try loadState() }
+}

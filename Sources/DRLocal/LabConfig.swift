@@ -1,0 +1,74 @@
+import Foundation
+
+/// The server settings and access rules of lab nodes. Pure text builders.
+enum LabConfig {
+    static let adminRole = "pgdr_admin"
+    static let replicationRole = "pgdr_replicator"
+    static let monitorRole = "pgdr_monitor"
+
+    static func slotName(for node: String) -> String {
+        "pgdr_" + node.map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined()
+    }
+
+    /// `pgdr.conf`, included from postgresql.conf. Written for each node after
+    /// initdb or pg_basebackup, so a copied primary's settings never leak into
+    /// the standby.
+    static func serverSettings(port: Int, archive: String, node: String) -> String {
+        """
+        # Written by pgdr lab. Edit with care: `pgdr lab up` does not rewrite it.
+        listen_addresses = '127.0.0.1'
+        port = \(port)
+        unix_socket_directories = ''
+        cluster_name = '\(node)'
+        max_connections = 50
+        shared_buffers = 32MB
+        wal_level = replica
+        wal_log_hints = on
+        max_wal_senders = 10
+        max_replication_slots = 10
+        wal_keep_size = 64MB
+        archive_mode = on
+        archive_command = 'test ! -f "\(archive)/%f" && cp "%p" "\(archive)/%f"'
+        archive_timeout = 60s
+        hot_standby = on
+        hot_standby_feedback = on
+        wal_receiver_status_interval = 1s
+        # PostgreSQL's default of 5s can stall a promotion for 5s (ARCHITECTURE.md).
+        wal_retrieve_retry_interval = 200ms
+        password_encryption = scram-sha-256
+        logging_collector = off
+        log_line_prefix = '%m [%p] %q%u@%d '
+        log_checkpoints = on
+        log_replication_commands = on
+
+        """
+    }
+
+    /// Settings only a standby has: where to stream from, and where to fetch
+    /// WAL when streaming cannot (the primary region's archive).
+    static func standbySettings(primaryPort: Int, passfile: String, node: String, peerArchive: String) -> String {
+        """
+        primary_conninfo = 'host=127.0.0.1 port=\(primaryPort) user=\(replicationRole) passfile=''\(passfile)'' application_name=\(node)'
+        primary_slot_name = '\(slotName(for: node))'
+        restore_command = 'cp "\(peerArchive)/%f" "%p"'
+        recovery_target_timeline = 'latest'
+
+        """
+    }
+
+    /// Loopback only, passwords always (SCRAM); replication only for its role.
+    static let hba = """
+        # Written by pgdr lab.
+        # TYPE  DATABASE     USER              ADDRESS        METHOD
+        host    replication  \(replicationRole)   127.0.0.1/32   scram-sha-256
+        host    all          all               127.0.0.1/32   scram-sha-256
+
+        """
+
+    /// Paths end up inside quoted settings: refuse characters that would need escaping there.
+    static func checkPath(_ path: String) throws {
+        if let bad = path.first(where: { "'\"%\\\n".contains($0) }) {
+            throw LocalError.badInput("the lab folder \(path) contains `\(bad)`, which PostgreSQL settings cannot quote safely; choose another folder")
+        }
+    }
+}

@@ -1,0 +1,62 @@
+/// The pgdr.yaml a lab writes for itself: the same file format a real
+/// deployment uses, so every runtime verb works on the lab unchanged.
+enum LabSpecFile {
+    static func text(major: Int, nodes: [LabState.Node], layout: LabLayout) -> String {
+        var text = """
+        # Written by `pgdr lab up`: two real PostgreSQL servers on this machine,
+        # standing in for two AWS regions. `pgdr status --config \(layout.specFile)`
+        name: lab
+        environment: lab
+
+        objectives:
+          rpo: 1m
+          rto: 5m
+
+        engine:
+          version: "\(major)"
+
+        primary:
+          region: \(Lab.primaryRegion)
+          instanceClass: db.t4g.medium
+          multiAZ: false
+          storage: 20GB
+
+        dr:
+          region: \(Lab.drRegion)
+          instanceClass: db.t4g.medium
+          multiAZ: false
+          storage: 20GB
+
+        monitoring:
+          interval: 2s
+
+        failover:
+          mode: manual
+          maxDataLoss: 1m
+
+        notifications:
+          - type: log
+            path: events.jsonl
+
+        tags:
+          purpose: lab
+
+        nodes:
+
+        """
+        for node in nodes {
+            text += """
+              - name: \(node.name)
+                region: \(node.region)
+                host: 127.0.0.1
+                port: \(node.port)
+                database: postgres
+                dataDirectory: \(node.region)/data
+                user: \(LabConfig.monitorRole)
+                passwordFile: secrets/\(LabConfig.monitorRole).password
+
+            """
+        }
+        return text
+    }
+}

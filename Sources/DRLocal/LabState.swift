@@ -1,0 +1,39 @@
+import Foundation
+
+/// `lab.json`: what `lab up` built, so a second `up`, `down` or `destroy`
+/// knows the lab and never mistakes another folder for one.
+public struct LabState: Codable, Sendable {
+    public enum Phase: String, Codable, Sendable { case building, ready }
+
+    public struct Node: Codable, Sendable {
+        public var name: String
+        public var region: String
+        public var port: Int
+    }
+
+    public var format: Int = 1
+    public var phase: Phase
+    public var postgresMajor: Int
+    public var binDirectory: String
+    public var serverUser: String
+    public var createdAt: Date
+    public var nodes: [Node]
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }()
+
+    public static func load(_ path: String) throws -> LabState {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(LabState.self, from: data)
+    }
+
+    public func save(_ path: String) throws {
+        try LabState.encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+}

@@ -1,0 +1,46 @@
+import ArgumentParser
+import DRPostgres
+import DRSpec
+import DRStatus
+import Foundation
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show the live truth from every node: roles, timelines, LSNs, lag, slots, archiver.",
+        discussion: """
+            Lag in bytes is the primary's flush LSN minus the standby's replay LSN. Lag in seconds is 0 \
+            when the standby has replayed everything, otherwise the primary's clock minus the newest \
+            heartbeat the standby has replayed; an idle primary never shows false lag. \
+            Exit 0 when both sides are healthy and streaming, 1 when something is wrong (each problem \
+            is listed), 2 for bad input.
+            """)
+
+    @OptionGroup var config: ConfigOption
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Print stable JSON instead of the table.")
+    var json = false
+
+    @Flag(help: "Refresh every monitoring interval until interrupted.")
+    var watch = false
+
+    func run() async throws {
+        let parsed = try config.load()
+        guard !parsed.spec.nodes.isEmpty else {
+            throw fail("the spec lists no nodes; add them under `nodes:` to use runtime verbs", code: Exit.badInput)
+        }
+        let logger = global.makeLogger("pgdr.status")
+        repeat {
+            let samples = await NodeProbe.sampleAll(parsed.spec.nodes, baseDirectory: parsed.baseDirectory, logger: logger)
+            let report = StatusEvaluator.evaluate(samples, thresholds: parsed.spec.monitoring.thresholds)
+            if watch && !json { print("\u{1B}[H\u{1B}[2J", terminator: "") }
+            print(json ? try JSON.encode(report) : StatusTable.render(report))
+            if !watch {
+                if !report.healthy { throw ExitCode(Exit.failed) }
+                return
+            }
+            try await Task.sleep(for: parsed.spec.monitoring.interval.duration)
+        } while true
+    }
+}
