@@ -44,7 +44,14 @@ let package = Package(
         ]),
         .testTarget(name: "DRSpecTests", dependencies: ["DRSpec"]),
         .testTarget(name: "DRStatusTests", dependencies: ["DRStatus", "DRSpec"]),
-        .testTarget(name: "DRLocalTests", dependencies: ["DRLocal", "DRPostgres", "DRStatus", "DRSpec"]),
+        .testTarget(name: "DRPostgresTests", dependencies: ["DRPostgres", "DRSpec"]),
+        // Integration: real PostgreSQL servers in labs of their own.
+        .testTarget(name: "DRLocalTests", dependencies: [
+            "DRLocal", "DRPostgres", "DRStatus", "DRSpec",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]),
+        // Runs the built `pgdr` binary for exit codes and messages.
+        .testTarget(name: "PGDRCLITests", dependencies: ["pgdr", "DRLocal"]),
     ],
     swiftLanguageModes: [.v6]
 )

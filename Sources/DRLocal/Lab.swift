@@ -179,6 +179,25 @@ public struct Lab: Sendable {
         }
     }
 
+    /// The superuser session on one lab node, for operations and tests.
+    public func adminTarget(node name: String) throws -> ConnectionTarget {
+        guard let node = try loadState().nodes.first(where: { $0.name == name }) else {
+            throw LocalError.badInput("the lab has no node named \(name)")
+        }
+        let password = try PasswordResolver.resolve(.file(layout.secret(LabConfig.adminRole)), baseDirectory: "/")
+        return adminTarget(port: node.port, password: password!)
+    }
+
+    /// The local server of one lab node.
+    public func server(node name: String) throws -> LocalServer {
+        let state = try loadState()
+        guard let node = state.nodes.first(where: { $0.name == name }) else {
+            throw LocalError.badInput("the lab has no node named \(name)")
+        }
+        let binaries = PostgresBinaries(directory: state.binDirectory, major: state.postgresMajor)
+        return server(node.region, binaries, CommandRunner(user: try ServerUser.resolve()))
+    }
+
     func adminTarget(port: Int, password: Secret) -> ConnectionTarget {
         ConnectionTarget(host: "127.0.0.1", port: port, user: LabConfig.adminRole, password: password,
                          applicationName: "pgdr-lab")

@@ -84,7 +84,7 @@ public enum NodeProbe {
             sample.timeline = Int(timeline)
         }
         let replicas = try await session.rows("""
-            SELECT coalesce(application_name, ''), client_addr::text, coalesce(state, ''), sync_state,
+            SELECT coalesce(application_name, ''), host(client_addr), coalesce(state, ''), sync_state,
                    sent_lsn::text, replay_lsn::text
             FROM pg_stat_replication
             """)

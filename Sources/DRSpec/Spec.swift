@@ -24,6 +24,21 @@ public struct Spec: Sendable, Hashable, Codable {
 
     /// `orders-prod`: every resource name carries the environment suffix.
     public func resourceName(_ base: String) -> String { "\(base)-\(environment)" }
+
+    public init(name: String, environment: String, objectives: Objectives, engine: Engine, primary: RegionSite, dr: RegionSite, backup: Backup, monitoring: Monitoring, failover: Failover, notifications: [NotificationSink], tags: [String: String], nodes: [NodeSpec]) {
+        self.name = name
+        self.environment = environment
+        self.objectives = objectives
+        self.engine = engine
+        self.primary = primary
+        self.dr = dr
+        self.backup = backup
+        self.monitoring = monitoring
+        self.failover = failover
+        self.notifications = notifications
+        self.tags = tags
+        self.nodes = nodes
+    }
 }
 
 public struct Objectives: Sendable, Hashable, Codable {
@@ -31,12 +46,21 @@ public struct Objectives: Sendable, Hashable, Codable {
     public var rpo: TimeSpan
     /// Recovery time objective: how long until writes are taken again.
     public var rto: TimeSpan
+
+    public init(rpo: TimeSpan, rto: TimeSpan) {
+        self.rpo = rpo
+        self.rto = rto
+    }
 }
 
 public struct Engine: Sendable, Hashable, Codable {
     /// `15`, or `15.8` when a minor version is pinned (RDS).
     public var version: String
     public var major: Int { Int(version.split(separator: ".").first ?? "") ?? 0 }
+
+    public init(version: String) {
+        self.version = version
+    }
 }
 
 /// One region's database placement (used by `synth`; the lab ignores sizing).
@@ -45,16 +69,33 @@ public struct RegionSite: Sendable, Hashable, Codable {
     public var instanceClass: String
     public var multiAZ: Bool
     public var storage: ByteSize
+
+    public init(region: String, instanceClass: String, multiAZ: Bool, storage: ByteSize) {
+        self.region = region
+        self.instanceClass = instanceClass
+        self.multiAZ = multiAZ
+        self.storage = storage
+    }
 }
 
 public struct Backup: Sendable, Hashable, Codable {
     public var retentionDays: Int
     public var pointInTimeRecovery: Bool
+
+    public init(retentionDays: Int, pointInTimeRecovery: Bool) {
+        self.retentionDays = retentionDays
+        self.pointInTimeRecovery = pointInTimeRecovery
+    }
 }
 
 public struct Monitoring: Sendable, Hashable, Codable {
     public var interval: TimeSpan
     public var thresholds: Thresholds
+
+    public init(interval: TimeSpan, thresholds: Thresholds) {
+        self.interval = interval
+        self.thresholds = thresholds
+    }
 }
 
 public struct Thresholds: Sendable, Hashable, Codable {
@@ -63,18 +104,36 @@ public struct Thresholds: Sendable, Hashable, Codable {
     public var freeStorage: ByteSize
     public var connectionsPercent: Double
     public var latency: TimeSpan
+
+    public init(replicationLag: TimeSpan, cpuPercent: Double, freeStorage: ByteSize, connectionsPercent: Double, latency: TimeSpan) {
+        self.replicationLag = replicationLag
+        self.cpuPercent = cpuPercent
+        self.freeStorage = freeStorage
+        self.connectionsPercent = connectionsPercent
+        self.latency = latency
+    }
 }
 
 public struct Failover: Sendable, Hashable, Codable {
     public enum Mode: String, Sendable, Hashable, Codable, CaseIterable { case manual, automatic }
     public var mode: Mode
     public var maxDataLoss: DataLossLimit
+
+    public init(mode: Mode, maxDataLoss: DataLossLimit) {
+        self.mode = mode
+        self.maxDataLoss = maxDataLoss
+    }
 }
 
 /// How much data a failover may give up: as WAL bytes, as time, or both.
 public struct DataLossLimit: Sendable, Hashable, Codable {
     public var bytes: ByteSize?
     public var time: TimeSpan?
+
+    public init(bytes: ByteSize? = nil, time: TimeSpan? = nil) {
+        self.bytes = bytes
+        self.time = time
+    }
 }
 
 public struct NotificationSink: Sendable, Hashable, Codable {
@@ -88,6 +147,15 @@ public struct NotificationSink: Sendable, Hashable, Codable {
     public var command: [String]?
     public var timeout: TimeSpan
     public var retries: Int
+
+    public init(type: Kind, path: String? = nil, url: String? = nil, command: [String]? = nil, timeout: TimeSpan, retries: Int) {
+        self.type = type
+        self.path = path
+        self.url = url
+        self.command = command
+        self.timeout = timeout
+        self.retries = retries
+    }
 }
 
 /// A PostgreSQL server pgdr talks to (self-managed or lab).
@@ -102,6 +170,17 @@ public struct NodeSpec: Sendable, Hashable, Codable {
     /// The role pgdr logs in as: least privilege, member of `pg_monitor`.
     public var user: String
     public var password: PasswordSource?
+
+    public init(name: String, region: String, host: String, port: Int, database: String, dataDirectory: String? = nil, user: String, password: PasswordSource? = nil) {
+        self.name = name
+        self.region = region
+        self.host = host
+        self.port = port
+        self.database = database
+        self.dataDirectory = dataDirectory
+        self.user = user
+        self.password = password
+    }
 }
 
 /// Where a password is read from. pgdr.yaml never holds the password itself.

@@ -14,7 +14,7 @@ public enum StatusTable {
             }
             let position = node.role == .primary ? node.flushLSN : node.replayLSN
             let archiver = node.archiver.map { a in
-                a.isFailing ? "FAILING \(a.lastFailedWAL ?? "")" : (a.lastArchivedWAL.map { "ok \($0.suffix(8))" } ?? "idle")
+                a.isFailing ? "FAILING \(a.lastFailedWAL ?? "")" : (a.lastArchivedWAL.map { "ok \($0)" } ?? "idle")
             } ?? "-"
             rows.append([
                 node.name, node.region, address, node.role?.rawValue ?? "?",

@@ -1,0 +1,139 @@
+import DRLocal
+import DRPostgres
+import DRSpec
+import DRStatus
+import Foundation
+import PostgresNIO
+import Testing
+
+@Suite(.serialized) struct LabLifecycleTests {
+    @Test func stoppedStandbyIsNamedAndASecondUpStartsIt() async throws {
+        try await LabFixture.with { fx in
+            let again = try await fx.lab.up()
+            #expect(!again.created)
+            #expect(again.nodes.allSatisfy { $0.action.hasPrefix("already running") })
+
+            try await fx.lab.server(node: "pg2").stop()
+            let report = await fx.status()
+            #expect(!report.healthy)
+            #expect(report.problems.contains { $0.node == "pg2" && $0.message.contains("unreachable") })
+            #expect(StatusTable.render(report).contains("PROBLEM pg2: unreachable"))
+
+            let resumed = try await fx.lab.up()
+            #expect(resumed.nodes.first { $0.name == "pg2" }?.action == "started")
+            #expect(resumed.nodes.first { $0.name == "pg1" }?.action.hasPrefix("already running") == true)
+            #expect(await fx.lab.waitForStreaming())
+            let healed = try await fx.status(within: .seconds(15)) { $0.healthy }
+            #expect(healed.healthy, "problems: \(healed.problems)")
+        }
+    }
+
+    @Test func downLeavesNoServerProcess() async throws {
+        try await LabFixture.with { fx in
+            let pids = try ["pg1", "pg2"].map { try #require(try fx.lab.server(node: $0).runningPID) }
+            let reports = try await fx.lab.down()
+            #expect(reports.allSatisfy { $0.action.hasPrefix("stopped") })
+            for pid in pids {
+                #expect(kill(pid, 0) != 0 && errno == ESRCH, "postmaster \(pid) still exists")
+            }
+            let postmasters = try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap(Int32.init)
+                .filter { pid in
+                    let cmd = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+                    return cmd.contains(fx.lab.layout.root)
+                }
+            #expect(postmasters.isEmpty, "processes still running from the lab: \(postmasters)")
+            #expect(try await fx.lab.down().allSatisfy { $0.action == "was not running" })
+        }
+    }
+
+    @Test func aFolderHoldingSomethingElseIsLeftAlone() async throws {
+        let dir = NSTemporaryDirectory() + "pgdr-notalab-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "precious".write(toFile: "\(dir)/keep.txt", atomically: true, encoding: .utf8)
+        let lab = Lab(directory: dir)
+        let upError = await #expect(throws: LocalError.self) { try await lab.up() }
+        #expect(upError?.kind == .badInput)
+        #expect(upError?.description.contains("holds no lab") == true)
+        let destroyError = await #expect(throws: LocalError.self) { try await lab.destroy() }
+        #expect(destroyError?.description.contains("will not delete") == true)
+        #expect(try String(contentsOfFile: "\(dir)/keep.txt", encoding: .utf8) == "precious")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["keep.txt"])
+    }
+
+    @Test func aTakenPortIsReportedAndNothingIsLost() async throws {
+        try await LabFixture.with { fx in
+            _ = try await fx.lab.down()
+            let port = try #require(fx.spec.nodes.first { $0.name == "pg1" }?.port)
+            let squatter = try Squatter(port: port)
+            defer { squatter.close() }
+            let error = await #expect(throws: LocalError.self) { try await fx.lab.up() }
+            #expect(error?.description.contains("port \(port)") == true)
+            #expect(FileManager.default.fileExists(atPath: fx.lab.layout.dataDirectory("us-east-1") + "/PG_VERSION"))
+        }
+    }
+
+    @Test func wrongPasswordAndUnreachableHostGiveClearErrors() async throws {
+        try await LabFixture.with { fx in
+            var target = try fx.monitorTarget("pg1")
+            target.password = Secret("definitely-wrong-pw")
+            let auth = await #expect(throws: PostgresFailure.self) { try await PostgresSession.connect(target) }
+            #expect(auth?.kind == .authentication)
+            #expect(auth?.description.contains("password authentication failed") == true)
+            #expect(auth?.description.contains("definitely-wrong-pw") == false)
+
+            target.port = try FreePort.pick()
+            let clock = ContinuousClock()
+            let started = clock.now
+            let refused = await #expect(throws: PostgresFailure.self) { try await PostgresSession.connect(target) }
+            #expect(refused?.kind == .refused)
+            #expect(clock.now - started < .seconds(5), "a dead port must fail fast")
+
+            var bad = fx.spec.nodes[0]
+            bad.port = target.port
+            let sample = await NodeProbe.sample(node: bad, baseDirectory: fx.parsed.baseDirectory)
+            #expect(!sample.reachable)
+            #expect(sample.error?.contains("connection refused") == true)
+        }
+    }
+
+    @Test func monitoringRoleIsLeastPrivileged() async throws {
+        try await LabFixture.with { fx in
+            try await PostgresSession.with(try fx.monitorTarget("pg1")) { session in
+                try await Heartbeat.beat(session, writer: "privilege-test")
+                for ddl in ["CREATE TABLE public.x (i int)", "CREATE TABLE pgdr.x (i int)",
+                            "DELETE FROM pgdr.heartbeat", "CREATE ROLE intruder"] {
+                    let error = await #expect(throws: PostgresFailure.self, "\(ddl) must be refused") {
+                        try await session.execute(PostgresQuery(unsafeSQL: ddl))
+                    }
+                    #expect(error?.sqlState == "42501", "\(ddl): \(String(describing: error))")
+                }
+                // pg_monitor shows other sessions' replication details.
+                let address = try await session.rows("SELECT host(client_addr) FROM pg_stat_replication")
+                    .first?.decode(String?.self)
+                #expect(address == "127.0.0.1")
+            }
+        }
+    }
+}
+
+/// Holds a TCP port on 127.0.0.1 so a server cannot take it.
+final class Squatter {
+    let fd: Int32
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var yes: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 1) == 0 else { throw LocalError("cannot hold port \(port)") }
+    }
+
+    func close() { _ = Foundation.close(fd) }
+}
