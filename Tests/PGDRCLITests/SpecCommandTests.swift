@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+
+@Suite struct SpecCommandTests {
+    @Test func initWritesAValidExampleAndNeverOverwrites() throws {
+        let dir = try CLI.tempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let first = try CLI.run(["init"], in: dir)
+        #expect(first.status == 0, "\(first.stderr)")
+        let written = try String(contentsOfFile: "\(dir)/pgdr.yaml", encoding: .utf8)
+        #expect(written.contains("# pgdr.yaml"))
+
+        try "name: mine\n".write(toFile: "\(dir)/pgdr.yaml", atomically: true, encoding: .utf8)
+        let second = try CLI.run(["init"], in: dir)
+        #expect(second.status == 2)
+        #expect(second.stderr.contains("already exists"))
+        #expect(try String(contentsOfFile: "\(dir)/pgdr.yaml", encoding: .utf8) == "name: mine\n")
+
+        let valid = try CLI.run(["validate", "\(dir)/pgdr.yaml"])
+        #expect(valid.status == 2, "the overwritten file is incomplete")
+        #expect(try CLI.run(["init", "--force", "\(dir)/pgdr.yaml"]).status == 0)
+        let ok = try CLI.run(["validate", "\(dir)/pgdr.yaml"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stdout.contains("valid"))
+    }
+
+    @Test func badSpecExitsTwoAndNamesEveryKey() throws {
+        let dir = try CLI.tempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let spec = """
+            name: orders
+            environment: prod
+            objectives: {rpo: 5m, rto: 1h}
+            engine: {version: "16"}
+            primary:
+              instanceClas: db.r6g.large
+              region: us-east1
+            """
+        try spec.write(toFile: "\(dir)/bad.yaml", atomically: true, encoding: .utf8)
+        let result = try CLI.run(["validate", "\(dir)/bad.yaml"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("bad.yaml:6:3: error: primary.instanceClas: unknown key"))
+        #expect(result.stderr.contains("did you mean `instanceClass`?"))
+        #expect(result.stderr.contains("primary.region"))
+        #expect(result.stderr.contains("2 problems"))
+
+        let json = try CLI.run(["validate", "--json", "\(dir)/bad.yaml"])
+        #expect(json.status == 2)
+        let decoded = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        #expect(decoded?["valid"] as? Bool == false)
+        #expect((decoded?["problems"] as? [[String: Any]])?.count == 2)
+
+        let status = try CLI.run(["status", "--config", "\(dir)/bad.yaml"])
+        #expect(status.status == 2)
+        #expect(status.stderr.contains("primary.instanceClas"))
+    }
+
+    @Test func malformedYAMLAndMissingFile() throws {
+        let dir = try CLI.tempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "name: [unclosed\n".write(toFile: "\(dir)/broken.yaml", atomically: true, encoding: .utf8)
+        let broken = try CLI.run(["validate", "\(dir)/broken.yaml"])
+        #expect(broken.status == 2)
+        #expect(broken.stderr.contains("YAML syntax"))
+        #expect(broken.stderr.contains("broken.yaml:2:1") || broken.stderr.contains("broken.yaml:1:"))
+        let missing = try CLI.run(["validate", "\(dir)/nope.yaml"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("no such file"))
+    }
+
+    @Test func destroyWithoutConfirmationChangesNothing() throws {
+        let dir = try CLI.tempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let result = try CLI.run(["lab", "destroy", "--dir", dir])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("--yes"))
+        #expect(FileManager.default.fileExists(atPath: dir))
+    }
+
+    @Test func helpExplainsEveryVerb() throws {
+        let help = try CLI.run(["--help"])
+        #expect(help.status == 0)
+        for verb in ["init", "validate", "lab", "status"] { #expect(help.stdout.contains(verb)) }
+        #expect(help.stdout.contains("Exit codes"))
+    }
+}
