@@ -99,7 +99,7 @@ public enum NodeProbe {
     static func readStandby(_ session: PostgresSession, into sample: inout NodeSample) async throws {
         let rows = try await session.rows("""
             SELECT pg_last_wal_receive_lsn()::text, pg_last_wal_replay_lsn()::text,
-                   pg_get_wal_replay_pause_state() <> 'not paused', pg_last_xact_replay_timestamp(),
+                   pg_is_wal_replay_paused(), pg_last_xact_replay_timestamp(),
                    (SELECT timeline_id FROM pg_control_checkpoint())::int8
             """)
         if let row = rows.first {
