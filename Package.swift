@@ -16,6 +16,12 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        // The agent: HTTP API, Prometheus exposition, signal-driven lifecycle.
+        // One Hummingbird trait only: with both defaults on it rebuilds at random (SWIFT-NOTES.md).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Pure: pgdr.yaml model, parsing, validation, durations and sizes.
@@ -37,14 +43,31 @@ let package = Package(
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Pure: metric series, CloudWatch-style alarms and composites, notification policy.
+        .target(name: "DRMonitor", dependencies: ["DRSpec", "DRStatus"]),
+        // Shell: the long-running agent (sampling, heartbeat, journal, notifiers, HTTP API).
+        .target(name: "DRAgent", dependencies: [
+            "DRSpec", "DRStatus", "DRPostgres", "DRMonitor",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "pgdr", dependencies: [
-            "DRSpec", "DRStatus", "DRPostgres", "DRLocal",
+            "DRSpec", "DRStatus", "DRPostgres", "DRLocal", "DRMonitor", "DRAgent",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "DRSpecTests", dependencies: ["DRSpec"]),
         .testTarget(name: "DRStatusTests", dependencies: ["DRStatus", "DRSpec"]),
         .testTarget(name: "DRPostgresTests", dependencies: ["DRPostgres", "DRSpec"]),
+        .testTarget(name: "DRMonitorTests", dependencies: ["DRMonitor", "DRSpec", "DRStatus"]),
+        // Integration: the agent binary against a lab, with a real webhook receiver.
+        .testTarget(name: "DRAgentTests", dependencies: [
+            "pgdr", "DRLocal", "DRPostgres", "DRSpec",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
         // Integration: real PostgreSQL servers in labs of their own.
         .testTarget(name: "DRLocalTests", dependencies: [
             "DRLocal", "DRPostgres", "DRStatus", "DRSpec",

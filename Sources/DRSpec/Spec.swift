@@ -16,6 +16,15 @@ public struct Spec: Sendable, Hashable, Codable {
     public var notifications: [NotificationSink]
     public var tags: [String: String]
     public var nodes: [NodeSpec]
+    /// Alarms written in pgdr.yaml (the defaults come from `DefaultAlarms`).
+    public var alarms: [AlarmSpec] = []
+    public var agent: AgentSettings = AgentSettings()
+
+    /// Defaults first, a user alarm of the same name replacing its default.
+    public var effectiveAlarms: [AlarmSpec] {
+        let userNames = Set(alarms.map(\.name))
+        return DefaultAlarms.make(monitoring).filter { !userNames.contains($0.name) } + alarms
+    }
 
     /// The node placed in the primary region, the one expected to take writes.
     public var primaryNode: NodeSpec? { nodes.first { $0.region == primary.region } }
@@ -91,8 +100,11 @@ public struct Backup: Sendable, Hashable, Codable {
 public struct Monitoring: Sendable, Hashable, Codable {
     public var interval: TimeSpan
     public var thresholds: Thresholds
+    /// Re-notify while an alarm stays in ALARM this often; 0 turns reminders off.
+    public var reminder: TimeSpan = .hours(1)
 
-    public init(interval: TimeSpan, thresholds: Thresholds) {
+    public init(interval: TimeSpan, thresholds: Thresholds, reminder: TimeSpan = .hours(1)) {
+        self.reminder = reminder
         self.interval = interval
         self.thresholds = thresholds
     }
@@ -195,5 +207,28 @@ public enum PasswordSource: Sendable, Hashable, Codable, CustomStringConvertible
         case .file(let path): "file \(path)"
         case .environment(let name): "environment variable \(name)"
         }
+    }
+}
+
+
+/// Where the agent listens and keeps its journal.
+public struct AgentSettings: Sendable, Hashable, Codable {
+    /// `host:port` of the HTTP API; loopback by default.
+    public var listen: String = "127.0.0.1:8008"
+    /// The event journal (JSON lines, fsync'd); relative to pgdr.yaml.
+    public var journal: String = "pgdr-journal.jsonl"
+    public init(listen: String = "127.0.0.1:8008", journal: String = "pgdr-journal.jsonl") {
+        self.listen = listen
+        self.journal = journal
+    }
+}
+
+extension AgentSettings {
+    /// `127.0.0.1:8008` → ("127.0.0.1", 8008); port 0 asks for a free port.
+    public static func parseListen(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":") else { return nil }
+        let host = String(text[..<colon]), portText = text[text.index(after: colon)...]
+        guard !host.isEmpty, let port = Int(portText), (0...65535).contains(port) else { return nil }
+        return (host, port)
     }
 }

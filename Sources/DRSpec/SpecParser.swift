@@ -92,11 +92,18 @@ public enum SpecParser {
             Dictionary(tagsReader.stringPairs().map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
         } ?? [:]
         let nodes = r.list("nodes").compactMap { readNode($0.node, path: $0.path, sink: r.sink) }
+        let alarms = r.list("alarms").compactMap {
+            AlarmParser.read($0.node, path: $0.path, sink: r.sink, period: monitoring.interval)
+        }
+        let agent = readAgent(r)
         r.finish()
         guard let name, let environment, let objectives, let engine else { return nil }
-        return Spec(name: name, environment: environment, objectives: objectives, engine: engine,
-                    primary: primary, dr: dr, backup: backup, monitoring: monitoring, failover: failover,
-                    notifications: notifications, tags: tags, nodes: nodes)
+        var spec = Spec(name: name, environment: environment, objectives: objectives, engine: engine,
+                        primary: primary, dr: dr, backup: backup, monitoring: monitoring, failover: failover,
+                        notifications: notifications, tags: tags, nodes: nodes)
+        spec.alarms = alarms
+        spec.agent = agent
+        return spec
     }
 
     static func readObjectives(_ r: MappingReader) -> Objectives? {
@@ -172,7 +179,10 @@ public enum SpecParser {
         guard let m = r.mapping("monitoring") else { return defaults }
         defer { m.finish() }
         let interval = m.timeSpan("interval", default: defaults.interval, range: .seconds(1)...TimeSpan.hours(1))!
-        guard let t = m.mapping("thresholds") else { return Monitoring(interval: interval, thresholds: defaultThresholds) }
+        let reminder = m.timeSpan("reminder", default: defaults.reminder, range: TimeSpan(milliseconds: 0)...TimeSpan.hours(24 * 7))!
+        guard let t = m.mapping("thresholds") else {
+            return Monitoring(interval: interval, thresholds: defaultThresholds, reminder: reminder)
+        }
         defer { t.finish() }
         let d = defaultThresholds
         let thresholds = Thresholds(
@@ -182,7 +192,24 @@ public enum SpecParser {
             connectionsPercent: t.double("connectionsPercent", default: d.connectionsPercent, range: 1...100,
                                          hint: "a percentage of max_connections, e.g. 80"),
             latency: t.timeSpan("latency", default: d.latency, range: TimeSpan(milliseconds: 1)...TimeSpan.minutes(10))!)
-        return Monitoring(interval: interval, thresholds: thresholds)
+        return Monitoring(interval: interval, thresholds: thresholds, reminder: reminder)
+    }
+
+    static func readAgent(_ r: MappingReader) -> AgentSettings {
+        let defaults = AgentSettings()
+        guard let a = r.mapping("agent") else { return defaults }
+        defer { a.finish() }
+        var settings = defaults
+        if let (listen, node) = a.scalarString("listen") {
+            if AgentSettings.parseListen(listen) == nil {
+                a.sink.add(a.childPath("listen"), at: node, "`\(listen)` is not host:port",
+                           hint: "e.g. 127.0.0.1:8008; the API has no TLS, so keep it on loopback or a private network")
+            } else {
+                settings.listen = listen
+            }
+        }
+        settings.journal = a.string("journal") ?? defaults.journal
+        return settings
     }
 
     static func readFailover(_ r: MappingReader, rpo: TimeSpan?) -> Failover {

@@ -44,6 +44,59 @@ enum SpecRules {
                      hint: "lower maxDataLoss to at most objectives.rpo", severity: .warning)
         }
         checkNodes(spec, sink: sink, at: at)
+        checkAlarms(spec, sink: sink, at: at)
+    }
+
+    /// Alarm names are unique, composites refer to alarms that exist, no
+    /// composite depends on itself, and per-node targets name a role or a node.
+    static func checkAlarms(_ spec: Spec, sink: DiagnosticSink, at: (String) -> Node?) {
+        var seen: Set<String> = []
+        for (index, alarm) in spec.alarms.enumerated() where !seen.insert(alarm.name).inserted {
+            sink.add("alarms[\(index)].name", at: at("alarms[\(index)].name"), "alarm `\(alarm.name)` is defined twice")
+        }
+        let all = spec.effectiveAlarms
+        let names = all.map(\.name)
+        let targets = MetricCatalog.roleTargets + spec.nodes.map(\.name)
+        for (index, alarm) in spec.alarms.enumerated() {
+            let path = "alarms[\(index)]"
+            if let metric = alarm.metric, let target = metric.target, !targets.contains(target) {
+                sink.add("\(path).target", at: at("\(path).target"), "`\(target)` is neither a role nor a node",
+                         hint: "write one of \(targets.joined(separator: ", "))")
+            }
+            for reference in alarm.rule?.references ?? [] where !names.contains(reference) {
+                let near = EditDistance.nearest(to: reference, in: names)
+                sink.add("\(path).rule", at: at("\(path).rule"), "the rule refers to an unknown alarm `\(reference)`",
+                         hint: near.map { "did you mean `\($0)`?" } ?? "known alarms: \(names.joined(separator: ", "))")
+            }
+        }
+        if let cycle = compositeCycle(all), let index = spec.alarms.firstIndex(where: { $0.name == cycle.first }) {
+            sink.add("alarms[\(index)].rule", at: at("alarms[\(index)].rule"),
+                     "composite alarms depend on each other in a cycle: \(cycle.joined(separator: " -> "))",
+                     hint: "a composite may only refer to alarms that do not refer back to it")
+        }
+    }
+
+    /// The first cycle among composite alarms, as a path of names, if any.
+    static func compositeCycle(_ alarms: [AlarmSpec]) -> [String]? {
+        let rules = Dictionary(alarms.compactMap { a in a.rule.map { (a.name, $0.references) } }, uniquingKeysWith: { a, _ in a })
+        var state: [String: Int] = [:]  // 1 visiting, 2 done
+        var stack: [String] = []
+        func visit(_ name: String) -> [String]? {
+            if state[name] == 2 { return nil }
+            if state[name] == 1, let start = stack.firstIndex(of: name) { return Array(stack[start...]) + [name] }
+            state[name] = 1
+            stack.append(name)
+            for next in rules[name] ?? [] {
+                if let cycle = visit(next) { return cycle }
+            }
+            stack.removeLast()
+            state[name] = 2
+            return nil
+        }
+        for name in rules.keys.sorted() {
+            if let cycle = visit(name) { return cycle }
+        }
+        return nil
     }
 
     static func checkNodes(_ spec: Spec, sink: DiagnosticSink, at: (String) -> Node?) {

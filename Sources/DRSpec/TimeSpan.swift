@@ -11,6 +11,7 @@ public struct TimeSpan: Sendable, Hashable, Comparable, Codable, CustomStringCon
     public static func seconds(_ s: Int64) -> TimeSpan { TimeSpan(milliseconds: s * 1000) }
     public static func minutes(_ m: Int64) -> TimeSpan { .seconds(m * 60) }
     public static func hours(_ h: Int64) -> TimeSpan { .minutes(h * 60) }
+    public static func days(_ d: Int64) -> TimeSpan { .hours(d * 24) }
 
     public var seconds: Double { Double(milliseconds) / 1000 }
     public var duration: Duration { .milliseconds(milliseconds) }

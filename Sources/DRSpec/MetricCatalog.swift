@@ -1,0 +1,42 @@
+/// The metrics the agent samples, with their units. Alarms name a metric from
+/// here; a threshold must be written in the metric's unit (`300s` for a
+/// duration, `64MB` for bytes, a plain number for percents and counts).
+public enum MetricUnit: String, Sendable, Hashable, Codable {
+    case seconds, bytes, percent, count
+}
+
+public struct MetricInfo: Sendable, Hashable {
+    public let name: String
+    public let unit: MetricUnit
+    /// True when the metric belongs to one server (`target` picks which);
+    /// false for the pair as a whole.
+    public let perNode: Bool
+    public let help: String
+}
+
+public enum MetricCatalog {
+    public static let all: [MetricInfo] = [
+        .init(name: "NodeUp", unit: .count, perNode: true, help: "1 when the node answered its probe, else 0"),
+        .init(name: "ProbeLatency", unit: .seconds, perNode: true, help: "round trip of a trivial query"),
+        .init(name: "CPUPercent", unit: .percent, perNode: true, help: "host CPU busy, local nodes only"),
+        .init(name: "FreeStorage", unit: .bytes, perNode: true, help: "free space on the data directory's filesystem, local nodes only"),
+        .init(name: "ConnectionsPercent", unit: .percent, perNode: true, help: "connections used of max_connections"),
+        .init(name: "DatabaseSize", unit: .bytes, perNode: true, help: "size of the monitored database"),
+        .init(name: "SlotRetainedWAL", unit: .bytes, perNode: true, help: "largest WAL kept by a replication slot"),
+        .init(name: "ArchiverFailing", unit: .count, perNode: true, help: "1 when the newest archive attempt failed"),
+        .init(name: "ArchiveAge", unit: .seconds, perNode: true, help: "age of the last archived WAL segment"),
+        .init(name: "PrimaryUp", unit: .count, perNode: false, help: "1 when exactly one writable primary answers"),
+        .init(name: "StandbyUp", unit: .count, perNode: false, help: "1 when a standby answers"),
+        .init(name: "StandbyStreaming", unit: .count, perNode: false, help: "1 when the standby's WAL receiver streams"),
+        .init(name: "ReplayPaused", unit: .count, perNode: false, help: "1 when WAL replay is paused on the standby"),
+        .init(name: "ReplicationLagSeconds", unit: .seconds, perNode: false,
+              help: "heartbeat lag; 0 whenever the standby has replayed all flushed WAL"),
+        .init(name: "ReplicationLagBytes", unit: .bytes, perNode: false, help: "primary flush LSN minus standby replay LSN"),
+        .init(name: "WritablePrimaries", unit: .count, perNode: false, help: "reachable nodes that take writes"),
+    ]
+
+    public static func info(_ name: String) -> MetricInfo? { all.first { $0.name == name } }
+
+    /// Which node a per-node metric is read from: a role or a node's name.
+    public static let roleTargets = ["primary", "standby"]
+}
