@@ -18,14 +18,18 @@ public struct AlarmEngine: Sendable {
     public private(set) var entries: [String: Entry] = [:]
     private let order: [AlarmSpec]
 
-    public init(alarms: [AlarmSpec], now: Date = Date()) {
+    /// `restored` carries states from a previous run (the journal), so a
+    /// restart does not announce again what was already announced.
+    public init(alarms: [AlarmSpec], now: Date = Date(), restored: [String: AlarmState] = [:]) {
         self.alarms = alarms
         let longest = alarms.compactMap(\.metric).map { Double($0.period.milliseconds) / 1000 * Double($0.evaluationPeriods) }.max() ?? 60
         self.store = MetricStore(retention: longest * 2 + 60)
         self.order = AlarmEngine.evaluationOrder(alarms)
         for alarm in alarms {
-            entries[alarm.name] = Entry(name: alarm.name, summary: alarm.summary, state: .insufficientData,
-                                        reason: "not evaluated yet", since: now)
+            entries[alarm.name] = Entry(name: alarm.name, summary: alarm.summary,
+                                        state: restored[alarm.name] ?? .insufficientData,
+                                        reason: restored[alarm.name] == nil ? "not evaluated yet" : "restored from the journal",
+                                        since: now)
         }
     }
 

@@ -35,7 +35,8 @@ public enum NodeProbe {
         }
     }
 
-    static func read(_ session: PostgresSession, into start: NodeSample) async throws -> NodeSample {
+    /// Reads a sample over an open session (the agent keeps sessions open).
+    public static func read(_ session: PostgresSession, into start: NodeSample) async throws -> NodeSample {
         var sample = start
         let clock = ContinuousClock()
         let began = clock.now

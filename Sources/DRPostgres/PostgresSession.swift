@@ -63,8 +63,9 @@ public final class PostgresSession: Sendable {
         }
     }
 
+    /// Closes the connection, never waiting long on a peer that is gone.
     public func close() async {
-        try? await connection.close()
+        _ = try? await withDeadline(.seconds(2)) { [connection] in try await connection.close() }
     }
 
     /// Opens a session, runs `body`, and closes it whatever happens.
@@ -89,17 +90,76 @@ extension Duration {
     }
 }
 
-struct DeadlineExceeded: Error {}
+public struct DeadlineExceeded: Error {}
 
 /// Runs `operation`, giving up after `limit`.
-func withDeadline<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await operation() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw DeadlineExceeded()
+///
+/// Not a task group on purpose: a group waits for every child, and a query on
+/// a connection whose peer vanished may not react to cancellation, so the
+/// caller would wait as long as the dead connection. Here the caller resumes
+/// at the deadline; the abandoned work is cancelled and ends when its
+/// connection is closed.
+public func withDeadline<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    let gate = ResumeOnce<T>()
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { continuation in
+            gate.arm(continuation)
+            let work = Task {
+                do { gate.resume(.success(try await operation())) } catch { gate.resume(.failure(error)) }
+            }
+            let timer = Task {
+                try? await Task.sleep(for: limit)
+                if gate.resume(.failure(DeadlineExceeded())) { work.cancel() }
+            }
+            gate.onResume { timer.cancel() }
         }
-        defer { group.cancelAll() }
-        return try await group.next()!
+    } onCancel: {
+        gate.resume(.failure(CancellationError()))
+    }
+}
+
+/// Resumes a continuation exactly once, whoever comes first.
+final class ResumeOnce<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<T, any Error>?
+    private var pending: Result<T, any Error>?
+    private var done = false
+    private var cleanup: (@Sendable () -> Void)?
+
+    func arm(_ continuation: CheckedContinuation<T, any Error>) {
+        lock.lock()
+        if let pending {
+            lock.unlock()
+            continuation.resume(with: pending)
+            return
+        }
+        self.continuation = continuation
+        lock.unlock()
+    }
+
+    func onResume(_ body: @escaping @Sendable () -> Void) {
+        lock.lock()
+        let alreadyDone = done
+        if !alreadyDone { cleanup = body }
+        lock.unlock()
+        if alreadyDone { body() }
+    }
+
+    /// Returns true when this call was the one that resumed.
+    @discardableResult
+    func resume(_ result: Result<T, any Error>) -> Bool {
+        lock.lock()
+        guard !done else {
+            lock.unlock()
+            return false
+        }
+        done = true
+        let continuation = self.continuation
+        if continuation == nil { pending = result }
+        let cleanup = self.cleanup
+        lock.unlock()
+        continuation?.resume(with: result)
+        cleanup?()
+        return true
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DRSpec
+import DRStatus
 import Foundation
 import Logging
 
@@ -73,14 +74,5 @@ struct ConfigOption: ParsableArguments {
 }
 
 enum JSON {
-    static func encode<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true)
-                .timeZone(separator: .omitted)))
-        }
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
+    static func encode<T: Encodable>(_ value: T) throws -> String { try ReportJSON.encode(value) }
 }

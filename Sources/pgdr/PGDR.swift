@@ -15,5 +15,6 @@ struct PGDR: AsyncParsableCommand {
             3 refused by a safety guard.
             """,
         version: "0.1.0",
-        subcommands: [InitCommand.self, ValidateCommand.self, LabCommand.self, StatusCommand.self])
+        subcommands: [InitCommand.self, ValidateCommand.self, LabCommand.self, StatusCommand.self,
+                      AgentCommand.self, EventsCommand.self])
 }

@@ -1,0 +1,31 @@
+import DRSpec
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// `pgdr agent`: the sampling loop and the HTTP API under one service group
+/// that stops cleanly on SIGTERM or SIGINT (the loop finishes its round,
+/// deliveries in flight are given a moment, the journal records the stop).
+public enum Agent {
+    public static func run(spec: Spec, baseDirectory: String, listen: String,
+                           onListening: @escaping @Sendable (String, Int) -> Void, logger: Logger) async throws {
+        guard let (host, port) = AgentSettings.parseListen(listen) else {
+            throw AgentError("`\(listen)` is not host:port")
+        }
+        let journalPath = spec.agent.journal.hasPrefix("/") ? spec.agent.journal
+            : (baseDirectory as NSString).appendingPathComponent(spec.agent.journal)
+        let journal = try Journal(path: journalPath)
+        let state = AgentState(interval: spec.monitoring.interval.seconds)
+        let exporter = MetricsExporter()
+        let loop = await AgentLoop(spec: spec, baseDirectory: baseDirectory, state: state, exporter: exporter,
+                                   journal: journal, logger: logger)
+        let app = Application(
+            router: HTTPAPI.router(state: state, exporter: exporter),
+            configuration: .init(address: .hostname(host, port: port), serverName: "pgdr-agent"),
+            services: [loop],
+            onServerRunning: { channel in onListening(host, channel.localAddress?.port ?? port) },
+            logger: logger)
+        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    }
+}

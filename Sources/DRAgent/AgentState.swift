@@ -1,0 +1,28 @@
+import DRMonitor
+import DRStatus
+import Foundation
+
+/// The newest round's results, shared between the sampling loop and the HTTP API.
+public actor AgentState {
+    public private(set) var report: StatusReport?
+    public private(set) var alarms: [AlarmEngine.Entry] = []
+    public private(set) var lastRound: Date?
+    public private(set) var rounds = 0
+    /// How old a round may be before the API stops vouching for it.
+    public let staleAfter: TimeInterval
+
+    public init(interval: TimeInterval) { staleAfter = max(3 * interval, 5) }
+
+    func publish(_ report: StatusReport, alarms: [AlarmEngine.Entry], at: Date) {
+        self.report = report
+        self.alarms = alarms.sorted { $0.name < $1.name }
+        lastRound = at
+        rounds += 1
+    }
+
+    /// The report, if fresh enough to answer a load balancer with.
+    public func freshReport(now: Date = Date()) -> StatusReport? {
+        guard let report, let lastRound, now.timeIntervalSince(lastRound) <= staleAfter else { return nil }
+        return report
+    }
+}

@@ -1,0 +1,76 @@
+import DRSpec
+import DRStatus
+import Foundation
+import Hummingbird
+
+/// The agent's HTTP API: Prometheus metrics, the status report, the agent's
+/// own health, and load-balancer checks in the style of Patroni's
+/// (`/primary`, `/replica`): 200 only while the answer is yes, 503 otherwise,
+/// including when the agent's newest round is stale.
+public enum HTTPAPI {
+    public static func router(state: AgentState, exporter: MetricsExporter) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/metrics") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(string: exporter.render())))
+        }
+        router.get("/status") { _, _ -> Response in
+            guard let report = await state.report else {
+                return text(.serviceUnavailable, "no round completed yet\n")
+            }
+            return json(report.healthy ? .ok : .serviceUnavailable, try ReportJSON.encode(report))
+        }
+        router.get("/health") { _, _ -> Response in
+            let fresh = await state.freshReport() != nil
+            let body = try ReportJSON.encode(Health(status: fresh ? "ok" : "stale", rounds: await state.rounds,
+                                                    lastRound: await state.lastRound))
+            return json(fresh ? .ok : .serviceUnavailable, body)
+        }
+        router.get("/primary") { request, _ -> Response in
+            guard let name = request.uri.queryParameters.get("node") else {
+                return text(.badRequest, "give the node: /primary?node=NAME\n")
+            }
+            guard let report = await state.freshReport() else { return text(.serviceUnavailable, "no fresh round\n") }
+            let writable = report.nodes.filter { $0.reachable && $0.role == .primary }
+            let isPrimary = writable.count == 1 && writable[0].name == name
+            return text(isPrimary ? .ok : .serviceUnavailable,
+                        isPrimary ? "\(name) is the primary\n" : "\(name) is not the only writable primary\n")
+        }
+        router.get("/replica") { request, _ -> Response in
+            guard let name = request.uri.queryParameters.get("node") else {
+                return text(.badRequest, "give the node: /replica?node=NAME[&lag=16MB]\n")
+            }
+            var limit: Int64?
+            if let lag = request.uri.queryParameters.get("lag") {
+                guard let size = ByteSize(parsing: lag) else { return text(.badRequest, "lag must be a size such as 16MB\n") }
+                limit = size.bytes
+            }
+            guard let report = await state.freshReport() else { return text(.serviceUnavailable, "no fresh round\n") }
+            guard let node = report.nodes.first(where: { $0.name == name }), node.reachable, node.role == .standby,
+                  node.walReceiver?.status == "streaming" else {
+                return text(.serviceUnavailable, "\(name) is not a streaming standby\n")
+            }
+            if let limit, let lag = report.replication?.lagBytes, report.replication?.standby == name, lag > limit {
+                return text(.serviceUnavailable, "\(name) lags \(lag) bytes, over \(limit)\n")
+            }
+            return text(.ok, "\(name) is a streaming standby\n")
+        }
+        return router
+    }
+
+    struct Health: Encodable {
+        var status: String
+        var rounds: Int
+        var lastRound: Date?
+    }
+
+    static func text(_ status: HTTPResponse.Status, _ body: String) -> Response {
+        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ body: String) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"],
+                 body: .init(byteBuffer: ByteBuffer(string: body + "\n")))
+    }
+}

@@ -1,0 +1,55 @@
+import DRMonitor
+import DRStatus
+import Foundation
+import CoreMetrics
+import Metrics
+import Prometheus
+
+/// Publishes what the agent sees as Prometheus metrics, through swift-metrics
+/// backed by swift-prometheus, on a registry of the agent's own (no global
+/// bootstrap, so tests can run several agents in one process).
+public final class MetricsExporter: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    let factory: PrometheusMetricsFactory
+    let rounds: CoreMetrics.Counter
+
+    public init() {
+        factory = PrometheusMetricsFactory(registry: registry)
+        rounds = CoreMetrics.Counter(label: "pgdr_agent_rounds_total", factory: factory)
+    }
+
+    func gauge(_ label: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Gauge {
+        CoreMetrics.Gauge(label: label, dimensions: dimensions, factory: factory)
+    }
+
+    public func update(report: StatusReport, alarms: [AlarmEngine.Entry]) {
+        rounds.increment()
+        for node in report.nodes {
+            let labels = [("node", node.name), ("region", node.region)]
+            gauge("pgdr_node_up", labels).record(node.reachable ? 1 : 0)
+            gauge("pgdr_node_is_primary", labels).record(node.reachable && node.role == .primary ? 1 : 0)
+            gauge("pgdr_probe_latency_seconds", labels).record((node.probeLatencyMs ?? .nan) / 1000)
+            if let c = node.connections {
+                gauge("pgdr_connections_used", labels).record(Double(c.used))
+                gauge("pgdr_connections_max", labels).record(Double(c.max))
+            }
+            if let size = node.databaseSizeBytes { gauge("pgdr_database_size_bytes", labels).record(Double(size)) }
+            for slot in node.slots {
+                gauge("pgdr_slot_retained_bytes", labels + [("slot", slot.name)]).record(Double(slot.retainedBytes ?? 0))
+                gauge("pgdr_slot_active", labels + [("slot", slot.name)]).record(slot.active ? 1 : 0)
+            }
+        }
+        // Unknown lag is exported as NaN, never as a reassuring 0.
+        let replication = report.replication
+        gauge("pgdr_replication_lag_seconds").record(replication?.lagSeconds ?? .nan)
+        gauge("pgdr_replication_lag_bytes").record(replication?.lagBytes.map(Double.init) ?? .nan)
+        gauge("pgdr_standby_streaming").record(replication?.streaming == true ? 1 : 0)
+        gauge("pgdr_healthy").record(report.healthy ? 1 : 0)
+        for alarm in alarms {
+            gauge("pgdr_alarm_state", [("alarm", alarm.name)]).record(alarm.state.gaugeValue)
+        }
+    }
+
+    /// The Prometheus text exposition format.
+    public func render() -> String { registry.emitToString() }
+}

@@ -1,0 +1,91 @@
+import ArgumentParser
+import DRAgent
+import DRSpec
+import Foundation
+
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Run the control plane: sample both regions, raise alarms, notify, serve /metrics and health checks.",
+        discussion: """
+            Every monitoring.interval the agent stamps the heartbeat on the primary, probes every node \
+            (each with its own deadline, so a hung node never stalls the others), evaluates the alarms \
+            (CloudWatch semantics), journals every transition and delivery, and notifies the sinks. \
+            HTTP (loopback by default): GET /metrics, /status, /health, /primary?node=NAME, \
+            /replica?node=NAME&lag=16MB. Stops cleanly on SIGTERM or SIGINT.
+            """)
+
+    @OptionGroup var config: ConfigOption
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Listen on host:port (default: agent.listen in pgdr.yaml; port 0 picks a free one).")
+    var listen: String?
+
+    func run() async throws {
+        let parsed = try config.load()
+        guard !parsed.spec.nodes.isEmpty else {
+            throw fail("the spec lists no nodes; add them under `nodes:` to run the agent", code: Exit.badInput)
+        }
+        let address = listen ?? parsed.spec.agent.listen
+        guard AgentSettings.parseListen(address) != nil else {
+            throw fail("--listen `\(address)` is not host:port", code: Exit.badInput)
+        }
+        var logger = global.makeLogger("pgdr.agent")
+        logger[metadataKey: "deployment"] = "\(parsed.spec.resourceName(parsed.spec.name))"
+        do {
+            try await Agent.run(spec: parsed.spec, baseDirectory: parsed.baseDirectory, listen: address,
+                                onListening: { host, port in
+                                    // Written straight to fd 1: a supervisor reading the pipe sees it at once.
+                                    FileHandle.standardOutput.write(Data("pgdr agent listening on http://\(host):\(port)\n".utf8))
+                                }, logger: logger)
+        } catch let error as AgentError {
+            throw fail(error.description, code: Exit.failed)
+        } catch {
+            throw fail("the agent stopped: \(error)", code: Exit.failed)
+        }
+    }
+}
+
+struct EventsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "events",
+        abstract: "List the agent's journal: alarm transitions and notification deliveries.")
+
+    @OptionGroup var config: ConfigOption
+
+    @Option(help: "Only events newer than this (e.g. 30m, 1h, 1d).")
+    var since: String?
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        let parsed = try config.load()
+        var cutoff: Date?
+        if let since {
+            guard let span = TimeSpan(parsing: since) else {
+                throw fail("--since `\(since)` is not a duration (e.g. 30m, 1h)", code: Exit.badInput)
+            }
+            cutoff = Date().addingTimeInterval(-span.seconds)
+        }
+        let path = parsed.spec.agent.journal.hasPrefix("/") ? parsed.spec.agent.journal
+            : (parsed.baseDirectory as NSString).appendingPathComponent(parsed.spec.agent.journal)
+        let entries = Journal.read(path: path, since: cutoff)
+        if json {
+            print(try JSON.encode(entries))
+            return
+        }
+        if entries.isEmpty { print("no events in \(path)\(since.map { " in the last \($0)" } ?? "")") }
+        for e in entries {
+            let time = e.at.formatted(.iso8601)
+            switch e.kind {
+            case .alarm:
+                print("\(time)  #\(e.seq)  alarm \(e.alarm ?? "?"): \(e.from?.rawValue ?? "?") -> \(e.to?.rawValue ?? "?")  \(e.reason ?? "")")
+            case .delivery:
+                print("\(time)  #\(e.seq)  \(e.ok == true ? "delivered" : "FAILED") \(e.alarm ?? "?") to \(e.sink ?? "?") (attempt \(e.attempt ?? 0))\(e.message.map { ": \($0)" } ?? "")")
+            case .agentStarted, .agentStopped:
+                print("\(time)  #\(e.seq)  \(e.kind.rawValue)  \(e.message ?? "")")
+            }
+        }
+    }
+}
