@@ -220,3 +220,85 @@ func errorAt(_ path: String, in yaml: String, sourceLocation: SourceLocation = #
         #expect(EditDistance.nearest(to: "zzzzzz", in: ["instanceClass", "region"]) == nil)
     }
 }
+
+@Suite struct AlarmSpecTests {
+    @Test func userAlarmsParseAndReplaceDefaults() throws {
+        let spec = try SpecParser.parse(yaml: minimalSpec + """
+
+            alarms:
+              - name: replication-lag
+                metric: ReplicationLagSeconds
+                threshold: 60s
+                evaluationPeriods: 5
+                datapointsToAlarm: 3
+                treatMissingData: notBreaching
+              - name: big-slot
+                metric: SlotRetainedWAL
+                target: primary
+                comparison: ">="
+                threshold: 1GB
+              - name: page-me
+                rule: ALARM(big-slot) AND NOT OK(dr-at-risk)
+            """).spec
+        let effective = spec.effectiveAlarms
+        #expect(effective.filter { $0.name == "replication-lag" }.count == 1)
+        let lag = try #require(effective.first { $0.name == "replication-lag" }?.metric)
+        #expect(lag.threshold == 60)
+        #expect(lag.datapointsToAlarm == 3)
+        #expect(lag.treatMissingData == .notBreaching)
+        let slot = try #require(effective.first { $0.name == "big-slot" }?.metric)
+        #expect(slot.threshold == Double(1 << 30))
+        #expect(slot.comparison == .greaterThanOrEqual)
+        #expect(slot.seriesKey == "SlotRetainedWAL@primary")
+        #expect(effective.first { $0.name == "page-me" }?.rule?.references == ["big-slot", "dr-at-risk"])
+        #expect(effective.contains { $0.name == DefaultAlarms.drAtRisk })
+        #expect(effective.contains { $0.name == DefaultAlarms.primaryDown })
+    }
+
+    @Test func unknownMetricSuggestsTheNearest() {
+        let found = errorAt("alarms[0].metric", in: minimalSpec + "\nalarms: [{name: x, metric: ReplicationLagSecond, threshold: 1s}]")
+        #expect(found?.hint == "did you mean `ReplicationLagSeconds`?")
+    }
+
+    @Test func thresholdInTheWrongUnit() {
+        let found = errorAt("alarms[0].threshold", in: minimalSpec + "\nalarms: [{name: x, metric: ReplicationLagSeconds, threshold: 64MB}]")
+        #expect(found?.message.contains("seconds") == true)
+        _ = errorAt("alarms[0].threshold", in: minimalSpec + "\nalarms: [{name: x, metric: ReplicationLagBytes, threshold: 30s}]")
+        _ = errorAt("alarms[0].threshold", in: minimalSpec + "\nalarms: [{name: x, metric: CPUPercent, target: primary, threshold: 1GB}]")
+    }
+
+    @Test func unknownAlarmInACompositeRule() {
+        let found = errorAt("alarms[0].rule", in: minimalSpec + "\nalarms: [{name: x, rule: \"ALARM(dr-at-rsk)\"}]")
+        #expect(found?.hint == "did you mean `dr-at-risk`?")
+    }
+
+    @Test func cycleBetweenComposites() {
+        let yaml = minimalSpec + """
+
+            alarms:
+              - {name: a, rule: "ALARM(b)"}
+              - {name: b, rule: "ALARM(c) OR ALARM(dr-at-risk)"}
+              - {name: c, rule: "ALARM(a)"}
+            """
+        let found = problems(yaml).first { $0.message.contains("cycle") }
+        #expect(found?.message.contains("a -> b -> c -> a") == true)
+    }
+
+    @Test func badRuleSyntaxAndOtherMistakes() {
+        _ = errorAt("alarms[0].rule", in: minimalSpec + "\nalarms: [{name: x, rule: \"ALARM(a\"}]")
+        _ = errorAt("alarms[0].target", in: minimalSpec + "\nalarms: [{name: x, metric: CPUPercent, threshold: 5}]")
+        _ = errorAt("alarms[0].target", in: minimalSpec + "\nalarms: [{name: x, metric: CPUPercent, target: pg9, threshold: 5}]")
+        _ = errorAt("alarms[0].target", in: minimalSpec + "\nalarms: [{name: x, metric: StandbyUp, target: primary, threshold: 1}]")
+        _ = errorAt("alarms[0].datapointsToAlarm", in: minimalSpec + "\nalarms: [{name: x, metric: StandbyUp, threshold: 1, evaluationPeriods: 2, datapointsToAlarm: 3}]")
+        _ = errorAt("alarms[0].comparison", in: minimalSpec + "\nalarms: [{name: x, metric: StandbyUp, threshold: 1, comparison: \"=>\"}]")
+        _ = errorAt("alarms[1].name", in: minimalSpec + "\nalarms: [{name: x, metric: StandbyUp, threshold: 1}, {name: x, rule: TRUE}]")
+    }
+
+    @Test func agentSettings() throws {
+        let spec = try SpecParser.parse(yaml: minimalSpec + "\nagent: {listen: \"127.0.0.1:9100\", journal: /var/lib/pgdr/j.jsonl}\nmonitoring: {reminder: 30m}").spec
+        #expect(spec.agent.listen == "127.0.0.1:9100")
+        #expect(spec.agent.journal == "/var/lib/pgdr/j.jsonl")
+        #expect(spec.monitoring.reminder == .minutes(30))
+        _ = errorAt("agent.listen", in: minimalSpec + "\nagent: {listen: localhost}")
+    }
+}
