@@ -67,6 +67,7 @@ let package = Package(
         .testTarget(name: "DRAgentTests", dependencies: [
             "pgdr", "DRLocal", "DRPostgres", "DRSpec",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // Integration: real PostgreSQL servers in labs of their own.
         .testTarget(name: "DRLocalTests", dependencies: [

@@ -1,0 +1,183 @@
+import DRLocal
+import DRSpec
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Testing
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A real HTTP server that records every webhook POST it receives.
+final class WebhookReceiver: Sendable {
+    actor Inbox {
+        var bodies: [[String: String]] = []
+        func add(_ body: [String: String]) { bodies.append(body) }
+    }
+
+    let inbox: Inbox
+    let group: ServiceGroup
+    let port: Int
+
+    static func start() async throws -> WebhookReceiver {
+        let inbox = Inbox()
+        let router = Router()
+        router.post("/hook") { request, _ -> HTTPResponse.Status in
+            let buffer = try await request.body.collect(upTo: 1 << 20)
+            let object = (try? JSONSerialization.jsonObject(with: Data(buffer: buffer))) as? [String: Any] ?? [:]
+            await inbox.add(object.compactMapValues { $0 as? String })
+            return .ok
+        }
+        let ready = AsyncStream<Int>.makeStream()
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                              onServerRunning: { ready.continuation.yield($0.localAddress?.port ?? 0) },
+                              logger: Logger(label: "webhook-receiver"))
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [],
+                                                      logger: Logger(label: "webhook-receiver")))
+        Task { try await group.run() }
+        var port = 0
+        for await p in ready.stream { port = p; break }
+        return WebhookReceiver(inbox: inbox, group: group, port: port)
+    }
+
+    private init(inbox: Inbox, group: ServiceGroup, port: Int) {
+        self.inbox = inbox
+        self.group = group
+        self.port = port
+    }
+
+    var url: String { "http://127.0.0.1:\(port)/hook" }
+    func received() async -> [[String: String]] { await inbox.bodies }
+    func stop() async { await group.triggerGracefulShutdown() }
+
+    /// Waits until a notice matching `match` has arrived; returns when, or nil.
+    func waitFor(within timeout: Duration, _ match: @Sendable ([String: String]) -> Bool) async -> ContinuousClock.Instant? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if await received().contains(where: match) { return .now }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return nil
+    }
+}
+
+/// `pgdr agent` as a child process, stopped by its PID.
+final class AgentProcess: @unchecked Sendable {
+    let process = Process()
+    private(set) var base = ""
+
+    init(config: String) throws {
+        process.executableURL = URL(fileURLWithPath: AgentProcess.binary)
+        process.arguments = ["agent", "--config", config, "--listen", "127.0.0.1:0"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // The first line names the port it listens on.
+        var line = Data()
+        let handle = out.fileHandleForReading
+        while let byte = try handle.read(upToCount: 1), !byte.isEmpty, byte != Data([0x0A]) { line.append(byte) }
+        let text = String(decoding: line, as: UTF8.self)
+        guard let range = text.range(of: "http://") else {
+            process.terminate()
+            throw AgentError("agent did not start: \(text)")
+        }
+        base = String(text[range.lowerBound...])
+    }
+
+    /// SIGTERM, then wait; returns the exit status.
+    func stop() -> Int32 {
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    func get(_ path: String) async throws -> (Int, String) {
+        let (data, response) = try await URLSession.shared.data(from: URL(string: base + path)!)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Polls a path until its status is `status`, or gives up.
+    func waitFor(_ path: String, status: Int, within timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let (code, _) = try? await get(path), code == status { return true }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return false
+    }
+
+    static let binary: String = {
+        if let forced = ProcessInfo.processInfo.environment["PGDR_BIN"] { return forced }
+        let candidates = [
+            Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("pgdr").path,
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pgdr").path,
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent(".build/debug/pgdr").path,
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates.last!
+    }()
+}
+
+struct AgentError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A lab plus an agent spec for it: 1 s sampling, low lag threshold, the given sinks.
+struct AgentLab: Sendable {
+    let lab: Lab
+    let parsed: ParsedSpec
+    let configPath: String
+
+    static func with(sinks: String, lagThreshold: String = "3s",
+                     _ body: @Sendable (AgentLab) async throws -> Void) async throws {
+        let dir = NSTemporaryDirectory() + "pgdr-agent-\(UUID().uuidString.prefix(8))"
+        let lab = Lab(directory: dir)
+        do {
+            _ = try await lab.up()
+            _ = await lab.waitForStreaming()
+            let labSpec = try SpecParser.load(path: lab.layout.specFile)
+            let configPath = "\(dir)/agent.yaml"
+            try agentYAML(labSpec.spec, sinks: sinks, lagThreshold: lagThreshold)
+                .write(toFile: configPath, atomically: true, encoding: .utf8)
+            let parsed = try SpecParser.load(path: configPath)
+            try await body(AgentLab(lab: lab, parsed: parsed, configPath: configPath))
+        } catch {
+            try? await lab.destroy()
+            throw error
+        }
+        try await lab.destroy()
+    }
+
+    static func agentYAML(_ spec: Spec, sinks: String, lagThreshold: String) -> String {
+        var text = """
+        name: agenttest
+        environment: lab
+        objectives: {rpo: 1m, rto: 5m}
+        engine: {version: "\(spec.engine.version)"}
+        monitoring:
+          interval: 1s
+          reminder: 0s
+          thresholds: {replicationLag: \(lagThreshold)}
+        agent: {journal: journal.jsonl}
+        notifications:
+        \(sinks)
+        nodes:
+
+        """
+        for node in spec.nodes {
+            text += "  - {name: \(node.name), region: \(node.region), host: \(node.host), port: \(node.port), "
+                + "dataDirectory: \(node.dataDirectory ?? ""), user: \(node.user), passwordFile: secrets/pgdr_monitor.password}\n"
+        }
+        return text
+    }
+
+    var journalPath: String { (configPath as NSString).deletingLastPathComponent + "/journal.jsonl" }
+
+    func journal() -> [[String: Any]] {
+        guard let data = FileManager.default.contents(atPath: journalPath) else { return [] }
+        return data.split(separator: 0x0A).compactMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
+    }
+}

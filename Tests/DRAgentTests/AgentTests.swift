@@ -1,0 +1,138 @@
+import DRLocal
+import DRPostgres
+import DRSpec
+import Foundation
+import Testing
+
+@Suite(.serialized) struct AgentTests {
+    /// Standby lost and back: "DR at risk" fires in time and reaches a real
+    /// webhook exactly once, OK follows; health checks follow the topology; a
+    /// dead webhook is journaled and retried; the journal survives a restart.
+    @Test func standbyLossNotifiesOnceAndTheJournalSurvivesARestart() async throws {
+        let receiver = try await WebhookReceiver.start()
+        let hookFile = NSTemporaryDirectory() + "pgdr-hook-\(UUID().uuidString.prefix(8)).jsonl"
+        defer { try? FileManager.default.removeItem(atPath: hookFile) }
+        let deadPort = try FreePort.pick()
+        let sinks = """
+              - {type: webhook, url: "\(receiver.url)", timeout: 2s, retries: 3}
+              - {type: webhook, url: "http://127.0.0.1:\(deadPort)/nobody", timeout: 1s, retries: 1}
+              - {type: command, command: ["/bin/sh", "-c", "cat >> \(hookFile); echo >> \(hookFile)"]}
+            """
+        try await AgentLab.with(sinks: sinks) { env in
+            let agent = try AgentProcess(config: env.configPath)
+            #expect(await agent.waitFor("/health", status: 200, within: .seconds(15)))
+            let (_, metrics) = try await agent.get("/metrics")
+            #expect(metrics.contains("pgdr_replication_lag_seconds "))
+            #expect(metrics.contains("pgdr_replication_lag_bytes "))
+            #expect(metrics.contains("pgdr_node_up{node=\"pg2\",region=\"us-east-2\"} 1"))
+            #expect(metrics.contains("pgdr_probe_latency_seconds"))
+            #expect(metrics.contains("pgdr_alarm_state{alarm=\"dr-at-risk\"} 0"))
+            #expect(try await agent.get("/primary?node=pg1").0 == 200)
+            #expect(try await agent.get("/primary?node=pg2").0 == 503)
+            #expect(try await agent.get("/replica?node=pg2&lag=16MB").0 == 200)
+            #expect(try await agent.get("/replica?node=pg1").0 == 503)
+            let (statusCode, statusBody) = try await agent.get("/status")
+            #expect(statusCode == 200)
+            #expect(statusBody.contains("\"lagSource\""))
+
+            // Stop the standby: 2 datapoints at 1 s, plus one interval, plus slack for a shared machine.
+            let stopped = ContinuousClock.now
+            try await env.lab.server(node: "pg2").stop()
+            let fired = await receiver.waitFor(within: .seconds(15)) { $0["alarm"] == "dr-at-risk" && $0["to"] == "ALARM" }
+            let latency = try #require(fired, "dr-at-risk never reached the webhook") - stopped
+            #expect(latency < .seconds(8), "dr-at-risk took \(latency); the window is 3 s")
+            #expect(await agent.waitFor("/replica?node=pg2", status: 503, within: .seconds(5)))
+            #expect(try await agent.get("/primary?node=pg1").0 == 200)
+            try await Task.sleep(for: .seconds(3))
+            let alarms = await receiver.received().filter { $0["alarm"] == "dr-at-risk" && $0["to"] == "ALARM" }
+            #expect(alarms.count == 1, "exactly one notice for one transition, got \(alarms.count)")
+
+            // Back: the OK notice arrives.
+            _ = try await env.lab.up()
+            let cleared = await receiver.waitFor(within: .seconds(20)) {
+                $0["alarm"] == "dr-at-risk" && $0["from"] == "ALARM" && $0["to"] == "OK"
+            }
+            #expect(cleared != nil, "no OK notice after the standby came back")
+            #expect(await agent.waitFor("/replica?node=pg2", status: 200, within: .seconds(10)))
+
+            // The command hook got the notices on its standard input.
+            let hooked = (try? String(contentsOfFile: hookFile, encoding: .utf8)) ?? ""
+            #expect(hooked.contains("\"alarm\":\"dr-at-risk\""))
+
+            // The dead webhook: journaled, retried, given up, and the agent kept going.
+            let failures = env.journal().filter { ($0["kind"] as? String) == "delivery" && ($0["ok"] as? Bool) == false }
+            #expect(failures.contains { ($0["message"] as? String)?.contains("giving up") == true })
+            #expect(failures.contains { ($0["attempt"] as? Int) == 2 })
+            #expect(try await agent.get("/health").0 == 200)
+
+            // A clean stop journals itself; a restart keeps every event and does not re-announce.
+            #expect(agent.stop() == 0)
+            let before = env.journal()
+            #expect((before.last?["kind"] as? String) == "agent-stopped")
+            let noticesBefore = await receiver.received().count
+            let again = try AgentProcess(config: env.configPath)
+            #expect(await again.waitFor("/health", status: 200, within: .seconds(15)))
+            try await Task.sleep(for: .seconds(3))
+            let after = env.journal()
+            #expect(after.count > before.count)
+            let seqs = after.compactMap { $0["seq"] as? Int }
+            #expect(seqs == Array(1...seqs.count), "sequence numbers continue across the restart")
+            #expect(Array(after.prefix(before.count)).map { $0["seq"] as? Int } == before.map { $0["seq"] as? Int })
+            let renewed = await receiver.received().dropFirst(noticesBefore).filter { $0["alarm"] == "dr-at-risk" }
+            #expect(renewed.isEmpty, "a restart must not announce dr-at-risk again")
+            #expect(again.stop() == 0)
+        }
+        await receiver.stop()
+    }
+
+    /// Lag alarms need byte evidence: an idle primary never fires one; paused
+    /// replay with writes on the primary does.
+    @Test func idlePrimaryNeverFiresLagButPausedReplayDoes() async throws {
+        let receiver = try await WebhookReceiver.start()
+        let sinks = "  - {type: webhook, url: \"\(receiver.url)\", timeout: 2s, retries: 3}"
+        try await AgentLab.with(sinks: sinks, lagThreshold: "2s") { env in
+            let agent = try AgentProcess(config: env.configPath)
+            #expect(await agent.waitFor("/health", status: 200, within: .seconds(15)))
+            // Idle for well over three intervals.
+            try await Task.sleep(for: .seconds(6))
+            let (_, metrics) = try await agent.get("/metrics")
+            #expect(metrics.contains("pgdr_alarm_state{alarm=\"replication-lag\"} 0"), "replication-lag should be OK when idle")
+            #expect(await receiver.received().filter { $0["alarm"] == "replication-lag" }.isEmpty)
+
+            let admin1 = try env.lab.adminTarget(node: "pg1"), admin2 = try env.lab.adminTarget(node: "pg2")
+            try await PostgresSession.with(admin2) { _ = try await $0.rows("SELECT pg_wal_replay_pause()") }
+            try await PostgresSession.with(admin1) { try await $0.execute("CREATE TABLE t (i int)") }
+            let fired = await receiver.waitFor(within: .seconds(20)) { $0["alarm"] == "replication-lag" && $0["to"] == "ALARM" }
+            #expect(fired != nil, "replication-lag did not fire with replay paused")
+            #expect(await receiver.received().contains { $0["alarm"] == "dr-at-risk" && $0["to"] == "ALARM" })
+
+            try await PostgresSession.with(admin2) { _ = try await $0.rows("SELECT pg_wal_replay_resume()") }
+            let cleared = await receiver.waitFor(within: .seconds(20)) { $0["alarm"] == "replication-lag" && $0["to"] == "OK" }
+            #expect(cleared != nil)
+            #expect(agent.stop() == 0)
+        }
+        await receiver.stop()
+    }
+
+    @Test func eventsListsTheJournal() async throws {
+        try await AgentLab.with(sinks: "  - {type: log, path: notices.jsonl}") { env in
+            let agent = try AgentProcess(config: env.configPath)
+            #expect(await agent.waitFor("/health", status: 200, within: .seconds(15)))
+            try await Task.sleep(for: .seconds(2))
+            #expect(agent.stop() == 0)
+            let events = Process()
+            events.executableURL = URL(fileURLWithPath: AgentProcess.binary)
+            events.arguments = ["events", "--config", env.configPath, "--since", "1h", "--json"]
+            let out = Pipe()
+            events.standardOutput = out
+            try events.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            events.waitUntilExit()
+            #expect(events.terminationStatus == 0)
+            let list = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] ?? []
+            #expect(list.first?["kind"] as? String == "agent-started")
+            #expect(list.last?["kind"] as? String == "agent-stopped")
+            #expect(list.contains { $0["kind"] as? String == "alarm" && $0["alarm"] as? String == "dr-at-risk" })
+        }
+    }
+}
