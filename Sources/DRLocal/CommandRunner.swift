@@ -14,37 +14,40 @@ public struct CommandRunner: Sendable {
         public let error: String
     }
 
+    /// `setpriv` from util-linux switches to the server user. Subprocess can
+    /// switch users itself, but only through a fork-then-setgroups path that
+    /// deadlocked in glibc (setxid across threads copied by fork) in one of
+    /// our CI runs; a posix_spawn of setpriv cannot.
+    static let setpriv = "/usr/bin/setpriv"
+
     @discardableResult
-    public func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                    detach: Bool = false) async throws -> Result {
-        var options = PlatformOptions()
+    public func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
+        var program = executable, argv = arguments
         if user.needsSwitch {
-            options.userID = user.uid
-            options.groupID = user.gid
-            options.supplementaryGroups = [user.gid]
+            guard FileManager.default.isExecutableFile(atPath: Self.setpriv) else {
+                throw LocalError("running as root needs \(Self.setpriv) (util-linux) to start servers as \(user.name); install util-linux")
+            }
+            program = Self.setpriv
+            argv = ["--reuid=\(user.uid)", "--regid=\(user.gid)", "--clear-groups", "--", executable] + arguments
         }
-        // A detached child (a postmaster started by pg_ctl) gets its own session,
-        // so a Ctrl-C aimed at pgdr does not reach the database server.
-        options.createSession = detach
         var updates: [Environment.Key: String?] = [:]
         for (key, value) in environment { updates[Environment.Key(stringLiteral: key)] = value }
-        let program = (executable as NSString).lastPathComponent
+        let name = (executable as NSString).lastPathComponent
         let stdout: String, stderr: String, status: TerminationStatus
         do {
-            let outcome = try await Subprocess.run(.path(FilePath(executable)), arguments: Arguments(arguments),
+            let outcome = try await Subprocess.run(.path(FilePath(program)), arguments: Arguments(argv),
                                                    environment: .inherit.updating(updates),
                                                    workingDirectory: FilePath("/"),
-                                                   platformOptions: options,
                                                    output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
             stdout = outcome.standardOutput
             stderr = outcome.standardError
             status = outcome.terminationStatus
         } catch {
-            throw LocalError("could not start \(program): \(error)")
+            throw LocalError("could not start \(name): \(error)")
         }
         guard case .exited(0) = status else {
             let said = (stderr.isEmpty ? stdout : stderr).split(separator: "\n").suffix(4).joined(separator: " | ")
-            throw LocalError("\(program) failed (\(status)): \(said)")
+            throw LocalError("\(name) failed (\(status)): \(said)")
         }
         return Result(output: stdout, error: stderr)
     }

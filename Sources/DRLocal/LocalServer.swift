@@ -28,12 +28,13 @@ public struct LocalServer: Sendable {
 
     public var isRunning: Bool { runningPID != nil }
 
-    /// Starts the server and waits until it accepts connections.
+    /// Starts the server and waits until it accepts connections. pg_ctl puts
+    /// the postmaster in a session of its own, so a Ctrl-C aimed at pgdr does
+    /// not reach the database server.
     public func start(timeout: Int = 60) async throws {
         do {
             try await runner.run(binaries.path("pg_ctl"),
-                                 ["-D", dataDirectory, "-l", logFile, "-w", "-t", "\(timeout)", "start"],
-                                 detach: true)
+                                 ["-D", dataDirectory, "-l", logFile, "-w", "-t", "\(timeout)", "start"])
         } catch {
             throw LocalError("\(error); the server log is \(logFile)")
         }
