@@ -136,3 +136,57 @@ import Testing
         }
     }
 }
+
+@Suite(.serialized) struct AgentResilienceTests {
+    /// Every process of a server (postmaster and its backends), found by parent PID.
+    static func processTree(_ root: pid_t) -> [pid_t] {
+        let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { pid_t($0) }
+        let children = pids.filter { pid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return false }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && pid_t(fields[1]) == root
+        }
+        return [root] + children
+    }
+
+    /// A hung standby (every process stopped) costs each round one deadline:
+    /// rounds go on, the primary stays served, the alarm fires, and the agent
+    /// recovers by itself when the standby resumes.
+    @Test func aHungStandbyNeverStallsTheAgent() async throws {
+        let receiver = try await WebhookReceiver.start()
+        let sinks = "  - {type: webhook, url: \"\(receiver.url)\", timeout: 2s, retries: 3}"
+        try await AgentLab.with(sinks: sinks) { env in
+            let agent = try AgentProcess(config: env.configPath)
+            #expect(await agent.waitFor("/replica?node=pg2", status: 200, within: .seconds(15)))
+            let postmaster = try #require(try env.lab.server(node: "pg2").runningPID)
+            let frozen = Self.processTree(postmaster)
+            for pid in frozen { kill(pid, SIGSTOP) }
+            defer { for pid in frozen { kill(pid, SIGCONT) } }
+
+            let rounds = { () async throws -> Int in
+                let (_, metrics) = try await agent.get("/metrics")
+                let line = metrics.split(separator: "\n").first { $0.hasPrefix("pgdr_agent_rounds_total ") }
+                return Int(line?.split(separator: " ").last ?? "0") ?? 0
+            }
+            let before = try await rounds()
+            let fired = await receiver.waitFor(within: .seconds(20)) { $0["alarm"] == "standby-unreachable" && $0["to"] == "ALARM" }
+            #expect(fired != nil, "a hung standby must read as unreachable")
+            try await Task.sleep(for: .seconds(3))
+            let after = try await rounds()
+            #expect(after - before >= 3, "rounds went from \(before) to \(after) while the standby hung")
+            #expect(try await agent.get("/primary?node=pg1").0 == 200)
+            #expect(try await agent.get("/health").0 == 200)
+            #expect(try await agent.get("/replica?node=pg2").0 == 503)
+
+            for pid in frozen { kill(pid, SIGCONT) }
+            let cleared = await receiver.waitFor(within: .seconds(20)) {
+                $0["alarm"] == "standby-unreachable" && $0["from"] == "ALARM" && $0["to"] == "OK"
+            }
+            #expect(cleared != nil, "the agent should see the standby again without a restart")
+            #expect(await agent.waitFor("/replica?node=pg2", status: 200, within: .seconds(10)))
+            #expect(agent.stop() == 0)
+        }
+        await receiver.stop()
+    }
+}

@@ -91,6 +91,9 @@ import Testing
                 }
             }
             defer { writer.cancel() }
+            // Seconds are unknown until the first heartbeat has reached the standby.
+            let warm = try await fx.status(within: .seconds(10)) { $0.nodes.last?.heartbeatAt != nil }
+            #expect(warm.nodes.last?.heartbeatAt != nil)
             let clock = ContinuousClock()
             let end = clock.now + .seconds(10)
             var worst = 0.0
