@@ -45,6 +45,8 @@ let package = Package(
         ]),
         // Pure: metric series, CloudWatch-style alarms and composites, notification policy.
         .target(name: "DRMonitor", dependencies: ["DRSpec", "DRStatus"]),
+        // Pure: failover / switchover / rejoin planning and the step machine.
+        .target(name: "DROrchestrator", dependencies: ["DRSpec", "DRStatus"]),
         // Shell: the long-running agent (sampling, heartbeat, journal, notifiers, HTTP API).
         .target(name: "DRAgent", dependencies: [
             "DRSpec", "DRStatus", "DRPostgres", "DRMonitor",
@@ -54,8 +56,14 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Shell: runs failover / switchover / rejoin plans against the servers.
+        .target(name: "DROperations", dependencies: [
+            "DRSpec", "DRStatus", "DRPostgres", "DRLocal", "DROrchestrator", "DRAgent",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "pgdr", dependencies: [
-            "DRSpec", "DRStatus", "DRPostgres", "DRLocal", "DRMonitor", "DRAgent",
+            "DRSpec", "DRStatus", "DRPostgres", "DRLocal", "DRMonitor", "DRAgent", "DROrchestrator", "DROperations",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -63,6 +71,7 @@ let package = Package(
         .testTarget(name: "DRStatusTests", dependencies: ["DRStatus", "DRSpec"]),
         .testTarget(name: "DRPostgresTests", dependencies: ["DRPostgres", "DRSpec"]),
         .testTarget(name: "DRMonitorTests", dependencies: ["DRMonitor", "DRSpec", "DRStatus"]),
+        .testTarget(name: "DROrchestratorTests", dependencies: ["DROrchestrator", "DRSpec", "DRStatus"]),
         // Integration: the agent binary against a lab, with a real webhook receiver.
         .testTarget(name: "DRAgentTests", dependencies: [
             "pgdr", "DRLocal", "DRPostgres", "DRSpec",

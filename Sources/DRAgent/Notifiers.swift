@@ -38,7 +38,7 @@ public struct NoticePayload: Sendable, Codable {
 }
 
 /// One delivery attempt to one sink; throws with a one-line reason on failure.
-protocol Notifier: Sendable {
+public protocol Notifier: Sendable {
     var label: String { get }
     func deliver(_ body: Data) async throws
 }
@@ -128,8 +128,8 @@ struct CommandNotifier: Notifier {
     }
 }
 
-enum NotifierFactory {
-    static func make(_ sink: NotificationSink, baseDirectory: String) -> any Notifier {
+public enum NotifierFactory {
+    public static func make(_ sink: NotificationSink, baseDirectory: String) -> any Notifier {
         switch sink.type {
         case .log:
             let path = sink.path.map { $0.hasPrefix("/") ? $0 : (baseDirectory as NSString).appendingPathComponent($0) }

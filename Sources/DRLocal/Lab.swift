@@ -296,6 +296,13 @@ public struct Lab: Sendable {
                                           action: "already running (pid \(pid))"))
                 continue
             }
+            // A fenced old primary stays down until `pgdr rejoin` makes it a standby:
+            // starting it would give clients a second writable primary.
+            if FileManager.default.fileExists(atPath: "\(server.dataDirectory)/\(Lab.fenceMarker)") {
+                reports.append(NodeReport(name: node.name, region: node.region, port: node.port,
+                                          action: "fenced, not started (run `pgdr rejoin \(node.name)` to bring it back as a standby)"))
+                continue
+            }
             guard FreePort.isFree(node.port) else {
                 throw LocalError("port \(node.port) on 127.0.0.1, which \(node.name) uses, is taken by another process; stop that process and run `pgdr lab up` again")
             }

@@ -33,6 +33,7 @@ enum LabSpecFile {
         failover:
           mode: manual
           maxDataLoss: 1m
+          approvalTimeout: 15m
 
         notifications:
           - type: log
@@ -54,6 +55,8 @@ enum LabSpecFile {
                 dataDirectory: \(node.region)/data
                 user: \(LabConfig.monitorRole)
                 passwordFile: secrets/\(LabConfig.monitorRole).password
+                adminUser: \(LabConfig.adminRole)
+                adminPasswordFile: secrets/\(LabConfig.adminRole).password
 
             """
         }

@@ -19,7 +19,7 @@ public struct LocalServer: Sendable {
     public var runningPID: pid_t? {
         guard let text = try? String(contentsOfFile: "\(dataDirectory)/postmaster.pid", encoding: .utf8),
               let first = text.split(separator: "\n").first, let pid = pid_t(first), pid > 0,
-              kill(pid, 0) == 0 || errno == EPERM
+              kill(pid, 0) == 0 || errno == EPERM, !Self.hasExited(pid)
         else { return nil }
         // A stale file can name a PID that now belongs to something else.
         let command = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
@@ -27,6 +27,15 @@ public struct LocalServer: Sendable {
     }
 
     public var isRunning: Bool { runningPID != nil }
+
+    /// Gone, or a zombie waiting for its parent (init here, since pg_ctl has
+    /// exited) to reap it: either way the server has stopped.
+    public static func hasExited(_ pid: pid_t) -> Bool {
+        if kill(pid, 0) != 0 && errno == ESRCH { return true }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
+    }
 
     /// Starts the server and waits until it accepts connections. pg_ctl puts
     /// the postmaster in a session of its own, so a Ctrl-C aimed at pgdr does
@@ -49,8 +58,8 @@ public struct LocalServer: Sendable {
         }
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if kill(pid, 0) != 0 && errno == ESRCH { return }
-            try await Task.sleep(for: .milliseconds(50))
+            if Self.hasExited(pid) { return }
+            try await Task.sleep(for: .milliseconds(10))
         }
         throw LocalError("postmaster \(pid) did not stop within \(timeout); see \(logFile)")
     }

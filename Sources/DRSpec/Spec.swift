@@ -19,6 +19,7 @@ public struct Spec: Sendable, Hashable, Codable {
     /// Alarms written in pgdr.yaml (the defaults come from `DefaultAlarms`).
     public var alarms: [AlarmSpec] = []
     public var agent: AgentSettings = AgentSettings()
+    public var replication: Replication = Replication()
 
     /// Defaults first, a user alarm of the same name replacing its default.
     public var effectiveAlarms: [AlarmSpec] {
@@ -130,11 +131,38 @@ public struct Failover: Sendable, Hashable, Codable {
     public enum Mode: String, Sendable, Hashable, Codable, CaseIterable { case manual, automatic }
     public var mode: Mode
     public var maxDataLoss: DataLossLimit
+    /// Automatic mode: how many failed probes, how far apart, before the
+    /// primary counts as lost.
+    public var detection: Detection = Detection()
+    /// How long an approval id stays valid.
+    public var approvalTimeout: TimeSpan = .minutes(15)
+    /// Run after a promotion to repoint clients (DNS, a proxy); gets
+    /// PGDR_NEW_PRIMARY_{NAME,HOST,PORT} in its environment.
+    public var hook: [String]? = nil
 
     public init(mode: Mode, maxDataLoss: DataLossLimit) {
         self.mode = mode
         self.maxDataLoss = maxDataLoss
     }
+
+    public struct Detection: Sendable, Hashable, Codable {
+        public var probes: Int = 5
+        public var interval: TimeSpan = TimeSpan(milliseconds: 200)
+        public init(probes: Int = 5, interval: TimeSpan = TimeSpan(milliseconds: 200)) {
+            self.probes = probes
+            self.interval = interval
+        }
+        public var window: TimeSpan { TimeSpan(milliseconds: interval.milliseconds * Int64(probes)) }
+    }
+}
+
+/// Streaming replication between the regions.
+public struct Replication: Sendable, Hashable, Codable {
+    public enum Mode: String, Sendable, Hashable, Codable, CaseIterable { case async, sync }
+    /// `sync`: the DR replica is a synchronous standby (no acknowledged commit
+    /// is lost by a failover, at the price of a cross-region round trip per commit).
+    public var mode: Mode = .async
+    public init(mode: Mode = .async) { self.mode = mode }
 }
 
 /// How much data a failover may give up: as WAL bytes, as time, or both.
@@ -182,6 +210,11 @@ public struct NodeSpec: Sendable, Hashable, Codable {
     /// The role pgdr logs in as: least privilege, member of `pg_monitor`.
     public var user: String
     public var password: PasswordSource?
+    /// The role DR operations use (promote, fence, rewind): a superuser or a
+    /// role granted pg_promote and the pg_rewind functions. Optional: without
+    /// it the node can be watched but not operated on.
+    public var adminUser: String? = nil
+    public var adminPassword: PasswordSource? = nil
 
     public init(name: String, region: String, host: String, port: Int, database: String, dataDirectory: String? = nil, user: String, password: PasswordSource? = nil) {
         self.name = name
@@ -217,6 +250,8 @@ public struct AgentSettings: Sendable, Hashable, Codable {
     public var listen: String = "127.0.0.1:8008"
     /// The event journal (JSON lines, fsync'd); relative to pgdr.yaml.
     public var journal: String = "pgdr-journal.jsonl"
+    /// File holding the bearer token for `POST /operations/ID/approve` (mode 0600).
+    public var tokenFile: String? = nil
     public init(listen: String = "127.0.0.1:8008", journal: String = "pgdr-journal.jsonl") {
         self.listen = listen
         self.journal = journal

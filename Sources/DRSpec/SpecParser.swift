@@ -96,6 +96,11 @@ public enum SpecParser {
             AlarmParser.read($0.node, path: $0.path, sink: r.sink, period: monitoring.interval)
         }
         let agent = readAgent(r)
+        var replication = Replication()
+        if let rep = r.mapping("replication") {
+            replication.mode = rep.oneOf("mode", default: Replication.Mode.async)
+            rep.finish()
+        }
         r.finish()
         guard let name, let environment, let objectives, let engine else { return nil }
         var spec = Spec(name: name, environment: environment, objectives: objectives, engine: engine,
@@ -103,6 +108,7 @@ public enum SpecParser {
                         notifications: notifications, tags: tags, nodes: nodes)
         spec.alarms = alarms
         spec.agent = agent
+        spec.replication = replication
         return spec
     }
 
@@ -209,6 +215,7 @@ public enum SpecParser {
             }
         }
         settings.journal = a.string("journal") ?? defaults.journal
+        settings.tokenFile = a.string("tokenFile")
         return settings
     }
 
@@ -217,7 +224,19 @@ public enum SpecParser {
         guard let f = r.mapping("failover") else { return Failover(mode: .manual, maxDataLoss: defaultLimit) }
         defer { f.finish() }
         let mode = f.oneOf("mode", default: Failover.Mode.manual)
-        return Failover(mode: mode, maxDataLoss: readDataLoss(f) ?? defaultLimit)
+        var failover = Failover(mode: mode, maxDataLoss: readDataLoss(f) ?? defaultLimit)
+        if let d = f.mapping("detection") {
+            failover.detection = Failover.Detection(
+                probes: d.int("probes", default: 5, range: 1...100),
+                interval: d.timeSpan("interval", default: TimeSpan(milliseconds: 200),
+                                     range: TimeSpan(milliseconds: 50)...TimeSpan.minutes(1))!)
+            d.finish()
+        }
+        failover.approvalTimeout = f.timeSpan("approvalTimeout", default: .minutes(15),
+                                              range: .seconds(10)...TimeSpan.days(1))!
+        let hook = f.list("hook").compactMap { $0.node.string }
+        if !hook.isEmpty { failover.hook = hook }
+        return failover
     }
 
     /// `maxDataLoss: 16MB`, `maxDataLoss: 30s`, or `maxDataLoss: {bytes: 16MB, time: 30s}`.
@@ -296,11 +315,14 @@ public enum SpecParser {
         if file != nil && env != nil {
             sink.add(n.childPath("passwordEnv"), at: node, "give one of passwordFile or passwordEnv, not both")
         }
-        let spec = NodeSpec(name: name ?? "", region: region ?? "", host: host ?? "", port: port,
+        var spec = NodeSpec(name: name ?? "", region: region ?? "", host: host ?? "", port: port,
                             database: n.string("database") ?? "postgres",
                             dataDirectory: n.string("dataDirectory"),
                             user: n.string("user") ?? "pgdr_monitor",
                             password: file.map(PasswordSource.file) ?? env.map(PasswordSource.environment))
+        spec.adminUser = n.string("adminUser")
+        let adminFile = n.string("adminPasswordFile"), adminEnv = n.string("adminPasswordEnv")
+        spec.adminPassword = adminFile.map(PasswordSource.file) ?? adminEnv.map(PasswordSource.environment)
         guard name != nil, region != nil, host != nil else { return nil }
         return spec
     }

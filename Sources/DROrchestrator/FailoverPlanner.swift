@@ -1,0 +1,77 @@
+import DRSpec
+import DRStatus
+import Foundation
+
+/// Pure: decides whether an unplanned failover may run, and what it would cost.
+///
+/// The estimate of data loss is what the primary had that the DR replica has
+/// not replayed: bytes from the last LSNs seen, seconds from the heartbeat.
+/// With the primary unreachable the last known primary position is not
+/// available now, so the estimate is the DR replica's replay lag as of its
+/// last heartbeat (primary's last heartbeat written vs. replayed), and it is
+/// labelled as such.
+public enum FailoverPlanner {
+    public static func plan(report: StatusReport, spec: Spec, id: String, now: Date,
+                            acceptDataLoss: Bool) -> Result<OperationPlan, Refusal> {
+        guard let candidateSpec = spec.drNode ?? spec.nodes.last else {
+            return .failure(Refusal("the spec names no DR node", hint: "list the DR node under `nodes:`"))
+        }
+        // The candidate is the reachable standby; the old primary, whichever node is not it.
+        let standbys = report.nodes.filter { $0.reachable && $0.role == .standby }
+        guard let candidate = standbys.first ?? report.nodes.first(where: { $0.name == candidateSpec.name }) else {
+            return .failure(Refusal("no node to promote", hint: "check `pgdr status`"))
+        }
+        guard candidate.reachable else {
+            return .failure(Refusal("the DR replica \(candidate.name) is unreachable (\(candidate.error ?? "no answer"))",
+                                    hint: "a failover needs a reachable standby to promote; check `pgdr status`"))
+        }
+        guard candidate.role == .standby else {
+            return .failure(Refusal("\(candidate.name) is not a standby (it is already a primary)",
+                                    hint: "there is nothing to fail over to; check `pgdr status`"))
+        }
+        guard let old = report.nodes.first(where: { $0.name != candidate.name }) else {
+            return .failure(Refusal("no old primary in the spec", hint: "list both nodes under `nodes:`"))
+        }
+        var warnings: [String] = []
+        var lossBytes: Int64?
+        var lossSeconds: Double?
+        if old.reachable, old.role == .primary {
+            let lag = StatusEvaluator.measureLag(primary: old, standby: candidate)
+            lossBytes = lag.lagBytes
+            lossSeconds = lag.lagSeconds
+            warnings.append("the primary \(old.name) is reachable: a failover will stop it (prefer `pgdr switchover`, which loses nothing)")
+        } else {
+            // Primary gone: what the candidate has not received is unknowable now;
+            // receive - replay is what it has but has not applied (promotion applies it).
+            lossBytes = nil
+            if let beat = candidate.heartbeatAt, let now = candidate.serverTime {
+                lossSeconds = max(0, now.timeIntervalSince(beat) - spec.monitoring.interval.seconds)
+            }
+            warnings.append("the primary \(old.name) is unreachable: it cannot be fenced before promotion. If it is alive "
+                            + "behind a cut link, clients that still reach it could write to two primaries; "
+                            + "make sure it is down or cut off before approving")
+        }
+        if candidate.replayPaused == true {
+            warnings.append("WAL replay is paused on \(candidate.name): promotion replays what it has received first")
+        }
+        let limit = spec.failover.maxDataLoss
+        let overBytes = limit.bytes.map { limitBytes in (lossBytes ?? 0) > limitBytes.bytes } ?? false
+        let overTime = limit.time.map { limitTime in (lossSeconds ?? 0) > limitTime.seconds } ?? false
+        let unknown = lossBytes == nil && lossSeconds == nil
+        if (overBytes || overTime || unknown) && !acceptDataLoss {
+            let estimate = unknown ? "unknown (no heartbeat has reached \(candidate.name))"
+                : [lossBytes.map { "\(ByteSize.human(Double($0)))" }, lossSeconds.map { String(format: "%.1fs", $0) }]
+                    .compactMap { $0 }.joined(separator: " / ")
+            return .failure(Refusal("the estimated data loss \(estimate) exceeds failover.maxDataLoss "
+                                    + "(\([limit.bytes?.description, limit.time?.description].compactMap { $0 }.joined(separator: ", ")))",
+                                    hint: "wait for the replica to catch up, or pass --accept-data-loss to fail over anyway (recorded)"))
+        }
+        return .success(OperationPlan(
+            id: id, kind: .failover, createdAt: now, expiresAt: now.addingTimeInterval(spec.failover.approvalTimeout.seconds),
+            from: old.name, to: candidate.name, candidateReplayLSN: candidate.replayLSN?.description,
+            estimatedLossBytes: lossBytes, estimatedLossSeconds: lossSeconds, maxDataLoss: limit,
+            acceptedDataLoss: acceptDataLoss && (overBytes || overTime || unknown),
+            oldPrimaryReachable: old.reachable && old.role == .primary, warnings: warnings,
+            steps: [.fence, .promote, .verify, .repoint, .notify]))
+    }
+}

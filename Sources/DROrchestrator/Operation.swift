@@ -1,0 +1,87 @@
+import DRSpec
+import Foundation
+
+public enum OperationKind: String, Sendable, Hashable, Codable { case failover, switchover, rejoin }
+
+/// The steps operations are made of. Each is journaled before and after it runs.
+public enum Step: String, Sendable, Hashable, Codable, CaseIterable {
+    // failover
+    case fence, promote, verify, repoint, notify
+    // switchover (plus promote, verify, repoint, notify)
+    case stopWrites = "stop-writes", waitCatchUp = "wait-catch-up", restartOldAsStandby = "restart-old-as-standby"
+    // rejoin
+    case stopNode = "stop-node", resync, configureStandby = "configure-standby", createSlot = "create-slot",
+         startStandby = "start-standby", waitStreaming = "wait-streaming"
+
+    public var summary: String {
+        switch self {
+        case .fence: "fence the old primary (stop it and mark it so nothing starts it as a primary)"
+        case .promote: "promote the DR replica (pg_promote)"
+        case .verify: "verify the new primary takes a write"
+        case .repoint: "repoint endpoints (run failover.hook)"
+        case .notify: "notify the sinks"
+        case .stopWrites: "stop writes on the primary (fast shutdown, which sends its last WAL to the standby)"
+        case .waitCatchUp: "wait until the standby has replayed the primary's final WAL"
+        case .restartOldAsStandby: "restart the old primary as a standby of the new one"
+        case .stopNode: "make sure the node is stopped"
+        case .resync: "pg_rewind from the new primary (fresh pg_basebackup when rewind is impossible)"
+        case .configureStandby: "write standby settings (primary_conninfo, slot, restore_command)"
+        case .createSlot: "create the node's replication slot on the primary"
+        case .startStandby: "start the node as a standby"
+        case .waitStreaming: "wait until it streams"
+        }
+    }
+}
+
+/// What an operation will do, computed before it does anything: both sides'
+/// state, the estimated data loss, the steps, and what the operator must know.
+public struct OperationPlan: Sendable, Hashable, Codable {
+    public var id: String
+    public var kind: OperationKind
+    public var createdAt: Date
+    public var expiresAt: Date?
+    /// The node losing the primary role (failover, switchover) or rejoining (rejoin).
+    public var from: String
+    /// The node taking the primary role (failover, switchover) or the one to follow (rejoin).
+    public var to: String
+    public var candidateReplayLSN: String?
+    public var estimatedLossBytes: Int64?
+    public var estimatedLossSeconds: Double?
+    public var maxDataLoss: DataLossLimit?
+    public var acceptedDataLoss: Bool
+    /// False when the old primary could not be reached: it cannot be fenced.
+    public var oldPrimaryReachable: Bool
+    public var warnings: [String]
+    public var steps: [Step]
+
+    public init(id: String, kind: OperationKind, createdAt: Date, expiresAt: Date? = nil, from: String, to: String,
+                candidateReplayLSN: String? = nil, estimatedLossBytes: Int64? = nil, estimatedLossSeconds: Double? = nil,
+                maxDataLoss: DataLossLimit? = nil, acceptedDataLoss: Bool = false, oldPrimaryReachable: Bool,
+                warnings: [String] = [], steps: [Step]) {
+        self.id = id
+        self.kind = kind
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.from = from
+        self.to = to
+        self.candidateReplayLSN = candidateReplayLSN
+        self.estimatedLossBytes = estimatedLossBytes
+        self.estimatedLossSeconds = estimatedLossSeconds
+        self.maxDataLoss = maxDataLoss
+        self.acceptedDataLoss = acceptedDataLoss
+        self.oldPrimaryReachable = oldPrimaryReachable
+        self.warnings = warnings
+        self.steps = steps
+    }
+}
+
+/// Why an operation will not run. Always exit 3, nothing changed, journaled.
+public struct Refusal: Error, Sendable, Hashable, Codable, CustomStringConvertible {
+    public var reason: String
+    public var hint: String
+    public init(_ reason: String, hint: String) {
+        self.reason = reason
+        self.hint = hint
+    }
+    public var description: String { "refused: \(reason); \(hint)" }
+}

@@ -1,0 +1,215 @@
+import ArgumentParser
+import DROperations
+import DROrchestrator
+import DRSpec
+import DRStatus
+import Foundation
+
+/// Shared by the operation verbs: load the spec, build the context, map errors to exit codes.
+struct OperationOptions: ParsableArguments {
+    @OptionGroup var config: ConfigOption
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func context() throws -> OperationContext {
+        let parsed = try config.load()
+        return OperationContext(spec: parsed.spec, baseDirectory: parsed.baseDirectory,
+                                logger: global.makeLogger("pgdr.operations"))
+    }
+}
+
+func operationFailure(_ error: any Error) -> ExitCode {
+    if let exit = error as? ExitCode { return exit }
+    switch error as? OperationError {
+    case .refused(let refusal): return fail(refusal.description, code: Exit.refused)
+    case .badInput(let text): return fail(text, code: Exit.badInput)
+    case .failed(let text): return fail(text, code: Exit.failed)
+    case nil: return fail("\(error)", code: Exit.failed)
+    }
+}
+
+/// Journals a refusal and exits 3.
+func refuse(_ refusal: Refusal, id: String, kind: OperationKind, ctx: OperationContext) -> ExitCode {
+    try? ctx.store.append(.init(operation: id, kind: kind, phase: .refused, detail: refusal.description))
+    return fail(refusal.description, code: Exit.refused)
+}
+
+func printPlan(_ plan: OperationPlan) {
+    print("\(plan.kind.rawValue) \(plan.id): \(plan.from) -> \(plan.to)")
+    if let lsn = plan.candidateReplayLSN { print("  \(plan.to) has replayed up to \(lsn)") }
+    let bytes = plan.estimatedLossBytes.map { ByteSize.human(Double($0)) } ?? "unknown"
+    let secs = plan.estimatedLossSeconds.map { String(format: "%.1fs", $0) } ?? "unknown"
+    if plan.kind == .failover {
+        let limit = [plan.maxDataLoss?.bytes?.description, plan.maxDataLoss?.time?.description].compactMap { $0 }
+        print("  estimated data loss: \(bytes), \(secs) (limit failover.maxDataLoss: \(limit.joined(separator: ", ")))")
+        print("  old primary: " + (plan.oldPrimaryReachable ? "reachable, will be fenced" : "UNREACHABLE, cannot be fenced"))
+        if plan.acceptedDataLoss { print("  data loss above the limit ACCEPTED by the operator (recorded)") }
+    }
+    for warning in plan.warnings { print("  warning: \(warning)") }
+    print("  steps:")
+    for (i, step) in plan.steps.enumerated() { print("    \(i + 1). \(step.summary)") }
+}
+
+func printOutcome(_ outcome: OperationRunner.Outcome, json: Bool) throws {
+    if json {
+        print(try JSON.encode(outcome))
+        return
+    }
+    for step in outcome.steps {
+        let name = step.step.rawValue.padding(toLength: 24, withPad: " ", startingAt: 0)
+        print("  \(name) \(String(format: "%6.2fs", step.seconds))  \(step.detail)")
+    }
+    if let gap = outcome.writeGapSeconds { print(String(format: "write gap seen by clients: %.2fs", gap)) }
+    print("\(outcome.kind.rawValue) \(outcome.operation) done in \(String(format: "%.2fs", outcome.totalSeconds))")
+}
+
+struct FailoverCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "failover",
+        abstract: "Plan an unplanned failover to the DR replica; `pgdr approve ID` executes it.",
+        discussion: """
+            Prints both sides' state, the DR replica's replayed LSN, the estimated data loss against \
+            failover.maxDataLoss, and the steps: fence the old primary, promote the DR replica, verify it \
+            takes a write, repoint endpoints (failover.hook), notify. The plan gets an approval id that \
+            expires after failover.approvalTimeout. Refused (exit 3, nothing changed, journaled) when the DR \
+            replica is down or not a standby, or the estimated loss exceeds the limit without --accept-data-loss.
+            """)
+
+    @OptionGroup var options: OperationOptions
+
+    @Flag(help: "Show the plan and stop.")
+    var dryRun = false
+
+    @Flag(help: "Fail over even when the estimated data loss exceeds failover.maxDataLoss (recorded in the journal).")
+    var acceptDataLoss = false
+
+    func run() async throws {
+        do {
+            let ctx = try options.context()
+            let id = OperationStore.newID(.failover)
+            let report = await ctx.observe()
+            switch FailoverPlanner.plan(report: report, spec: ctx.spec, id: id, now: Date(), acceptDataLoss: acceptDataLoss) {
+            case .failure(let refusal):
+                throw refuse(refusal, id: id, kind: .failover, ctx: ctx)
+            case .success(let plan):
+                if options.json { print(try JSON.encode(plan)) } else { printPlan(plan) }
+                if dryRun { return }
+                try ctx.store.append(.init(operation: id, kind: .failover, phase: .planned,
+                                           detail: "\(plan.from) -> \(plan.to)" + (plan.acceptedDataLoss ? ", data loss accepted" : "")))
+                try ctx.store.saveApproval(plan)
+                if !options.json {
+                    print("\napprove with: pgdr approve \(id)   (expires \(plan.expiresAt!.formatted(.iso8601)))")
+                }
+            }
+        } catch {
+            throw operationFailure(error)
+        }
+    }
+}
+
+struct ApproveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "approve",
+        abstract: "Approve and execute a planned failover (or resume an interrupted operation).",
+        discussion: "The servers are looked at again first: a plan that is no longer safe is refused (exit 3).")
+
+    @Argument(help: "The approval id printed by `pgdr failover`.")
+    var id: String
+
+    @OptionGroup var options: OperationOptions
+
+    func run() async throws {
+        do {
+            let ctx = try options.context()
+            let outcome = try await Approval.approve(id: id, ctx: ctx)
+            try printOutcome(outcome, json: options.json)
+        } catch {
+            throw operationFailure(error)
+        }
+    }
+}
+
+struct SwitchoverCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switchover",
+        abstract: "Planned, zero-loss role swap: the standby becomes the primary, the primary its standby.",
+        discussion: """
+            Stops writes on the primary (fast shutdown, which ships its last WAL), waits until the standby \
+            has replayed the primary's final checkpoint, promotes it, verifies a write, restarts the old \
+            primary as a standby of the new one. Reports the write gap clients saw. Refused (exit 3) when \
+            the standby is not streaming or lags more than 16MB. If it fails before promotion, the old \
+            primary is started again: nothing is lost.
+            """)
+
+    @OptionGroup var options: OperationOptions
+
+    func run() async throws {
+        do {
+            let ctx = try options.context()
+            let id = OperationStore.newID(.switchover)
+            switch SwitchoverPlanner.plan(report: await ctx.observe(), spec: ctx.spec, id: id, now: Date()) {
+            case .failure(let refusal):
+                throw refuse(refusal, id: id, kind: .switchover, ctx: ctx)
+            case .success(let plan):
+                if !options.json { printPlan(plan) }
+                try ctx.store.append(.init(operation: id, kind: .switchover, phase: .planned, detail: "\(plan.from) -> \(plan.to)"))
+                try printOutcome(try await OperationRunner(context: ctx).execute(plan), json: options.json)
+            }
+        } catch {
+            throw operationFailure(error)
+        }
+    }
+}
+
+struct RejoinCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rejoin",
+        abstract: "Turn an old primary into a standby of the current primary (pg_rewind, else a fresh base backup).",
+        discussion: "Refused (exit 3) while the node is still a writable primary. Says whether it rewound or rebuilt.")
+
+    @Argument(help: "The node to bring back.")
+    var node: String
+
+    @OptionGroup var options: OperationOptions
+
+    func run() async throws {
+        do {
+            let ctx = try options.context()
+            let id = OperationStore.newID(.rejoin)
+            switch RejoinPlanner.plan(node: node, report: await ctx.observe(), spec: ctx.spec, id: id, now: Date()) {
+            case .failure(let refusal):
+                throw refuse(refusal, id: id, kind: .rejoin, ctx: ctx)
+            case .success(let plan):
+                if !options.json { printPlan(plan) }
+                try ctx.store.append(.init(operation: id, kind: .rejoin, phase: .planned, detail: "\(plan.from) follows \(plan.to)"))
+                try printOutcome(try await OperationRunner(context: ctx).execute(plan), json: options.json)
+            }
+        } catch {
+            throw operationFailure(error)
+        }
+    }
+}
+
+struct OperationsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "operations",
+        abstract: "List DR operations and where each stands (done, refused, awaiting approval, interrupted at a step).")
+
+    @OptionGroup var options: OperationOptions
+
+    func run() throws {
+        let ctx = try options.context()
+        let summaries = OperationSummary.all(store: ctx.store)
+        if options.json {
+            print(try JSON.encode(summaries))
+            return
+        }
+        if summaries.isEmpty { print("no operations yet") }
+        for s in summaries {
+            print("\(s.operation)  \(s.kind.rawValue)  \(s.state)  \(s.startedAt.formatted(.iso8601))"
+                  + (s.detail.map { "\n    \($0)" } ?? ""))
+        }
+    }
+}
