@@ -44,7 +44,9 @@ struct LabUp: AsyncParsableCommand {
         let lab = Lab(directory: self.lab.dir, logger: global.makeLogger("pgdr.lab"))
         do {
             let report = try await lab.up()
-            let streaming = await lab.waitForStreaming()
+            // A fenced node stays down until `pgdr rejoin`: nothing will stream yet.
+            let fenced = report.nodes.contains { $0.action.hasPrefix("fenced") }
+            let streaming = fenced ? true : await lab.waitForStreaming()
             print(report.created ? "lab created in \(report.layout.root)" : "lab in \(report.layout.root)")
             for node in report.nodes {
                 print("  \(node.name)  \(node.region)  127.0.0.1:\(node.port)  \(node.action)")
