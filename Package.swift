@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "DROrchestrator", dependencies: ["DRSpec", "DRStatus"]),
         // Shell: the long-running agent (sampling, heartbeat, journal, notifiers, HTTP API).
         .target(name: "DRAgent", dependencies: [
-            "DRSpec", "DRStatus", "DRPostgres", "DRMonitor",
+            "DRSpec", "DRStatus", "DRPostgres", "DRMonitor", "DROrchestrator",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -84,7 +84,10 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         // Runs the built `pgdr` binary for exit codes and messages.
-        .testTarget(name: "PGDRCLITests", dependencies: ["pgdr", "DRLocal"]),
+        .testTarget(name: "PGDRCLITests", dependencies: [
+            "pgdr", "DRLocal", "DRPostgres", "DRSpec",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,5 @@
 import DRMonitor
+import DROrchestrator
 import DRPostgres
 import DRSpec
 import DRStatus
@@ -99,8 +100,21 @@ public final class AgentLoop: Service, Sendable {
         }
         let notices = policy.withLock { $0.notices(for: transitions, states: entries, now: tick) }
         if !notices.isEmpty { await dispatcher.submit(notices) }
+        recordPrimaryPosition(report, at: tick)
         exporter.update(report: report, alarms: Array(entries.values))
         await state.publish(report, alarms: Array(entries.values), at: tick)
+    }
+
+    /// Leaves the primary's position on disk every round: if the primary
+    /// region is lost, failover planning knows what the replica is missing.
+    func recordPrimaryPosition(_ report: StatusReport, at tick: Date) {
+        let primaries = report.nodes.filter { $0.reachable && $0.role == .primary }
+        guard primaries.count == 1, let primary = primaries.first, let flush = primary.flushLSN else { return }
+        do {
+            try PrimaryPosition(node: primary.name, flushLSN: flush.description, at: tick).save(directory: baseDirectory)
+        } catch {
+            logger.warning("cannot record the primary's position", metadata: ["error": "\(error)"])
+        }
     }
 
     func lastPrimaryLink() async -> NodeLink? {

@@ -26,7 +26,8 @@ public enum Approval {
             }
             // The plan was made minutes ago: decide again on what is true now.
             switch FailoverPlanner.plan(report: await ctx.observe(), spec: ctx.spec, id: id, now: plan.createdAt,
-                                        acceptDataLoss: plan.acceptedDataLoss) {
+                                        acceptDataLoss: plan.acceptedDataLoss,
+                                        lastKnownPrimary: PrimaryPosition.load(directory: ctx.baseDirectory)) {
             case .failure(let refusal):
                 try? ctx.store.append(.init(operation: id, kind: plan.kind, phase: .refused, detail: refusal.description))
                 throw OperationError.refused(refusal)

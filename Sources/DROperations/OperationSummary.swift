@@ -28,7 +28,9 @@ public struct OperationSummary: Sendable, Codable {
             let begun = list.filter { $0.phase == .begin }.compactMap(\.step)
             let open = begun.last.flatMap { finished.contains($0) ? nil : $0 }
             var state: String
-            switch last.phase {
+            // A finished operation stays done, whatever was attempted on its id afterwards.
+            let phase = list.contains { $0.phase == .done } ? .done : last.phase
+            switch phase {
             case .done: state = "done"
             case .refused: state = "refused"
             case .aborted: state = "aborted (rolled back)"

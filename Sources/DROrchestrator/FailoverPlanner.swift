@@ -5,14 +5,14 @@ import Foundation
 /// Pure: decides whether an unplanned failover may run, and what it would cost.
 ///
 /// The estimate of data loss is what the primary had that the DR replica has
-/// not replayed: bytes from the last LSNs seen, seconds from the heartbeat.
-/// With the primary unreachable the last known primary position is not
-/// available now, so the estimate is the DR replica's replay lag as of its
-/// last heartbeat (primary's last heartbeat written vs. replayed), and it is
-/// labelled as such.
+/// not received. With the primary reachable it is measured now. With the
+/// primary gone it comes from the agent's last sight of the primary
+/// (`PrimaryPosition`): its flush LSN then, minus what the replica received;
+/// without that evidence the loss is unknown, and unknown is refused unless
+/// the operator accepts it.
 public enum FailoverPlanner {
-    public static func plan(report: StatusReport, spec: Spec, id: String, now: Date,
-                            acceptDataLoss: Bool) -> Result<OperationPlan, Refusal> {
+    public static func plan(report: StatusReport, spec: Spec, id: String, now: Date, acceptDataLoss: Bool,
+                            lastKnownPrimary: PrimaryPosition? = nil) -> Result<OperationPlan, Refusal> {
         guard let candidateSpec = spec.drNode ?? spec.nodes.last else {
             return .failure(Refusal("the spec names no DR node", hint: "list the DR node under `nodes:`"))
         }
@@ -41,11 +41,20 @@ public enum FailoverPlanner {
             lossSeconds = lag.lagSeconds
             warnings.append("the primary \(old.name) is reachable: a failover will stop it (prefer `pgdr switchover`, which loses nothing)")
         } else {
-            // Primary gone: what the candidate has not received is unknowable now;
-            // receive - replay is what it has but has not applied (promotion applies it).
-            lossBytes = nil
-            if let beat = candidate.heartbeatAt, let now = candidate.serverTime {
-                lossSeconds = max(0, now.timeIntervalSince(beat) - spec.monitoring.interval.seconds)
+            // Primary gone. Received-but-not-replayed WAL is not lost (promotion
+            // replays it); what the replica never received is.
+            if let last = lastKnownPrimary, last.node == old.name, let flush = LSN(last.flushLSN),
+               let received = candidate.receiveLSN ?? candidate.replayLSN {
+                lossBytes = flush.bytesAhead(of: received)
+                if lossBytes == 0 {
+                    lossSeconds = 0
+                } else if let beat = candidate.heartbeatAt {
+                    lossSeconds = max(0, last.at.timeIntervalSince(beat))
+                }
+                let age = now.timeIntervalSince(last.at)
+                warnings.append("loss estimated from the agent's last sight of \(old.name) at \(last.flushLSN), "
+                                + String(format: "%.0fs ago", age)
+                                + (age > 10 * spec.monitoring.interval.seconds ? "; that is old, so the real loss may be larger" : ""))
             }
             warnings.append("the primary \(old.name) is unreachable: it cannot be fenced before promotion. If it is alive "
                             + "behind a cut link, clients that still reach it could write to two primaries; "
@@ -59,7 +68,7 @@ public enum FailoverPlanner {
         let overTime = limit.time.map { limitTime in (lossSeconds ?? 0) > limitTime.seconds } ?? false
         let unknown = lossBytes == nil && lossSeconds == nil
         if (overBytes || overTime || unknown) && !acceptDataLoss {
-            let estimate = unknown ? "unknown (no heartbeat has reached \(candidate.name))"
+            let estimate = unknown ? "unknown (no record of \(old.name)'s last position: the agent records it every round)"
                 : [lossBytes.map { "\(ByteSize.human(Double($0)))" }, lossSeconds.map { String(format: "%.1fs", $0) }]
                     .compactMap { $0 }.joined(separator: " / ")
             return .failure(Refusal("the estimated data loss \(estimate) exceeds failover.maxDataLoss "

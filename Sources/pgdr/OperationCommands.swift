@@ -90,7 +90,8 @@ struct FailoverCommand: AsyncParsableCommand {
             let ctx = try options.context()
             let id = OperationStore.newID(.failover)
             let report = await ctx.observe()
-            switch FailoverPlanner.plan(report: report, spec: ctx.spec, id: id, now: Date(), acceptDataLoss: acceptDataLoss) {
+            switch FailoverPlanner.plan(report: report, spec: ctx.spec, id: id, now: Date(), acceptDataLoss: acceptDataLoss,
+                                                 lastKnownPrimary: PrimaryPosition.load(directory: ctx.baseDirectory)) {
             case .failure(let refusal):
                 throw refuse(refusal, id: id, kind: .failover, ctx: ctx)
             case .success(let plan):

@@ -1,0 +1,172 @@
+import DRLocal
+import DRPostgres
+import Foundation
+import PostgresNIO
+import Testing
+
+/// DR operations end to end through the `pgdr` binary on a lab of their own.
+@Suite(.serialized) struct OperationCommandTests {
+    static func withLab(_ body: @Sendable (String, Lab) async throws -> Void) async throws {
+        let dir = NSTemporaryDirectory() + "pgdr-ops-\(UUID().uuidString.prefix(8))"
+        let lab = Lab(directory: dir)
+        do {
+            _ = try await lab.up()
+            #expect(await lab.waitForStreaming())
+            try await body("\(dir)/pgdr.yaml", lab)
+        } catch {
+            try? await lab.destroy()
+            throw error
+        }
+        try await lab.destroy()
+    }
+
+    static func journal(_ dir: String) -> [[String: Any]] {
+        guard let data = FileManager.default.contents(atPath: "\(dir)/pgdr-operations.jsonl") else { return [] }
+        return data.split(separator: 0x0A).compactMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
+    }
+
+    static func isPrimary(_ lab: Lab, _ node: String) async -> Bool? {
+        try? await PostgresSession.with(try lab.adminTarget(node: node)) { session in
+            try await !session.rows("SELECT pg_is_in_recovery()").first!.decode(Bool.self)
+        }
+    }
+
+    @Test func manualFailoverWithApprovalThenRejoinThroughRewind() async throws {
+        try await Self.withLab { config, lab in
+            let dir = (config as NSString).deletingLastPathComponent
+            // The agent runs for a while, as it would in production: it stamps the
+            // heartbeat and records the primary's position each round.
+            let agent = Process()
+            agent.executableURL = URL(fileURLWithPath: CLI.binary)
+            agent.arguments = ["agent", "--config", config, "--listen", "127.0.0.1:0"]
+            agent.standardOutput = FileHandle.nullDevice
+            agent.standardError = FileHandle.nullDevice
+            try agent.run()
+            try await Task.sleep(for: .seconds(5))
+            kill(agent.processIdentifier, SIGTERM)
+            agent.waitUntilExit()
+            #expect(FileManager.default.fileExists(atPath: "\(dir)/pgdr-last-primary.json"))
+            // Node loss: the primary's postmaster and every child, SIGKILL.
+            #expect(try lab.kill(node: "pg1", withChildren: true) != nil)
+            try await Task.sleep(for: .milliseconds(300))
+
+            let plan = try CLI.run(["failover", "--config", config])
+            #expect(plan.status == 0, "\(plan.stderr)")
+            #expect(plan.stdout.contains("UNREACHABLE, cannot be fenced"))
+            #expect(plan.stdout.contains("estimated data loss: 0 B"))
+            #expect(plan.stdout.contains("last sight of pg1"))
+            let id = try #require(plan.stdout.firstMatch(of: /approve with: pgdr approve (failover-[0-9a-f]+)/)?.1)
+            #expect(await Self.isPrimary(lab, "pg2") == false, "nothing happens before approval")
+
+            let unknown = try CLI.run(["approve", "failover-00000000", "--config", config])
+            #expect(unknown.status == 3)
+            #expect(unknown.stderr.contains("no pending operation"))
+
+            let approved = try CLI.run(["approve", String(id), "--config", config])
+            #expect(approved.status == 0, "\(approved.stdout)\(approved.stderr)")
+            #expect(approved.stdout.contains("pg2 promoted"))
+            #expect(await Self.isPrimary(lab, "pg2") == true)
+            let status = try CLI.run(["status", "--json", "--config", config])
+            #expect(status.stdout.contains("\"primary\" : \"pg2\"") || status.stdout.contains("\"role\" : \"primary\""))
+
+            // The old primary cannot take a write: it is down and the lab will not start it.
+            #expect(lab.isFenced(node: "pg1"))
+            let up = try CLI.run(["lab", "up", "--dir", dir])
+            #expect(up.stdout.contains("fenced, not started"))
+            #expect(await Self.isPrimary(lab, "pg1") == nil, "pg1 must not be running")
+            let again = try CLI.run(["approve", String(id), "--config", config])
+            #expect(again.status == 3, "an approval is used once")
+
+            // Rejoin: pg_rewind from pg2, then streaming.
+            let rejoin = try CLI.run(["rejoin", "pg1", "--config", config])
+            #expect(rejoin.status == 0, "\(rejoin.stdout)\(rejoin.stderr)")
+            #expect(rejoin.stdout.contains("pg_rewind"))
+            #expect(rejoin.stdout.contains("pg1 streams"))
+            #expect(await Self.isPrimary(lab, "pg1") == false)
+            #expect(!lab.isFenced(node: "pg1"))
+            let healthy = try CLI.run(["status", "--config", config])
+            #expect(healthy.status == 0, "\(healthy.stdout)")
+
+            let ops = try CLI.run(["operations", "--config", config])
+            #expect(ops.stdout.contains("\(id)  failover  done"))
+            #expect(ops.stdout.contains("rejoin"))
+            let phases = Self.journal(dir).filter { ($0["operation"] as? String) == String(id) }.compactMap { $0["phase"] as? String }
+            #expect(phases.first == "planned")
+            #expect(phases.filter { $0 == "begin" }.count == phases.filter { $0 == "end" }.count, "every step journaled before and after")
+            #expect(phases.last == "refused", "the second approve is journaled as refused")
+        }
+    }
+
+    @Test func rpoGuardRefusesAndChangesNothing() async throws {
+        try await Self.withLab { config, lab in
+            let dir = (config as NSString).deletingLastPathComponent
+            // A tight limit, replay paused, writes on the primary.
+            let text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: "maxDataLoss: 1m", with: "maxDataLoss: 64kB")
+            try text.write(toFile: config, atomically: true, encoding: .utf8)
+            try await PostgresSession.with(try lab.adminTarget(node: "pg2")) { _ = try await $0.rows("SELECT pg_wal_replay_pause()") }
+            try await PostgresSession.with(try lab.adminTarget(node: "pg1")) {
+                try await $0.execute("CREATE TABLE bulk AS SELECT g, md5(g::text) FROM generate_series(1, 20000) g")
+            }
+            let refused = try CLI.run(["failover", "--config", config])
+            #expect(refused.status == 3, "\(refused.stdout)\(refused.stderr)")
+            #expect(refused.stderr.contains("exceeds failover.maxDataLoss"))
+            #expect(refused.stderr.contains("--accept-data-loss"))
+            #expect(await Self.isPrimary(lab, "pg1") == true)
+            #expect(await Self.isPrimary(lab, "pg2") == false)
+            #expect(!lab.isFenced(node: "pg1"))
+            #expect(Self.journal(dir).last?["phase"] as? String == "refused")
+
+            // Switchover refuses a lagging (paused) standby too.
+            let switchover = try CLI.run(["switchover", "--config", config])
+            #expect(switchover.status == 3)
+            #expect(switchover.stderr.contains("paused"))
+
+            // Accepting the loss makes a plan, recorded as accepted.
+            let accepted = try CLI.run(["failover", "--dry-run", "--accept-data-loss", "--config", config])
+            #expect(accepted.status == 0, "\(accepted.stderr)")
+            #expect(accepted.stdout.contains("ACCEPTED"))
+            try await PostgresSession.with(try lab.adminTarget(node: "pg2")) { _ = try await $0.rows("SELECT pg_wal_replay_resume()") }
+
+            // Rejoin of a writable primary, and a second operation while one holds the lock.
+            let rejoin = try CLI.run(["rejoin", "pg1", "--config", config])
+            #expect(rejoin.status == 3)
+            #expect(rejoin.stderr.contains("still a writable primary"))
+            let lock = "{\"operation\":\"failover-held\",\"pid\":\(getpid()),\"since\":0}"
+            try lock.write(toFile: "\(dir)/pgdr-operation.lock", atomically: true, encoding: .utf8)
+            let busy = try CLI.run(["switchover", "--config", config])
+            #expect(busy.status == 3)
+            #expect(busy.stderr.contains("failover-held is running"))
+            try FileManager.default.removeItem(atPath: "\(dir)/pgdr-operation.lock")
+            #expect(await Self.isPrimary(lab, "pg1") == true, "nothing changed")
+        }
+    }
+
+    @Test func switchoverLosesNothingAndSwitchesBack() async throws {
+        try await Self.withLab { config, lab in
+            let writer = try ProbeWriter(lab: lab, nodes: ["pg1", "pg2"])
+            try await writer.prepare()
+            let task = Task { await writer.run() }
+            try await Task.sleep(for: .seconds(1))
+            let result = try CLI.run(["switchover", "--config", config])
+            #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+            #expect(result.stdout.contains("nothing is lost"))
+            let gap = try #require(result.stdout.firstMatch(of: /write gap seen by clients: ([0-9.]+)s/).flatMap { Double($0.1) })
+            #expect(gap < 10, "write gap \(gap) s")
+            try await Task.sleep(for: .seconds(1))
+            await writer.stop()
+            await task.value
+            #expect(await Self.isPrimary(lab, "pg2") == true)
+            let acked = await writer.acknowledged.count
+            #expect(acked > 50)
+            let lost = try await writer.missing(on: try lab.adminTarget(node: "pg2"))
+            #expect(lost.isEmpty, "acknowledged ids lost in switchover: \(lost.prefix(10))")
+            // The old primary streams from the new one; and back again.
+            let status = try CLI.run(["status", "--config", config])
+            #expect(status.status == 0, "\(status.stdout)")
+            #expect(status.stdout.contains("replication pg2 -> pg1: streaming"))
+            let back = try CLI.run(["switchover", "--config", config])
+            #expect(back.status == 0, "\(back.stderr)")
+            #expect(await Self.isPrimary(lab, "pg1") == true)
+        }
+    }
+}
