@@ -47,9 +47,11 @@ let package = Package(
         .target(name: "DRMonitor", dependencies: ["DRSpec", "DRStatus"]),
         // Pure: failover / switchover / rejoin planning and the step machine.
         .target(name: "DROrchestrator", dependencies: ["DRSpec", "DRStatus"]),
+        // Shell: notification sinks (log, webhook, command), used by the agent and by operations.
+        .target(name: "DRNotify", dependencies: ["DRSpec"]),
         // Shell: the long-running agent (sampling, heartbeat, journal, notifiers, HTTP API).
         .target(name: "DRAgent", dependencies: [
-            "DRSpec", "DRStatus", "DRPostgres", "DRMonitor", "DROrchestrator",
+            "DRSpec", "DRStatus", "DRPostgres", "DRMonitor", "DROrchestrator", "DRNotify", "DROperations",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -58,7 +60,7 @@ let package = Package(
         ]),
         // Shell: runs failover / switchover / rejoin plans against the servers.
         .target(name: "DROperations", dependencies: [
-            "DRSpec", "DRStatus", "DRPostgres", "DRLocal", "DROrchestrator", "DRAgent",
+            "DRSpec", "DRStatus", "DRPostgres", "DRLocal", "DROrchestrator", "DRNotify",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -1,3 +1,4 @@
+import DRPostgres
 import DRSpec
 import Foundation
 import Hummingbird
@@ -20,8 +21,17 @@ public enum Agent {
         let exporter = MetricsExporter()
         let loop = await AgentLoop(spec: spec, baseDirectory: baseDirectory, state: state, exporter: exporter,
                                    journal: journal, logger: logger)
+        var token: Secret?
+        if let file = spec.agent.tokenFile {
+            do {
+                token = try PasswordResolver.resolve(.file(file), baseDirectory: baseDirectory)
+            } catch {
+                throw AgentError("agent.tokenFile: \(error)")
+            }
+        }
+        let approvals = ApprovalEndpoint(spec: spec, baseDirectory: baseDirectory, token: token, logger: logger)
         let app = Application(
-            router: HTTPAPI.router(state: state, exporter: exporter),
+            router: HTTPAPI.router(state: state, exporter: exporter, approvals: approvals),
             configuration: .init(address: .hostname(host, port: port), serverName: "pgdr-agent"),
             services: [loop],
             onServerRunning: { channel in onListening(host, channel.localAddress?.port ?? port) },

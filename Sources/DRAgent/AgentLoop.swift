@@ -23,6 +23,7 @@ public final class AgentLoop: Service, Sendable {
     let engine: Mutex<AlarmEngine>
     let policy: Mutex<NotificationPolicy>
     let host: Mutex<HostMetrics>
+    let auto: AutoFailover
 
     public init(spec: Spec, baseDirectory: String, state: AgentState, exporter: MetricsExporter,
                 journal: Journal, logger: Logger) async {
@@ -41,6 +42,7 @@ public final class AgentLoop: Service, Sendable {
         engine = Mutex(AlarmEngine(alarms: spec.effectiveAlarms, restored: restored))
         policy = Mutex(NotificationPolicy(reminder: spec.monitoring.reminder.seconds, sequenceStart: await journal.sequence))
         host = Mutex(HostMetrics())
+        auto = AutoFailover(spec: spec, baseDirectory: baseDirectory, journal: journal, logger: logger)
     }
 
     /// Each alarm's last journaled state, so a restart resumes where it was.
@@ -67,14 +69,18 @@ public final class AgentLoop: Service, Sendable {
             } catch {
                 break
             }
-            await round(at: Date(timeIntervalSince1970: tick))
+            let report = await round(at: Date(timeIntervalSince1970: tick))
+            // Automatic mode: a round without a primary starts detection; after a
+            // failover, look again at once so /primary answers for the new primary.
+            if await auto.consider(report) { _ = await round(at: Date()) }
         }
         await dispatcher.drain(limit: .seconds(5))
         for link in links { await link.close() }
         _ = try? await journal.append(.init(at: Date(), kind: .agentStopped, message: "clean shutdown"))
     }
 
-    func round(at tick: Date) async {
+    @discardableResult
+    func round(at tick: Date) async -> StatusReport {
         if let primary = await lastPrimaryLink() { await primary.beat(writer: "pgdr-agent") }
         let samples = await withTaskGroup(of: (Int, NodeSample).self) { group in
             for (index, link) in links.enumerated() { group.addTask { (index, await link.sample()) } }
@@ -103,6 +109,7 @@ public final class AgentLoop: Service, Sendable {
         recordPrimaryPosition(report, at: tick)
         exporter.update(report: report, alarms: Array(entries.values))
         await state.publish(report, alarms: Array(entries.values), at: tick)
+        return report
     }
 
     /// Leaves the primary's position on disk every round: if the primary

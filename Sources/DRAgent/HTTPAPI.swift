@@ -8,8 +8,10 @@ import Hummingbird
 /// (`/primary`, `/replica`): 200 only while the answer is yes, 503 otherwise,
 /// including when the agent's newest round is stale.
 public enum HTTPAPI {
-    public static func router(state: AgentState, exporter: MetricsExporter) -> Router<BasicRequestContext> {
+    public static func router(state: AgentState, exporter: MetricsExporter,
+                              approvals: ApprovalEndpoint? = nil) -> Router<BasicRequestContext> {
         let router = Router()
+        approvals?.register(on: router)
         router.get("/metrics") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(string: exporter.render())))

@@ -8,7 +8,7 @@ public actor Journal {
     public struct Entry: Sendable, Codable, Hashable {
         public enum Kind: String, Sendable, Codable {
             case agentStarted = "agent-started", agentStopped = "agent-stopped"
-            case alarm, delivery
+            case alarm, delivery, operation
         }
 
         public var seq: Int

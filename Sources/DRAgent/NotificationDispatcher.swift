@@ -1,4 +1,5 @@
 import DRMonitor
+import DRNotify
 import DRSpec
 import Foundation
 import Logging

@@ -1,5 +1,5 @@
-import DRAgent
 import DRLocal
+import DRNotify
 import DROrchestrator
 import DRPostgres
 import DRSpec
