@@ -15,9 +15,12 @@ public struct Lab: Sendable {
 
     public let layout: LabLayout
     let logger: Logger
+    /// For a new lab: make the DR standby synchronous (replication.mode: sync).
+    let synchronous: Bool
 
-    public init(directory: String, logger: Logger = Logger(label: "pgdr.lab")) {
+    public init(directory: String, synchronous: Bool = false, logger: Logger = Logger(label: "pgdr.lab")) {
         self.layout = LabLayout(root: directory)
+        self.synchronous = synchronous
         self.logger = logger
     }
 
@@ -108,8 +111,18 @@ public struct Lab: Sendable {
         try await bootstrapRoles(port: primary.port, passwords: passwords, standby: standby.name)
         try await cloneStandby(standby, from: primary, binaries: binaries, user: user, runner: runner)
         try await server(standby.region, binaries, runner).start()
+        if synchronous {
+            // Only now: with a synchronous standby named before one exists, the
+            // bootstrap's own commits would wait forever.
+            state.synchronous = true
+            try state.save(layout.stateFile)
+            try writeNodeConfig(primary, standbyOf: nil, user: user)
+            try writeNodeConfig(standby, standbyOf: primary, user: user)
+            try await PostgresSession.with(adminTarget(port: primary.port, password: passwords[LabConfig.adminRole]!),
+                                           logger: logger) { _ = try await $0.rows("SELECT pg_reload_conf()") }
+        }
 
-        try LabSpecFile.text(major: binaries.major, nodes: nodes, layout: layout)
+        try LabSpecFile.text(major: binaries.major, nodes: nodes, layout: layout, synchronous: synchronous)
             .write(toFile: layout.specFile, atomically: true, encoding: .utf8)
         state.phase = .ready
         try state.save(layout.stateFile)
@@ -155,7 +168,10 @@ public struct Lab: Sendable {
 
     func writeNodeConfig(_ node: LabState.Node, standbyOf primary: LabState.Node?, user: ServerUser) throws {
         let data = layout.dataDirectory(node.region)
-        var settings = LabConfig.serverSettings(port: node.port, archive: layout.archive(node.region), node: node.name)
+        let state = try? loadState()
+        let peers = (state?.nodes ?? []).map(\.name).filter { $0 != node.name }
+        var settings = LabConfig.serverSettings(port: node.port, archive: layout.archive(node.region), node: node.name,
+                                                sync: state?.synchronous ?? false, peers: peers)
         if let primary {
             settings += LabConfig.standbySettings(primaryPort: primary.port,
                                                   passfile: layout.serverPassfile(node.region), node: node.name,

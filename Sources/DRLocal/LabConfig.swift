@@ -13,7 +13,7 @@ enum LabConfig {
     /// `pgdr.conf`, included from postgresql.conf. Written for each node after
     /// initdb or pg_basebackup, so a copied primary's settings never leak into
     /// the standby.
-    static func serverSettings(port: Int, archive: String, node: String) -> String {
+    static func serverSettings(port: Int, archive: String, node: String, sync: Bool = false, peers: [String] = []) -> String {
         """
         # Written by pgdr lab. Edit with care: `pgdr lab up` does not rewrite it.
         listen_addresses = '127.0.0.1'
@@ -41,7 +41,14 @@ enum LabConfig {
         log_checkpoints = on
         log_replication_commands = on
 
-        """
+        """ + (sync ? """
+        # replication.mode: sync. Each node names every other as a candidate
+        # synchronous standby (a server is never its own standby), so the
+        # setting survives a change of roles.
+        synchronous_commit = on
+        synchronous_standby_names = 'ANY 1 (\(peers.joined(separator: ", ")))'
+
+        """ : "")
     }
 
     /// Settings only a standby has: where to stream from, and where to fetch

@@ -1,7 +1,7 @@
 /// The pgdr.yaml a lab writes for itself: the same file format a real
 /// deployment uses, so every runtime verb works on the lab unchanged.
 enum LabSpecFile {
-    static func text(major: Int, nodes: [LabState.Node], layout: LabLayout) -> String {
+    static func text(major: Int, nodes: [LabState.Node], layout: LabLayout, synchronous: Bool = false) -> String {
         var text = """
         # Written by `pgdr lab up`: two real PostgreSQL servers on this machine,
         # standing in for two AWS regions. `pgdr status --config \(layout.specFile)`
@@ -29,6 +29,9 @@ enum LabSpecFile {
 
         monitoring:
           interval: 2s
+
+        replication:
+          mode: \(synchronous ? "sync" : "async")
 
         failover:
           mode: manual

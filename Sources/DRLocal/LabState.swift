@@ -18,6 +18,8 @@ public struct LabState: Codable, Sendable {
     public var serverUser: String
     public var createdAt: Date
     public var nodes: [Node]
+    /// replication.mode: sync (the DR standby is synchronous).
+    public var synchronous: Bool? = nil
 
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()

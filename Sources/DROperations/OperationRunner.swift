@@ -99,7 +99,9 @@ public struct OperationRunner: Sendable {
         case .promote:
             return try await StepActions.promote(plan.to, ctx: ctx)
         case .verify:
-            return try await StepActions.verifyWrite(plan.to, ctx: ctx)
+            let relaxed = try await StepActions.relaxSynchronous(on: plan.to, ctx: ctx)
+            let wrote = try await StepActions.verifyWrite(plan.to, ctx: ctx)
+            return [relaxed, wrote].compactMap { $0 }.joined(separator: "; ")
         case .repoint:
             return try await StepActions.repoint(to: plan.to, ctx: ctx, operation: plan.id)
         case .notify:
@@ -132,12 +134,17 @@ public struct OperationRunner: Sendable {
             try lab.configureStandby(node: plan.from, following: plan.to)
             try await lab.start(node: plan.from)
             let streaming = try await StepActions.waitStreaming(plan.from, ctx: ctx)
-            return "\(slot); \(streaming)"
+            let restored = try await StepActions.restoreSynchronous(on: plan.to, ctx: ctx)
+            return ([slot, streaming] + [restored].compactMap { $0 }).joined(separator: "; ")
         case .stopNode:
             let stopped = try await ctx.local(plan.from).stop(node: plan.from)
             return stopped ? "\(plan.from) stopped" : "\(plan.from) was not running"
         case .resync:
             let lab = try ctx.local(plan.from)
+            // A just-promoted primary's control file still names the old timeline
+            // until its first checkpoint; pg_rewind reads the timeline from there
+            // and would wrongly find nothing to rewind.
+            _ = try await PostgresSession.with(try ctx.admin(plan.to)) { _ = try await $0.rows("CHECKPOINT") }
             do {
                 let said = try await lab.rewind(node: plan.from, from: plan.to)
                 return "pg_rewind: \(said)"
@@ -154,7 +161,9 @@ public struct OperationRunner: Sendable {
             try await ctx.local(plan.from).start(node: plan.from)
             return "\(plan.from) started"
         case .waitStreaming:
-            return try await StepActions.waitStreaming(plan.from, ctx: ctx)
+            let streaming = try await StepActions.waitStreaming(plan.from, ctx: ctx)
+            let restored = try await StepActions.restoreSynchronous(on: plan.to, ctx: ctx)
+            return ([streaming] + [restored].compactMap { $0 }).joined(separator: "; ")
         }
     }
 

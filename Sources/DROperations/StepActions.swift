@@ -39,6 +39,28 @@ enum StepActions {
         return "\(node) promoted"
     }
 
+    /// Synchronous mode and no standby yet: a new primary would block every
+    /// commit until one connects. Like Patroni's (non-strict) synchronous
+    /// mode, relax it until a standby streams again, and say so.
+    static func relaxSynchronous(on node: String, ctx: OperationContext) async throws -> String? {
+        guard ctx.spec.replication.mode == .sync else { return nil }
+        try await PostgresSession.with(try ctx.admin(node)) { session in
+            try await session.execute("ALTER SYSTEM SET synchronous_standby_names = ''")
+            _ = try await session.rows("SELECT pg_reload_conf()")
+        }
+        return "synchronous replication relaxed on \(node) until a standby streams"
+    }
+
+    /// Puts synchronous replication back (the setting from the server's config files).
+    static func restoreSynchronous(on node: String, ctx: OperationContext) async throws -> String? {
+        guard ctx.spec.replication.mode == .sync else { return nil }
+        try await PostgresSession.with(try ctx.admin(node)) { session in
+            try await session.execute("ALTER SYSTEM RESET synchronous_standby_names")
+            _ = try await session.rows("SELECT pg_reload_conf()")
+        }
+        return "synchronous replication restored on \(node)"
+    }
+
     /// Waits until the node takes a write, up to 30 s.
     static func verifyWrite(_ node: String, ctx: OperationContext) async throws -> String {
         let deadline = ContinuousClock.now + .seconds(30)

@@ -13,6 +13,11 @@ public struct ConnectionTarget: Sendable, CustomStringConvertible {
     public var connectTimeout: Duration
     /// Server-side limit for every statement, so a slow query cannot hang a probe.
     public var statementTimeout: Duration
+    /// How much longer than `statementTimeout` the client waits before giving up
+    /// on its own. postgres-nio does not notice a backend that died while the
+    /// connection was idle (measured: the next query waited out the whole
+    /// deadline), so this bound is what a dead server costs a query.
+    public var clientGrace: Duration = .seconds(1)
 
     public init(host: String, port: Int, user: String, database: String = "postgres", password: Secret?,
                 applicationName: String = "pgdr", connectTimeout: Duration = .seconds(3),

@@ -41,7 +41,7 @@ public final class PostgresSession: Sendable {
     /// Runs a statement and returns its rows, within the statement deadline.
     public func rows(_ sql: String) async throws -> [PostgresRow] {
         do {
-            return try await withDeadline(target.statementTimeout + .seconds(1)) { [connection, logger] in
+            return try await withDeadline(target.statementTimeout + target.clientGrace) { [connection, logger] in
                 let sequence = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
                 var collected: [PostgresRow] = []
                 for try await row in sequence { collected.append(row) }
@@ -55,7 +55,7 @@ public final class PostgresSession: Sendable {
     /// Runs a parameterised statement (`$1`, `$2`): values never go into SQL text.
     public func execute(_ query: PostgresQuery) async throws {
         do {
-            try await withDeadline(target.statementTimeout + .seconds(1)) { [connection, logger] in
+            try await withDeadline(target.statementTimeout + target.clientGrace) { [connection, logger] in
                 _ = try await connection.query(query, logger: logger).collect()
             }
         } catch {
@@ -65,6 +65,9 @@ public final class PostgresSession: Sendable {
 
     /// Closes the connection, never waiting long on a peer that is gone.
     public func close() async {
+        // A connection the server already closed needs no goodbye, and asking
+        // for one can wait out the whole deadline.
+        guard !connection.isClosed else { return }
         _ = try? await withDeadline(.seconds(2)) { [connection] in try await connection.close() }
     }
 

@@ -40,8 +40,11 @@ struct LabUp: AsyncParsableCommand {
     @OptionGroup var lab: LabOptions
     @OptionGroup var global: GlobalOptions
 
+    @Flag(help: "Make the DR standby synchronous (replication.mode: sync). Only for a new lab.")
+    var sync = false
+
     func run() async throws {
-        let lab = Lab(directory: self.lab.dir, logger: global.makeLogger("pgdr.lab"))
+        let lab = Lab(directory: self.lab.dir, synchronous: sync, logger: global.makeLogger("pgdr.lab"))
         do {
             let report = try await lab.up()
             // A fenced node stays down until `pgdr rejoin`: nothing will stream yet.

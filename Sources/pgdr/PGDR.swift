@@ -17,5 +17,5 @@ struct PGDR: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [InitCommand.self, ValidateCommand.self, LabCommand.self, StatusCommand.self,
                       AgentCommand.self, EventsCommand.self, FailoverCommand.self, ApproveCommand.self,
-                      SwitchoverCommand.self, RejoinCommand.self, OperationsCommand.self])
+                      SwitchoverCommand.self, RejoinCommand.self, OperationsCommand.self, DrillCommand.self])
 }

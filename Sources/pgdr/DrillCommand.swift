@@ -1,0 +1,99 @@
+import ArgumentParser
+import DROperations
+import Foundation
+
+extension Drill.Scenario: ExpressibleByArgument {}
+
+struct DrillCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drill",
+        abstract: "Prove it on the lab: inject a failure under write load and measure RTO and RPO.",
+        discussion: """
+            A built-in writer inserts sequential ids in autocommit to whichever node takes writes and \
+            records every acknowledged commit. node-loss: SIGKILL of the primary's postmaster and all its \
+            children; postgres-crash: SIGKILL of the postmaster only; switchover: a planned switchover. The \
+            drill detects the loss with failover.detection and fails over by itself (automatic mode), \
+            measures RTO (fault to the first write acknowledged by the new primary) and RPO (acknowledged \
+            ids missing there, and how long before the fault the oldest was acknowledged), then rejoins the \
+            old primary and switches back. Reports min / median / max over the runs.
+            """)
+
+    @OptionGroup var options: OperationOptions
+
+    @Option(help: "node-loss, postgres-crash or switchover.")
+    var scenario: Drill.Scenario = .nodeLoss
+
+    @Option(help: "How many runs.")
+    var runs: Int = 1
+
+    func run() async throws {
+        guard (1...100).contains(runs) else { throw fail("--runs must be 1 to 100", code: Exit.badInput) }
+        do {
+            let drill = Drill(context: try options.context())
+            var results: [Drill.Run] = []
+            for index in 1...runs {
+                let run = try await drill.run(scenario)
+                results.append(run)
+                if !options.json {
+                    print("run \(index): \(run.from) -> \(run.to)  RTO \(fmt(run.rtoSeconds))  write gap \(fmt(run.writeGapSeconds))  "
+                          + "acked \(run.acknowledged), lost \(run.lost)" + (run.lost > 0 ? String(format: " (oldest %.0f ms before the fault)", run.rpoSeconds * 1000) : "")
+                          + (run.rejoinSeconds.map { "  rejoin \(fmt($0)) via \(run.rejoinMethod ?? "?")" } ?? ""))
+                }
+            }
+            let summary = Summary(results)
+            if options.json {
+                print(try JSON.encode(Report(scenario: scenario, runs: results, summary: summary)))
+            } else {
+                print("\(scenario.rawValue), \(runs) run\(runs == 1 ? "" : "s") (min / median / max):")
+                for (name, stats) in summary.rows { print("  \(name.padding(toLength: 22, withPad: " ", startingAt: 0)) \(stats)") }
+            }
+        } catch {
+            throw operationFailure(error)
+        }
+    }
+
+    struct Report: Encodable {
+        var scenario: Drill.Scenario
+        var runs: [Drill.Run]
+        var summary: Summary
+    }
+
+    struct Summary: Encodable {
+        var rtoSeconds: Stats?
+        var writeGapSeconds: Stats?
+        var lost: Stats?
+        var rpoSeconds: Stats?
+        var rejoinSeconds: Stats?
+
+        init(_ runs: [Drill.Run]) {
+            rtoSeconds = Stats(runs.compactMap(\.rtoSeconds))
+            writeGapSeconds = Stats(runs.compactMap(\.writeGapSeconds))
+            lost = Stats(runs.map { Double($0.lost) })
+            rpoSeconds = Stats(runs.map(\.rpoSeconds))
+            rejoinSeconds = Stats(runs.compactMap(\.rejoinSeconds))
+        }
+
+        var rows: [(String, String)] {
+            [("RTO (s)", rtoSeconds), ("client write gap (s)", writeGapSeconds), ("lost acked writes", lost),
+             ("RPO (s)", rpoSeconds), ("rejoin (s)", rejoinSeconds)].compactMap { name, stats in stats.map { (name, $0.description) } }
+        }
+    }
+
+    struct Stats: Encodable, CustomStringConvertible {
+        var min: Double
+        var median: Double
+        var max: Double
+
+        init?(_ values: [Double]) {
+            guard !values.isEmpty else { return nil }
+            let sorted = values.sorted()
+            min = sorted.first!
+            max = sorted.last!
+            median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        }
+
+        var description: String { String(format: "%.2f / %.2f / %.2f", min, median, max) }
+    }
+}
+
+func fmt(_ seconds: Double?) -> String { seconds.map { String(format: "%.2fs", $0) } ?? "-" }
