@@ -79,6 +79,7 @@ let package = Package(
             "pgdr", "DRLocal", "DRPostgres", "DRSpec",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         // Integration: real PostgreSQL servers in labs of their own.
         .testTarget(name: "DRLocalTests", dependencies: [

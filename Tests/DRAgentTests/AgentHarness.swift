@@ -93,6 +93,14 @@ final class AgentProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    func post(_ path: String, token: String?) async throws -> (Int, String) {
+        var request = URLRequest(url: URL(string: base + path)!)
+        request.httpMethod = "POST"
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    }
+
     func get(_ path: String) async throws -> (Int, String) {
         let (data, response) = try await URLSession.shared.data(from: URL(string: base + path)!)
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
@@ -131,7 +139,8 @@ struct AgentLab: Sendable {
     let parsed: ParsedSpec
     let configPath: String
 
-    static func with(sinks: String, lagThreshold: String = "3s",
+    /// `failover`: an extra `failover:` line; `token`: turn on HTTP approval with `api.token`.
+    static func with(sinks: String, lagThreshold: String = "3s", failover: String = "", token: Bool = false,
                      _ body: @Sendable (AgentLab) async throws -> Void) async throws {
         let dir = NSTemporaryDirectory() + "pgdr-agent-\(UUID().uuidString.prefix(8))"
         let lab = Lab(directory: dir)
@@ -140,7 +149,7 @@ struct AgentLab: Sendable {
             _ = await lab.waitForStreaming()
             let labSpec = try SpecParser.load(path: lab.layout.specFile)
             let configPath = "\(dir)/agent.yaml"
-            try agentYAML(labSpec.spec, sinks: sinks, lagThreshold: lagThreshold)
+            try agentYAML(labSpec.spec, sinks: sinks, lagThreshold: lagThreshold, failover: failover, token: token)
                 .write(toFile: configPath, atomically: true, encoding: .utf8)
             let parsed = try SpecParser.load(path: configPath)
             try await body(AgentLab(lab: lab, parsed: parsed, configPath: configPath))
@@ -151,7 +160,7 @@ struct AgentLab: Sendable {
         try await lab.destroy()
     }
 
-    static func agentYAML(_ spec: Spec, sinks: String, lagThreshold: String) -> String {
+    static func agentYAML(_ spec: Spec, sinks: String, lagThreshold: String, failover: String, token: Bool) -> String {
         var text = """
         name: agenttest
         environment: lab
@@ -161,7 +170,8 @@ struct AgentLab: Sendable {
           interval: 1s
           reminder: 0s
           thresholds: {replicationLag: \(lagThreshold)}
-        agent: {journal: journal.jsonl}
+        agent: {journal: journal.jsonl\(token ? ", tokenFile: api.token" : "")}
+        \(failover)
         notifications:
         \(sinks)
         nodes:
@@ -169,7 +179,8 @@ struct AgentLab: Sendable {
         """
         for node in spec.nodes {
             text += "  - {name: \(node.name), region: \(node.region), host: \(node.host), port: \(node.port), "
-                + "dataDirectory: \(node.dataDirectory ?? ""), user: \(node.user), passwordFile: secrets/pgdr_monitor.password}\n"
+                + "dataDirectory: \(node.dataDirectory ?? ""), user: \(node.user), passwordFile: secrets/pgdr_monitor.password, "
+                + "adminUser: pgdr_admin, adminPasswordFile: secrets/pgdr_admin.password}\n"
         }
         return text
     }

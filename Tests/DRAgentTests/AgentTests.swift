@@ -1,4 +1,5 @@
 import DRLocal
+import PostgresNIO
 import DRPostgres
 import DRSpec
 import Foundation
@@ -188,5 +189,75 @@ import Testing
             #expect(agent.stop() == 0)
         }
         await receiver.stop()
+    }
+}
+
+
+@Suite(.serialized) struct AgentOperationTests {
+    static func isPrimary(_ env: AgentLab, _ node: String) async -> Bool? {
+        try? await PostgresSession.with(try env.lab.adminTarget(node: node)) { session in
+            try await !session.rows("SELECT pg_is_in_recovery()").first!.decode(Bool.self)
+        }
+    }
+
+    /// Automatic mode: node loss of the primary, the agent detects it
+    /// (5 probes 200 ms apart), fences, promotes, and /primary moves at once.
+    @Test func automaticFailoverOnNodeLoss() async throws {
+        let failover = "failover: {mode: automatic, maxDataLoss: 1m, detection: {probes: 5, interval: 200ms}}"
+        try await AgentLab.with(sinks: "  - {type: log, path: notices.jsonl}", failover: failover) { env in
+            let agent = try AgentProcess(config: env.configPath)
+            #expect(await agent.waitFor("/primary?node=pg1", status: 200, within: .seconds(15)))
+            try await Task.sleep(for: .seconds(2))  // the agent records the primary's position every round
+            let fault = ContinuousClock.now
+            #expect(try env.lab.kill(node: "pg1", withChildren: true) != nil)
+            #expect(await agent.waitFor("/primary?node=pg2", status: 200, within: .seconds(20)))
+            let took = ContinuousClock.now - fault
+            #expect(took < .seconds(10), "automatic failover took \(took)")
+            #expect(await Self.isPrimary(env, "pg2") == true)
+            #expect(try await agent.get("/primary?node=pg1").0 == 503)
+            #expect(env.lab.isFenced(node: "pg1"))
+            let journal = env.journal().compactMap { $0["message"] as? String }
+            #expect(journal.contains { $0.contains("automatic failover") && $0.contains("done") })
+            #expect(agent.stop() == 0)
+        }
+    }
+
+    /// A plan made with `pgdr failover`, approved over HTTP with the bearer token.
+    @Test func approvalOverHTTPNeedsTheToken() async throws {
+        try await AgentLab.with(sinks: "  - {type: log, path: notices.jsonl}", token: true) { env in
+            let dir = (env.configPath as NSString).deletingLastPathComponent
+            let token = "t0ken-\(UUID().uuidString)"
+            try token.write(toFile: "\(dir)/api.token", atomically: true, encoding: .utf8)
+            chmod("\(dir)/api.token", 0o600)
+            let agent = try AgentProcess(config: env.configPath)
+            #expect(await agent.waitFor("/health", status: 200, within: .seconds(15)))
+            let plan = Process()
+            plan.executableURL = URL(fileURLWithPath: AgentProcess.binary)
+            plan.arguments = ["failover", "--config", env.configPath]
+            let out = Pipe()
+            plan.standardOutput = out
+            try plan.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            plan.waitUntilExit()
+            let id = try #require(text.firstMatch(of: /approve with: pgdr approve (failover-[0-9a-f]+)/)?.1)
+            #expect(try await agent.post("/operations/\(id)/approve", token: nil).0 == 401)
+            #expect(try await agent.post("/operations/\(id)/approve", token: "wrong").0 == 401)
+            #expect(await Self.isPrimary(env, "pg1") == true, "nothing happens without the token")
+            let (status, body) = try await agent.post("/operations/\(id)/approve", token: token)
+            #expect(status == 200, "\(body)")
+            #expect(body.contains("\"operation\" : \"\(id)\""))
+            #expect(await Self.isPrimary(env, "pg2") == true)
+            #expect(try await agent.post("/operations/\(id)/approve", token: token).0 == 409, "an approval is used once")
+            #expect(agent.stop() == 0)
+        }
+    }
+
+    @Test func approvalOverHTTPIsOffWithoutATokenFile() async throws {
+        try await AgentLab.with(sinks: "  - {type: log, path: notices.jsonl}") { env in
+            let agent = try AgentProcess(config: env.configPath)
+            #expect(await agent.waitFor("/health", status: 200, within: .seconds(15)))
+            #expect(try await agent.post("/operations/failover-00000000/approve", token: "x").0 == 403)
+            #expect(agent.stop() == 0)
+        }
     }
 }

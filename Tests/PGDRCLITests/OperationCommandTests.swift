@@ -170,3 +170,47 @@ import Testing
         }
     }
 }
+
+@Suite(.serialized) struct DrillCommandTests {
+    static func drill(_ scenario: String, config: String, runs: Int = 1) throws -> (CLI.Result, [[String: Any]]) {
+        let result = try CLI.run(["drill", "--scenario", scenario, "--runs", "\(runs)", "--json", "--config", config])
+        let report = (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [String: Any]
+        return (result, report?["runs"] as? [[String: Any]] ?? [])
+    }
+
+    @Test func oneDrillOfEachScenarioRestoresTheTopology() async throws {
+        try await OperationCommandTests.withLab { config, lab in
+            for scenario in ["node-loss", "postgres-crash", "switchover"] {
+                let (result, runs) = try Self.drill(scenario, config: config)
+                #expect(result.status == 0, "\(scenario): \(result.stderr)")
+                let run = try #require(runs.first, "\(scenario): no run in the report")
+                let rto = try #require(run["rtoSeconds"] as? Double, "\(scenario): no RTO")
+                #expect(rto > 0 && rto < 30, "\(scenario): RTO \(rto)")
+                #expect((run["acknowledged"] as? Int ?? 0) > 20)
+                #expect(run["from"] as? String == "pg1" && run["to"] as? String == "pg2")
+                if scenario == "switchover" {
+                    #expect(run["lost"] as? Int == 0, "a switchover loses nothing")
+                } else {
+                    #expect(run["rejoinMethod"] as? String == "pg_rewind")
+                    #expect((run["lost"] as? Int ?? 99) <= 2, "async loss on loopback is a commit or two at most")
+                }
+                #expect(await OperationCommandTests.isPrimary(lab, "pg1") == true, "\(scenario): roles restored")
+            }
+            let status = try CLI.run(["status", "--config", config])
+            #expect(status.status == 0, "\(status.stdout)")
+        }
+    }
+
+    @Test func synchronousModeLosesNoAcknowledgedCommit() async throws {
+        let dir = NSTemporaryDirectory() + "pgdr-sync-\(UUID().uuidString.prefix(8))"
+        defer { _ = try? CLI.run(["lab", "destroy", "--dir", dir, "--yes"]) }
+        let up = try CLI.run(["lab", "up", "--sync", "--dir", dir])
+        #expect(up.status == 0, "\(up.stderr)")
+        let status = try CLI.run(["status", "--json", "--config", "\(dir)/pgdr.yaml"])
+        #expect(status.stdout.contains("\"syncState\" : \"quorum\"") || status.stdout.contains("\"syncState\" : \"sync\""))
+        let (result, runs) = try Self.drill("node-loss", config: "\(dir)/pgdr.yaml", runs: 2)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(runs.count == 2)
+        for run in runs { #expect(run["lost"] as? Int == 0, "sync mode must not lose an acknowledged commit: \(run)") }
+    }
+}
