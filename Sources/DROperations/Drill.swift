@@ -51,6 +51,7 @@ public struct Drill: Sendable {
         }
         let writer = DrillWriter(targets: try [primary, standby].map { ($0, try ctx.admin($0)) })
         try await writer.prepare()
+        let writerStart = Date()
         let writing = Task { await writer.run() }
         try await Task.sleep(for: .seconds(1))
         // Keep the agent's record of the primary as fresh as the agent would.
@@ -85,7 +86,9 @@ public struct Drill: Sendable {
         await writing.value
         let acks = await writer.acks
         let lost = try await writer.lost(on: try ctx.admin(standby))
-        let gap = zip(acks, acks.dropFirst()).map { $1.at.timeIntervalSince($0.at) }.max()
+        // From the writer's start, so a run whose first commit was slow shows that too.
+        let times = [writerStart] + acks.map(\.at)
+        let gap = zip(times, times.dropFirst()).map { $1.timeIntervalSince($0) }.max()
         let rpo = lost.map { fault.timeIntervalSince($0.at) }.max().map { max(0, $0) } ?? 0
 
         // Back to the original topology: rejoin (after a fault), then switch back.
