@@ -52,7 +52,8 @@ def main():
                     print(f"{scenario} run {i + 1}: drill failed: {out.stderr.strip()}"); continue
                 run = json.loads(out.stdout)["runs"][0]
                 results.append(run)
-                print(f"{scenario} run {i + 1}: RTO {run.get('rtoSeconds', 0):.2f}s gap {run.get('writeGapSeconds', 0):.2f}s "
+                rto = f"{run['rtoSeconds']:.2f}s" if run.get("rtoSeconds") is not None else "none (no write on the new primary within 30 s)"
+                print(f"{scenario} run {i + 1}: RTO {rto} gap {run.get('writeGapSeconds', 0):.2f}s "
                       f"acked {run['acknowledged']} lost {run['lost']} rejoin {run.get('rejoinSeconds') or 0:.2f}s "
                       f"{run.get('rejoinMethod') or ''}", flush=True)
             print(f"== {scenario}, n={len(results)} (min / median / max)")
@@ -61,6 +62,8 @@ def main():
                 values = [r[key] for r in results if r.get(key) is not None]
                 print("   " + summarize(name, values))
             print(f"   runs with loss: {sum(1 for r in results if r['lost'] > 0)}/{len(results)}", flush=True)
+            print(f"   runs without a write on the new primary within 30 s: {sum(1 for r in results if r.get('rtoSeconds') is None)}/{len(results)}", flush=True)
+            print(f"   rejoins by pg_basebackup (rewind impossible): {sum(1 for r in results if r.get('rejoinMethod') == 'pg_basebackup')}", flush=True)
     finally:
         for lab, _, _ in labs.values():
             subprocess.run([PGDR, "lab", "destroy", "--dir", lab, "--yes"], capture_output=True)

@@ -63,10 +63,16 @@ extension Lab {
         return did
     }
 
+    /// Stops the node. When its postmaster is already dead, waits for the
+    /// backends it left behind (they end once they notice) and ends any that
+    /// linger, so pg_rewind or a restart does not find the data directory busy.
     public func stop(node name: String) async throws -> Bool {
         let ctx = try context()
         let server = server(try node(name, in: ctx.state).region, ctx.binaries, ctx.runner)
-        guard server.isRunning else { return false }
+        guard server.isRunning else {
+            await server.reapOrphans()
+            return false
+        }
         try await server.stop()
         return true
     }
@@ -149,6 +155,31 @@ extension Lab {
 }
 
 extension LocalServer {
+    /// Processes working in this data directory (a postgres backend's current
+    /// directory is its data directory), found through /proc.
+    public func processesInDataDirectory() -> [pid_t] {
+        let target = URL(fileURLWithPath: dataDirectory).resolvingSymlinksInPath().path
+        let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { pid_t($0) }
+        return pids.filter { pid in
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")) == target
+                && !LocalServer.hasExited(pid)
+        }
+    }
+
+    /// After a postmaster died: give its orphaned backends a moment to exit,
+    /// then SIGKILL the stragglers (identified by their data directory).
+    public func reapOrphans(grace: Duration = .seconds(5)) async {
+        let deadline = ContinuousClock.now + grace
+        while !processesInDataDirectory().isEmpty && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        for pid in processesInDataDirectory() { Foundation.kill(pid, SIGKILL) }
+        let settle = ContinuousClock.now + .seconds(2)
+        while !processesInDataDirectory().isEmpty && ContinuousClock.now < settle {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
     /// Direct children of a process, from /proc (a postmaster's backends).
     public static func children(of parent: pid_t) -> [pid_t] {
         let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { pid_t($0) }
