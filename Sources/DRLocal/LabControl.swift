@@ -178,6 +178,16 @@ extension LocalServer {
         while !processesInDataDirectory().isEmpty && ContinuousClock.now < settle {
             try? await Task.sleep(for: .milliseconds(20))
         }
+        // A killed postmaster can linger as a zombie until its parent (init)
+        // reaps it, and PostgreSQL reads a zombie PID in postmaster.pid as a
+        // live server ("lock file already exists"). With every process of the
+        // data directory gone, that lock file is stale: remove it.
+        let lock = "\(dataDirectory)/postmaster.pid"
+        if processesInDataDirectory().isEmpty,
+           let text = try? String(contentsOfFile: lock, encoding: .utf8),
+           let pid = text.split(separator: "\n").first.flatMap({ pid_t($0) }), LocalServer.hasExited(pid) {
+            try? FileManager.default.removeItem(atPath: lock)
+        }
     }
 
     /// Direct children of a process, from /proc (a postmaster's backends).

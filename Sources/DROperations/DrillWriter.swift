@@ -55,9 +55,13 @@ public actor DrillWriter {
                     throw OperationError.failed("read-only")
                 }
                 while running {
-                    let id = nextID + 1
+                    // Every id is used once: an INSERT whose answer never came may
+                    // still have committed (a commit waiting on a synchronous standby
+                    // is released later), and reusing its id would fail forever as a
+                    // duplicate. Only acknowledged ids count for loss.
+                    nextID += 1
+                    let id = nextID
                     try await session.execute("INSERT INTO pgdr_drill (id) VALUES (\(id))")
-                    nextID = id
                     acks.append(Ack(id: id, at: Date(), node: name))
                     try await Task.sleep(for: pause)
                 }

@@ -191,8 +191,7 @@ import Testing
                 if scenario == "switchover" {
                     #expect(run["lost"] as? Int == 0, "a switchover loses nothing")
                 } else {
-                    // pg_rewind normally; a fresh base backup when rewind was impossible (said in the report).
-                    #expect(["pg_rewind", "pg_basebackup"].contains(run["rejoinMethod"] as? String ?? ""))
+                    #expect(run["rejoinMethod"] as? String == "pg_rewind")
                     #expect((run["lost"] as? Int ?? 99) <= 2, "async loss on loopback is a commit or two at most")
                 }
                 #expect(await OperationCommandTests.isPrimary(lab, "pg1") == true, "\(scenario): roles restored")
