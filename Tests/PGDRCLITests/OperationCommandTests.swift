@@ -76,6 +76,11 @@ import Testing
             #expect(await Self.isPrimary(lab, "pg1") == nil, "pg1 must not be running")
             let again = try CLI.run(["approve", String(id), "--config", config])
             #expect(again.status == 3, "an approval is used once")
+            // With the only standby promoted, another failover has nothing to promote.
+            let noCandidate = try CLI.run(["failover", "--config", config])
+            #expect(noCandidate.status == 3)
+            #expect(noCandidate.stderr.contains("refused"))
+            #expect(Self.journal(dir).last?["phase"] as? String == "refused")
 
             // Rejoin: pg_rewind from pg2, then streaming.
             let rejoin = try CLI.run(["rejoin", "pg1", "--config", config])
@@ -125,6 +130,18 @@ import Testing
             let accepted = try CLI.run(["failover", "--dry-run", "--accept-data-loss", "--config", config])
             #expect(accepted.status == 0, "\(accepted.stderr)")
             #expect(accepted.stdout.contains("ACCEPTED"))
+
+            // An approval past its expiry is refused and changes nothing.
+            let planned = try CLI.run(["failover", "--accept-data-loss", "--config", config])
+            let id = try #require(planned.stdout.firstMatch(of: /approve with: pgdr approve (failover-[0-9a-f]+)/)?.1)
+            let file = "\(dir)/pgdr-approvals/\(id).json"
+            var plan = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any])
+            plan["expiresAt"] = (Date().timeIntervalSince1970 - 60) * 1000
+            try JSONSerialization.data(withJSONObject: plan).write(to: URL(fileURLWithPath: file))
+            let expired = try CLI.run(["approve", String(id), "--config", config])
+            #expect(expired.status == 3)
+            #expect(expired.stderr.contains("expired"))
+            #expect(await Self.isPrimary(lab, "pg1") == true)
             try await PostgresSession.with(try lab.adminTarget(node: "pg2")) { _ = try await $0.rows("SELECT pg_wal_replay_resume()") }
 
             // Rejoin of a writable primary, and a second operation while one holds the lock.
