@@ -20,6 +20,9 @@ public struct Spec: Sendable, Hashable, Codable {
     public var alarms: [AlarmSpec] = []
     public var agent: AgentSettings = AgentSettings()
     public var replication: Replication = Replication()
+    public var network: Network = Network()
+    /// Route 53 failover records, when a hosted zone is given.
+    public var dns: DNS? = nil
 
     /// Defaults first, a user alarm of the same name replacing its default.
     public var effectiveAlarms: [AlarmSpec] {
@@ -79,6 +82,10 @@ public struct RegionSite: Sendable, Hashable, Codable {
     public var instanceClass: String
     public var multiAZ: Bool
     public var storage: ByteSize
+    /// The region's VPC; the two regions' ranges must not overlap (peering).
+    public var vpcCidr: String = "10.10.0.0/16"
+    /// RDS deletion protection (off by default so a whole deployment can be destroyed).
+    public var deletionProtection: Bool = false
 
     public init(region: String, instanceClass: String, multiAZ: Bool, storage: ByteSize) {
         self.region = region
@@ -265,5 +272,24 @@ extension AgentSettings {
         let host = String(text[..<colon]), portText = text[text.index(after: colon)...]
         guard !host.isEmpty, let port = Int(portText), (0...65535).contains(port) else { return nil }
         return (host, port)
+    }
+}
+
+public struct Network: Sendable, Hashable, Codable {
+    /// Where the application connects from: the only range, besides the peer
+    /// region's VPC, allowed to reach PostgreSQL.
+    public var applicationCidr: String = "10.0.0.0/8"
+    /// NAT gateways cost an Elastic IP each (and accounts have few); the
+    /// functions reach AWS APIs through VPC endpoints instead.
+    public var natGateways: Bool = false
+    public init() {}
+}
+
+public struct DNS: Sendable, Hashable, Codable {
+    public var hostedZoneId: String
+    public var recordName: String
+    public init(hostedZoneId: String, recordName: String) {
+        self.hostedZoneId = hostedZoneId
+        self.recordName = recordName
     }
 }

@@ -96,6 +96,19 @@ public enum SpecParser {
             AlarmParser.read($0.node, path: $0.path, sink: r.sink, period: monitoring.interval)
         }
         let agent = readAgent(r)
+        var network = Network()
+        if let n = r.mapping("network") {
+            network.applicationCidr = n.string("applicationCidr") ?? network.applicationCidr
+            network.natGateways = n.bool("natGateways", default: false)
+            n.finish()
+        }
+        var dns: DNS?
+        if let d = r.mapping("dns") {
+            let zone = d.string("hostedZoneId", required: "the Route 53 hosted zone id, e.g. Z0123456789ABC")
+            let record = d.string("recordName", required: "the name clients use, e.g. db.example.com")
+            if let zone, let record { dns = DNS(hostedZoneId: zone, recordName: record) }
+            d.finish()
+        }
         var replication = Replication()
         if let rep = r.mapping("replication") {
             replication.mode = rep.oneOf("mode", default: Replication.Mode.async)
@@ -109,6 +122,8 @@ public enum SpecParser {
         spec.alarms = alarms
         spec.agent = agent
         spec.replication = replication
+        spec.network = network
+        spec.dns = dns
         return spec
     }
 
@@ -156,15 +171,19 @@ public enum SpecParser {
     }
 
     static func readSite(_ r: MappingReader, key: String, region: String, multiAZ: Bool) -> RegionSite {
-        let defaults = RegionSite(region: region, instanceClass: "db.r6g.xlarge", multiAZ: multiAZ,
+        var defaults = RegionSite(region: region, instanceClass: "db.r6g.xlarge", multiAZ: multiAZ,
                                   storage: .gigabytes(100))
+        defaults.vpcCidr = key == "primary" ? "10.10.0.0/16" : "10.20.0.0/16"
         guard let s = r.mapping(key) else { return defaults }
         defer { s.finish() }
-        return RegionSite(
+        var site = RegionSite(
             region: s.string("region") ?? defaults.region,
             instanceClass: s.string("instanceClass") ?? defaults.instanceClass,
             multiAZ: s.bool("multiAZ", default: defaults.multiAZ),
             storage: s.byteSize("storage", default: defaults.storage, range: .gigabytes(20)...ByteSize(bytes: 64 << 40)))
+        site.vpcCidr = s.string("vpcCidr") ?? defaults.vpcCidr
+        site.deletionProtection = s.bool("deletionProtection", default: false)
+        return site
     }
 
     static func readBackup(_ r: MappingReader) -> Backup {

@@ -45,6 +45,7 @@ enum SpecRules {
         }
         checkNodes(spec, sink: sink, at: at)
         checkAlarms(spec, sink: sink, at: at)
+        checkAWS(spec, sink: sink, at: at)
     }
 
     /// Alarm names are unique, composites refer to alarms that exist, no

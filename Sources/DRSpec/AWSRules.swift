@@ -1,0 +1,156 @@
+import Foundation
+import Yams
+
+/// AWS's own validation rules, checked offline before anything is deployed.
+/// A real deployment of this architecture once failed on an RDS tag value of
+/// `<1hour`: RDS accepts only letters, digits, white space and `_ . : / = + - @`.
+public enum AWSRules {
+    /// RDS tag values and keys: Unicode letters, digits, white space and `_ . : / = + - @`.
+    static func isRDSTagText(_ text: String) -> Bool {
+        text.wholeMatch(of: /[\p{L}\p{Z}\p{N}_.:\/=+\-@]*/) != nil
+    }
+
+    /// A value RDS would accept, for the hint: `<1hour` → `under-1-hour`.
+    public static func suggestTagValue(_ value: String) -> String {
+        var text = value.replacingOccurrences(of: "<=", with: "at-most-").replacingOccurrences(of: ">=", with: "at-least-")
+            .replacingOccurrences(of: "<", with: "under-").replacingOccurrences(of: ">", with: "over-")
+        // 1hour -> 1-hour
+        text = text.replacing(/(\d)(\p{L})/) { "\($0.1)-\($0.2)" }
+        text = String(text.unicodeScalars.map { scalar -> Character in
+            let c = Character(scalar)
+            return isRDSTagText(String(c)) ? c : "-"
+        })
+        return text.replacing(/-{2,}/) { _ in "-" }
+    }
+
+    public static func tagProblems(key: String, value: String) -> [(onKey: Bool, message: String, hint: String)] {
+        var problems: [(Bool, String, String)] = []
+        if key.isEmpty || key.count > 128 {
+            problems.append((true, "tag key `\(key)` must be 1 to 128 characters", "shorten the key"))
+        }
+        let lowered = key.lowercased()
+        if lowered.hasPrefix("aws:") || lowered.hasPrefix("rds:") {
+            problems.append((true, "tag key `\(key)` uses a prefix reserved by AWS (aws: or rds:)", "choose another key"))
+        }
+        if !isRDSTagText(key) {
+            problems.append((true, "tag key `\(key)` has characters RDS rejects",
+                             "use letters, digits, spaces and _ . : / = + - @; e.g. `\(suggestTagValue(key))`"))
+        }
+        if value.count > 256 {
+            problems.append((false, "tag value of `\(key)` is longer than 256 characters", "shorten it"))
+        }
+        if !isRDSTagText(value) {
+            problems.append((false, "tag value `\(value)` of `\(key)` has characters RDS rejects (only letters, digits, spaces and _ . : / = + - @)",
+                             "write `\(suggestTagValue(value))`"))
+        }
+        return problems
+    }
+
+    /// RDS DB identifiers: 1–63 letters, digits, hyphens; a letter first; no `--`; no trailing hyphen.
+    public static func rdsIdentifierProblem(_ id: String) -> String? {
+        if id.isEmpty || id.count > 63 { return "`\(id)` is \(id.count) characters; RDS allows 1 to 63" }
+        if id.wholeMatch(of: /^[A-Za-z][A-Za-z0-9-]*$/) == nil { return "`\(id)` must start with a letter and hold only letters, digits and hyphens" }
+        if id.contains("--") || id.hasSuffix("-") { return "`\(id)` has a double or trailing hyphen" }
+        return nil
+    }
+
+    /// S3 bucket names: 3–63 lowercase letters, digits, dots, hyphens; letter or digit at both ends.
+    public static func bucketNameProblem(_ name: String) -> String? {
+        if name.count < 3 || name.count > 63 { return "bucket name `\(name)` is \(name.count) characters; S3 allows 3 to 63" }
+        if name.wholeMatch(of: /^[a-z0-9][a-z0-9.-]*[a-z0-9]$/) == nil { return "bucket name `\(name)` has characters S3 rejects" }
+        if name.contains("..") || name.hasPrefix("xn--") || name.hasSuffix("-s3alias") { return "bucket name `\(name)` breaks S3's naming rules" }
+        return nil
+    }
+
+    /// `10.10.0.0/16` → (first address, prefix), or nil.
+    public static func parseCIDR(_ text: String) -> (base: UInt32, prefix: Int)? {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let prefix = Int(parts[1]), (0...32).contains(prefix) else { return nil }
+        let octets = parts[0].split(separator: ".").compactMap { UInt32($0) }
+        guard octets.count == 4, octets.allSatisfy({ $0 <= 255 }) else { return nil }
+        let address = octets.reduce(0) { $0 << 8 | $1 }
+        let mask: UInt32 = prefix == 0 ? 0 : ~UInt32(0) << (32 - prefix)
+        return (address & mask, prefix)
+    }
+
+    public static func overlap(_ a: String, _ b: String) -> Bool {
+        guard let x = parseCIDR(a), let y = parseCIDR(b) else { return false }
+        let prefix = min(x.prefix, y.prefix)
+        let mask: UInt32 = prefix == 0 ? 0 : ~UInt32(0) << (32 - prefix)
+        return x.base & mask == y.base & mask
+    }
+
+    /// End of RDS standard support per major version (RDS's published calendar).
+    public static let endOfStandardSupport: [Int: String] = [
+        11: "2024-02-29", 12: "2025-02-28", 13: "2026-02-28", 14: "2027-02-28",
+        15: "2028-02-29", 16: "2029-02-28", 17: "2030-02-28",
+    ]
+
+    /// Instance families RDS for PostgreSQL offers, and the sizes.
+    public static let families = ["t3", "t4g", "m5", "m5d", "m6g", "m6gd", "m6i", "m6id", "m7g", "m7i",
+                                  "r5", "r5b", "r5d", "r6g", "r6gd", "r6i", "r6id", "r7g", "r7i", "x2g"]
+    public static let sizes = ["micro", "small", "medium", "large", "xlarge", "2xlarge", "4xlarge", "8xlarge",
+                               "12xlarge", "16xlarge", "24xlarge", "32xlarge"]
+
+    /// Names `synth` gives resources: each carries the environment suffix.
+    public static func dbIdentifier(_ spec: Spec, replica: Bool) -> String {
+        replica ? "\(spec.name)-replica-\(spec.environment)" : "\(spec.name)-db-\(spec.environment)"
+    }
+
+    public static func bucketName(_ spec: Spec, region: String) -> String {
+        "\(spec.name)-backup-\(region)-\(spec.environment)"
+    }
+}
+
+extension SpecRules {
+    /// The AWS half of validation: every value must pass AWS's own rules offline.
+    static func checkAWS(_ spec: Spec, sink: DiagnosticSink, at: (String) -> Node?, today: Date = Date()) {
+        for key in spec.tags.keys.sorted() {
+            for problem in AWSRules.tagProblems(key: key, value: spec.tags[key]!) {
+                sink.add("tags.\(key)", at: at("tags.\(key)"), problem.message, hint: problem.hint)
+            }
+        }
+        for (replica, site) in [(false, "primary"), (true, "dr")] {
+            if let problem = AWSRules.rdsIdentifierProblem(AWSRules.dbIdentifier(spec, replica: replica)) {
+                sink.add("name", at: at("name"), "the \(site) DB identifier \(problem)", hint: "shorten `name` or `environment`")
+            }
+        }
+        for site in [spec.primary, spec.dr] {
+            if let problem = AWSRules.bucketNameProblem(AWSRules.bucketName(spec, region: site.region)) {
+                sink.add("name", at: at("name"), problem, hint: "shorten `name` or `environment`")
+            }
+        }
+        for (key, site) in [("primary", spec.primary), ("dr", spec.dr)] {
+            if let cidr = AWSRules.parseCIDR(site.vpcCidr) {
+                if !(16...24).contains(cidr.prefix) {
+                    sink.add("\(key).vpcCidr", at: at("\(key).vpcCidr"), "a /\(cidr.prefix) VPC is outside /16 to /24",
+                             hint: "use a /16 such as 10.10.0.0/16")
+                }
+            } else {
+                sink.add("\(key).vpcCidr", at: at("\(key).vpcCidr"), "`\(site.vpcCidr)` is not an IPv4 CIDR", hint: "e.g. 10.10.0.0/16")
+            }
+            let parts = site.instanceClass.split(separator: ".")
+            if parts.count == 3, (!AWSRules.families.contains(String(parts[1])) || !AWSRules.sizes.contains(String(parts[2]))) {
+                sink.add("\(key).instanceClass", at: at("\(key).instanceClass"),
+                         "`\(site.instanceClass)` is not an RDS for PostgreSQL instance class",
+                         hint: "families: \(AWSRules.families.joined(separator: ", ")); sizes such as large, xlarge")
+            }
+        }
+        if AWSRules.overlap(spec.primary.vpcCidr, spec.dr.vpcCidr) {
+            sink.add("dr.vpcCidr", at: at("dr.vpcCidr"), "the DR VPC \(spec.dr.vpcCidr) overlaps the primary's \(spec.primary.vpcCidr)",
+                     hint: "peered VPCs need separate ranges, e.g. 10.20.0.0/16")
+        }
+        if AWSRules.parseCIDR(spec.network.applicationCidr) == nil {
+            sink.add("network.applicationCidr", at: at("network.applicationCidr"), "`\(spec.network.applicationCidr)` is not an IPv4 CIDR")
+        }
+        if let end = AWSRules.endOfStandardSupport[spec.engine.major] {
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withFullDate]
+            if let date = formatter.date(from: end), date < today {
+                sink.add("engine.version", at: at("engine.version"),
+                         "RDS standard support for PostgreSQL \(spec.engine.major) ended on \(end) (extended support costs extra)",
+                         hint: "upgrade to a supported major, e.g. \"16\"", severity: .warning)
+            }
+        }
+    }
+}
