@@ -45,6 +45,8 @@ let package = Package(
         ]),
         // Pure: metric series, CloudWatch-style alarms and composites, notification policy.
         .target(name: "DRMonitor", dependencies: ["DRSpec", "DRStatus"]),
+        // Pure: the CloudFormation model, the region stacks, AWS rules, the deploy plan.
+        .target(name: "DRCloud", dependencies: ["DRSpec"]),
         // Pure: failover / switchover / rejoin planning and the step machine.
         .target(name: "DROrchestrator", dependencies: ["DRSpec", "DRStatus"]),
         // Shell: notification sinks (log, webhook, command), used by the agent and by operations.
@@ -65,7 +67,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "pgdr", dependencies: [
-            "DRSpec", "DRStatus", "DRPostgres", "DRLocal", "DRMonitor", "DRAgent", "DROrchestrator", "DROperations",
+            "DRSpec", "DRStatus", "DRPostgres", "DRLocal", "DRMonitor", "DRAgent", "DROrchestrator", "DROperations", "DRCloud",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -74,6 +76,7 @@ let package = Package(
         .testTarget(name: "DRPostgresTests", dependencies: ["DRPostgres", "DRSpec"]),
         .testTarget(name: "DRMonitorTests", dependencies: ["DRMonitor", "DRSpec", "DRStatus"]),
         .testTarget(name: "DROrchestratorTests", dependencies: ["DROrchestrator", "DRSpec", "DRStatus"]),
+        .testTarget(name: "DRCloudTests", dependencies: ["DRCloud", "DRSpec"]),
         // Integration: the agent binary against a lab, with a real webhook receiver.
         .testTarget(name: "DRAgentTests", dependencies: [
             "pgdr", "DRLocal", "DRPostgres", "DRSpec",
@@ -88,7 +91,7 @@ let package = Package(
         ]),
         // Runs the built `pgdr` binary for exit codes and messages.
         .testTarget(name: "PGDRCLITests", dependencies: [
-            "pgdr", "DRLocal", "DRPostgres", "DRSpec",
+            "pgdr", "DRLocal", "DRPostgres", "DRSpec", "DROperations",
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
     ],

@@ -43,11 +43,13 @@ public struct CFOutput: Sendable, Hashable, Encodable {
     public var description: String
     public var value: CFValue
     public var exportName: String?
+    public var condition: String? = nil
 
-    enum CodingKeys: String, CodingKey { case description = "Description", value = "Value", export = "Export" }
+    enum CodingKeys: String, CodingKey { case description = "Description", value = "Value", export = "Export", condition = "Condition" }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(condition, forKey: .condition)
         try c.encode(description, forKey: .description)
         try c.encode(value, forKey: .value)
         if let exportName { try c.encode(["Name": exportName], forKey: .export) }

@@ -86,6 +86,17 @@ public enum AWSRules {
         15: "2028-02-29", 16: "2029-02-28", 17: "2030-02-28",
     ]
 
+    /// The minor version synth pins when the spec names only a major: RDS
+    /// treats a bare major as deprecated for new instances. Current as of the
+    /// cfn-lint 1.51 data (2026-11); pin `engine.version: "16.4"` to choose.
+    public static let defaultMinor: [Int: String] = [
+        13: "13.21", 14: "14.19", 15: "15.15", 16: "16.11", 17: "17.7", 18: "18.1",
+    ]
+
+    public static func engineVersion(_ engine: Engine) -> String {
+        engine.version.contains(".") ? engine.version : (defaultMinor[engine.major] ?? engine.version)
+    }
+
     /// Instance families RDS for PostgreSQL offers, and the sizes.
     public static let families = ["t3", "t4g", "m5", "m5d", "m6g", "m6gd", "m6i", "m6id", "m7g", "m7i",
                                   "r5", "r5b", "r5d", "r6g", "r6gd", "r6i", "r6id", "r7g", "r7i", "x2g"]

@@ -17,5 +17,6 @@ struct PGDR: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [InitCommand.self, ValidateCommand.self, LabCommand.self, StatusCommand.self,
                       AgentCommand.self, EventsCommand.self, FailoverCommand.self, ApproveCommand.self,
-                      SwitchoverCommand.self, RejoinCommand.self, OperationsCommand.self, DrillCommand.self])
+                      SwitchoverCommand.self, RejoinCommand.self, OperationsCommand.self, DrillCommand.self,
+                      SynthCommand.self])
 }

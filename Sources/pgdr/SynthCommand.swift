@@ -1,0 +1,57 @@
+import ArgumentParser
+import DRCloud
+import DRSpec
+import Foundation
+
+struct SynthCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "synth",
+        abstract: "Write the AWS deployment: one CloudFormation template per region and the order to deploy them.",
+        discussion: """
+            Writes primary.template.json, dr.template.json, deploy-plan.md and deploy-plan.json into --out. \
+            Nothing is written from an invalid spec (exit 2), and the folder is replaced whole or not at all.
+            """)
+
+    @OptionGroup var config: ConfigOption
+
+    @Option(help: "Output folder.")
+    var out: String = "pgdr-synth"
+
+    static let files = ["primary.template.json", "dr.template.json", "deploy-plan.md", "deploy-plan.json"]
+
+    func run() throws {
+        let parsed = try config.load()
+        let spec = parsed.spec
+        let plan = DeployPlan.make(spec)
+        let contents: [String: String]
+        do {
+            contents = [
+                "primary.template.json": try RegionStack.build(spec, role: .primary).json(),
+                "dr.template.json": try RegionStack.build(spec, role: .dr).json(),
+                "deploy-plan.md": plan.markdown(spec),
+                "deploy-plan.json": try JSON.encode(plan) + "\n",
+            ]
+        } catch {
+            throw fail("cannot render the templates: \(error)", code: Exit.failed)
+        }
+        let fm = FileManager.default
+        if let existing = try? fm.contentsOfDirectory(atPath: out), let stranger = existing.first(where: { !Self.files.contains($0) }) {
+            throw fail("\(out) holds \(stranger), which synth did not write; nothing was written (choose another --out)", code: Exit.badInput)
+        }
+        // Write beside, then swap: the output folder is never half-written.
+        let staging = out + ".synth-\(getpid())"
+        do {
+            try? fm.removeItem(atPath: staging)
+            try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
+            for (name, text) in contents { try text.write(toFile: "\(staging)/\(name)", atomically: true, encoding: .utf8) }
+            if fm.fileExists(atPath: out) { try fm.removeItem(atPath: out) }
+            try fm.moveItem(atPath: staging, toPath: out)
+        } catch {
+            try? fm.removeItem(atPath: staging)
+            throw fail("cannot write \(out): \(error.localizedDescription)", code: Exit.failed)
+        }
+        print("wrote \(Self.files.map { "\(out)/\($0)" }.joined(separator: ", "))")
+        print("deploy in this order (see deploy-plan.md):")
+        for step in plan.steps { print("  \(step.number). \(step.stack) in \(step.region): \(step.why)") }
+    }
+}
