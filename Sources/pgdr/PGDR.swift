@@ -18,5 +18,5 @@ struct PGDR: AsyncParsableCommand {
         subcommands: [InitCommand.self, ValidateCommand.self, LabCommand.self, StatusCommand.self,
                       AgentCommand.self, EventsCommand.self, FailoverCommand.self, ApproveCommand.self,
                       SwitchoverCommand.self, RejoinCommand.self, OperationsCommand.self, DrillCommand.self,
-                      SynthCommand.self])
+                      SynthCommand.self, CostCommand.self])
 }

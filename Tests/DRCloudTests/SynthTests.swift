@@ -226,3 +226,21 @@ func resources(_ template: CFTemplate) throws -> [String: [String: Any]] {
         #expect(AWSRules.engineVersion(Engine(version: "16.4")) == "16.4")
     }
 }
+
+@Suite struct CostTests {
+    @Test func theExampleCostsAboutWhatTheReferenceArchitectureDid() throws {
+        // A production configuration of this architecture was estimated at 1,180 USD a month.
+        let total = CostEstimate.total(try parse(fullSpecText))
+        #expect(total > 1000 && total < 1400, "total \(total)")
+        #expect(CostEstimate.lines(try parse(fullSpecText)).allSatisfy { $0.monthlyUSD >= 0 })
+    }
+
+    @Test func multiAZDoublesTheInstanceAndUnknownClassesSaySo() throws {
+        let single = try parse(minimalSpecText + "\nprimary: {multiAZ: false}\n")
+        let multi = try parse(minimalSpecText + "\nprimary: {multiAZ: true}\n")
+        let instance = { (spec: Spec) in CostEstimate.lines(spec).first { $0.item.hasPrefix("primary DB instance") }!.monthlyUSD }
+        #expect(instance(multi) == 2 * instance(single))
+        let odd = try parse(minimalSpecText + "\nprimary: {instanceClass: db.x2g.large}\n")
+        #expect(CostEstimate.lines(odd).contains { $0.basis.contains("no price") })
+    }
+}
