@@ -49,11 +49,13 @@ let package = Package(
         .target(name: "DRCloud", dependencies: ["DRSpec"]),
         // Pure: failover / switchover / rejoin planning and the step machine.
         .target(name: "DROrchestrator", dependencies: ["DRSpec", "DRStatus"]),
+        // Shell: append-only, fsync'd JSON-lines files (the journals).
+        .target(name: "DRJournal"),
         // Shell: notification sinks (log, webhook, command), used by the agent and by operations.
         .target(name: "DRNotify", dependencies: ["DRSpec"]),
         // Shell: the long-running agent (sampling, heartbeat, journal, notifiers, HTTP API).
         .target(name: "DRAgent", dependencies: [
-            "DRSpec", "DRStatus", "DRPostgres", "DRMonitor", "DROrchestrator", "DRNotify", "DROperations",
+            "DRSpec", "DRStatus", "DRPostgres", "DRMonitor", "DROrchestrator", "DRNotify", "DROperations", "DRJournal",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -62,7 +64,7 @@ let package = Package(
         ]),
         // Shell: runs failover / switchover / rejoin plans against the servers.
         .target(name: "DROperations", dependencies: [
-            "DRSpec", "DRStatus", "DRPostgres", "DRLocal", "DROrchestrator", "DRNotify",
+            "DRSpec", "DRStatus", "DRPostgres", "DRLocal", "DROrchestrator", "DRNotify", "DRJournal",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),

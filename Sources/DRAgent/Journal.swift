@@ -1,9 +1,10 @@
+import DRJournal
 import DRMonitor
 import Foundation
 
-/// The event journal: one JSON object per line, appended and fsync'd before
-/// `append` returns, so an entry that was reported written survives a crash
-/// or a restart. Readers skip a torn last line (a crash mid-write).
+/// The agent's event journal (`JSONLines`): agent start and stop, alarm
+/// transitions, deliveries, operations, with sequence numbers that continue
+/// across restarts.
 public actor Journal {
     public struct Entry: Sendable, Codable, Hashable {
         public enum Kind: String, Sendable, Codable {
@@ -44,20 +45,18 @@ public actor Journal {
     }
 
     public let path: String
-    private let fd: Int32
     private var nextSeq: Int
 
     public init(path: String) throws {
         self.path = path
-        let existing = Journal.read(path: path)
-        nextSeq = (existing.last?.seq ?? 0) + 1
-        fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o640)
+        nextSeq = (Journal.read(path: path).last?.seq ?? 0) + 1
+        // Fail at start-up, not at the first alarm, when the journal cannot be written.
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o640)
         guard fd >= 0 else {
             throw AgentError("cannot open the journal \(path): \(String(cString: strerror(errno))); check the folder exists and is writable")
         }
+        close(fd)
     }
-
-    deinit { close(fd) }
 
     /// The sequence number the next entry will get.
     public var sequence: Int { nextSeq }
@@ -66,30 +65,18 @@ public actor Journal {
     public func append(_ entry: Entry) throws -> Entry {
         var entry = entry
         entry.seq = nextSeq
-        var line = try Journal.encoder.encode(entry)
-        line.append(0x0A)
-        let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == line.count, fsync(fd) == 0 else {
-            throw AgentError("cannot write the journal \(path): \(String(cString: strerror(errno)))")
+        do {
+            try JSONLines.append(entry, to: path)
+        } catch {
+            throw AgentError("\(error)")
         }
         nextSeq += 1
         return entry
     }
 
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .millisecondsSince1970
-        return encoder
-    }()
-
     /// Every readable entry of a journal file, oldest first.
     public static func read(path: String, since: Date? = nil) -> [Entry] {
-        guard let data = FileManager.default.contents(atPath: path) else { return [] }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .millisecondsSince1970
-        return data.split(separator: 0x0A).compactMap { try? decoder.decode(Entry.self, from: Data($0)) }
-            .filter { since == nil || $0.at >= since! }
+        JSONLines.read(Entry.self, from: path).filter { since == nil || $0.at >= since! }
     }
 }
 

@@ -1,3 +1,4 @@
+import DRJournal
 import DROrchestrator
 import DRSpec
 import Foundation
@@ -34,35 +35,16 @@ public struct OperationStore: Sendable {
     var lockPath: String { "\(directory)/pgdr-operation.lock" }
     var approvals: String { "\(directory)/pgdr-approvals" }
 
-    static let encoder: JSONEncoder = {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        e.dateEncodingStrategy = .millisecondsSince1970
-        return e
-    }()
-    static let decoder: JSONDecoder = {
-        let d = JSONDecoder()
-        d.dateDecodingStrategy = .millisecondsSince1970
-        return d
-    }()
-
     /// Appends and fsyncs before returning: a step is on disk before it runs.
     public func append(_ entry: Entry) throws {
-        var line = try Self.encoder.encode(entry)
-        line.append(0x0A)
-        let fd = open(journalPath, O_WRONLY | O_CREAT | O_APPEND, 0o640)
-        guard fd >= 0 else { throw OperationError.failed("cannot open \(journalPath): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == line.count, fsync(fd) == 0 else {
-            throw OperationError.failed("cannot write \(journalPath): \(String(cString: strerror(errno)))")
+        do {
+            try JSONLines.append(entry, to: journalPath)
+        } catch {
+            throw OperationError.failed("\(error)")
         }
     }
 
-    public func entries() -> [Entry] {
-        guard let data = FileManager.default.contents(atPath: journalPath) else { return [] }
-        return data.split(separator: 0x0A).compactMap { try? Self.decoder.decode(Entry.self, from: Data($0)) }
-    }
+    public func entries() -> [Entry] { JSONLines.read(Entry.self, from: journalPath) }
 
     public func entries(of operation: String) -> [Entry] { entries().filter { $0.operation == operation } }
 
@@ -100,7 +82,7 @@ public struct OperationStore: Sendable {
                             : "see where it stopped with `pgdr operations`, then resume it with `pgdr approve \(holder.operation)`"))
         }
         defer { close(fd) }
-        let data = try Self.encoder.encode(Lock(operation: operation, pid: getpid(), since: Date()))
+        let data = try JSONLines.encoder.encode(Lock(operation: operation, pid: getpid(), since: Date()))
         _ = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         fsync(fd)
     }
@@ -111,7 +93,7 @@ public struct OperationStore: Sendable {
 
     public func currentLock() -> Lock? {
         guard let data = FileManager.default.contents(atPath: lockPath) else { return nil }
-        return try? Self.decoder.decode(Lock.self, from: data)
+        return try? JSONLines.decoder.decode(Lock.self, from: data)
     }
 
     func isAlive(_ pid: Int32) -> Bool { kill(pid, 0) == 0 || errno == EPERM }
@@ -120,13 +102,13 @@ public struct OperationStore: Sendable {
 
     public func saveApproval(_ plan: OperationPlan) throws {
         try FileManager.default.createDirectory(atPath: approvals, withIntermediateDirectories: true)
-        try Self.encoder.encode(plan).write(to: URL(fileURLWithPath: "\(approvals)/\(plan.id).json"), options: .atomic)
+        try JSONLines.encoder.encode(plan).write(to: URL(fileURLWithPath: "\(approvals)/\(plan.id).json"), options: .atomic)
     }
 
     public func approval(_ id: String) -> OperationPlan? {
         guard id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }),
               let data = FileManager.default.contents(atPath: "\(approvals)/\(id).json") else { return nil }
-        return try? Self.decoder.decode(OperationPlan.self, from: data)
+        return try? JSONLines.decoder.decode(OperationPlan.self, from: data)
     }
 
     public func removeApproval(_ id: String) {
