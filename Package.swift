@@ -73,6 +73,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Shared by the test targets that run the built binary.
+        .target(name: "PGDRTestSupport", path: "Tests/PGDRTestSupport"),
         .testTarget(name: "DRSpecTests", dependencies: ["DRSpec"]),
         .testTarget(name: "DRStatusTests", dependencies: ["DRStatus", "DRSpec"]),
         .testTarget(name: "DRPostgresTests", dependencies: ["DRPostgres", "DRSpec"]),
@@ -81,7 +83,7 @@ let package = Package(
         .testTarget(name: "DRCloudTests", dependencies: ["DRCloud", "DRSpec"]),
         // Integration: the agent binary against a lab, with a real webhook receiver.
         .testTarget(name: "DRAgentTests", dependencies: [
-            "pgdr", "DRLocal", "DRPostgres", "DRSpec",
+            "pgdr", "DRLocal", "DRPostgres", "DRSpec", "PGDRTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -93,7 +95,7 @@ let package = Package(
         ]),
         // Runs the built `pgdr` binary for exit codes and messages.
         .testTarget(name: "PGDRCLITests", dependencies: [
-            "pgdr", "DRLocal", "DRPostgres", "DRSpec", "DROperations",
+            "pgdr", "DRLocal", "DRPostgres", "DRSpec", "DROperations", "PGDRTestSupport",
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
     ],

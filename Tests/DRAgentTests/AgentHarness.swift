@@ -1,6 +1,7 @@
 import DRLocal
 import DRSpec
 import Foundation
+import PGDRTestSupport
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -116,16 +117,7 @@ final class AgentProcess: @unchecked Sendable {
         return false
     }
 
-    static let binary: String = {
-        if let forced = ProcessInfo.processInfo.environment["PGDR_BIN"] { return forced }
-        let candidates = [
-            Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("pgdr").path,
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pgdr").path,
-            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().appendingPathComponent(".build/debug/pgdr").path,
-        ]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates.last!
-    }()
+    static let binary = PGDRBinary.path
 }
 
 struct AgentError: Error, CustomStringConvertible {

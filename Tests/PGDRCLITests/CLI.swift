@@ -1,4 +1,5 @@
 import Foundation
+import PGDRTestSupport
 import Testing
 
 /// Runs the built `pgdr` binary, as a user would.
@@ -9,17 +10,7 @@ enum CLI {
         var stderr: String
     }
 
-    /// The binary SwiftPM built next to this test bundle (or $PGDR_BIN).
-    static let binary: String = {
-        if let forced = ProcessInfo.processInfo.environment["PGDR_BIN"] { return forced }
-        let candidates = [
-            Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("pgdr").path,
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pgdr").path,
-            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().appendingPathComponent(".build/debug/pgdr").path,
-        ]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates.last!
-    }()
+    static let binary = PGDRBinary.path
 
     static func run(_ arguments: [String], in directory: String? = nil) throws -> Result {
         let process = Process()
