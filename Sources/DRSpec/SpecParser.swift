@@ -100,6 +100,11 @@ public enum SpecParser {
         if let n = r.mapping("network") {
             network.applicationCidr = n.string("applicationCidr") ?? network.applicationCidr
             network.natGateways = n.bool("natGateways", default: false)
+            if network.natGateways {
+                n.sink.add("network.natGateways", at: n.value("natGateways"),
+                           "NAT gateways are not generated yet: the functions reach AWS through VPC endpoints",
+                           hint: "remove natGateways (or set it to false); each NAT gateway would also cost an Elastic IP")
+            }
             n.finish()
         }
         var dns: DNS?

@@ -77,10 +77,38 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: dir))
     }
 
+    @Test func synthWritesBothRegionsAndNeverFromABadSpec() throws {
+        let dir = try CLI.tempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(try CLI.run(["init", "\(dir)/pgdr.yaml"]).status == 0)
+        let ok = try CLI.run(["synth", "--config", "\(dir)/pgdr.yaml", "--out", "\(dir)/out"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: "\(dir)/out").sorted()
+        #expect(files == ["deploy-plan.json", "deploy-plan.md", "dr.template.json", "primary.template.json"])
+        #expect(try String(contentsOfFile: "\(dir)/out/deploy-plan.md", encoding: .utf8).contains("aws cloudformation deploy"))
+
+        try "name: orders\nenvironment: prod\nobjectives: {rpo: 5m, rto: 1h}\nengine: {version: \"16\"}\ntags: {rpo: \"<1hour\"}\n"
+            .write(toFile: "\(dir)/bad.yaml", atomically: true, encoding: .utf8)
+        let bad = try CLI.run(["synth", "--config", "\(dir)/bad.yaml", "--out", "\(dir)/bad-out"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("under-1-hour"))
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/bad-out"), "nothing is written from an invalid spec")
+
+        try "notes".write(toFile: "\(dir)/out/notes.txt", atomically: true, encoding: .utf8)
+        let stranger = try CLI.run(["synth", "--config", "\(dir)/pgdr.yaml", "--out", "\(dir)/out"])
+        #expect(stranger.status == 2)
+        #expect(FileManager.default.fileExists(atPath: "\(dir)/out/notes.txt"))
+
+        let cost = try CLI.run(["cost", "--config", "\(dir)/pgdr.yaml"])
+        #expect(cost.status == 0)
+        #expect(cost.stdout.contains("total"))
+    }
+
     @Test func helpExplainsEveryVerb() throws {
         let help = try CLI.run(["--help"])
         #expect(help.status == 0)
-        for verb in ["init", "validate", "lab", "status"] { #expect(help.stdout.contains(verb)) }
+        for verb in ["init", "validate", "lab", "status", "agent", "events", "failover", "approve", "switchover",
+                     "rejoin", "operations", "drill", "synth", "cost"] { #expect(help.stdout.contains(verb), "\(verb)") }
         #expect(help.stdout.contains("Exit codes"))
     }
 }
