@@ -13,9 +13,27 @@ public enum FreePort {
 
     /// Binds 127.0.0.1:`port`, returns the bound port, and closes the socket.
     static func bind(_ port: Int) -> Int? {
+        guard let (fd, bound) = open(port) else { return nil }
+        close(fd)
+        return bound
+    }
+
+    /// Binds and listens on 127.0.0.1:`port` and keeps the socket: the port
+    /// stays taken until the caller closes the descriptor (tests use it to
+    /// stand in the way of a server).
+    public static func hold(_ port: Int) -> Int32? {
+        guard let (fd, _) = open(port) else { return nil }
+        guard listen(fd, 1) == 0 else {
+            close(fd)
+            return nil
+        }
+        return fd
+    }
+
+    /// A socket bound to 127.0.0.1:`port` and the port it got.
+    static func open(_ port: Int) -> (fd: Int32, port: Int)? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
-        defer { close(fd) }
         // As PostgreSQL does: a port left in TIME_WAIT by a server that just
         // stopped is free for the next one.
         var yes: Int32 = 1
@@ -29,12 +47,14 @@ public enum FreePort {
                 Foundation.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard bound == 0 else { return nil }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let named = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
-        guard named == 0 else { return nil }
-        return Int(UInt16(bigEndian: address.sin_port))
+        guard bound == 0, named == 0 else {
+            close(fd)
+            return nil
+        }
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
 }
