@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-600}
-pgdr=$PWD/.build/debug/pgdr
+pgdr=${PGDR_BIN:-$PWD/.build/debug/pgdr}   # PGDR_BIN=... to measure another build
 [ -x "$pgdr" ] || { echo "build first: swift build" >&2; exit 2; }
 dir=$(mktemp -d /tmp/pgdr-bench-agent-XXXXXX); rmdir "$dir"
 cleanup() { [ -n "${agent:-}" ] && kill -TERM "$agent" 2>/dev/null; wait 2>/dev/null; "$pgdr" lab destroy --dir "$dir" --yes >/dev/null 2>&1 || true; }
