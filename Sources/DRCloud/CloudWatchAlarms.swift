@@ -34,7 +34,6 @@ public enum CloudWatchAlarms {
         spec.effectiveAlarms.compactMap { alarm -> Twin? in
             guard let m = alarm.metric else { return nil }
             let evaluation = m.evaluationPeriods, datapoints = m.datapointsToAlarm
-            let comparison = m.comparison.rawValue
             let missing = m.treatMissingData.rawValue
             func twin(_ region: RegionStack.Role, _ metric: String, _ statistic: String, _ threshold: Double,
                       comparison: String? = nil, onReplica: Bool = false, note: String? = nil) -> Twin {

@@ -190,7 +190,9 @@ public struct Lab: Sendable {
         }
         if primary != nil {
             let signal = "\(data)/standby.signal"
-            FileManager.default.createFile(atPath: signal, contents: Data())
+            guard FileManager.default.createFile(atPath: signal, contents: Data()) else {
+                throw LocalError("cannot create \(signal); check the lab folder is writable")
+            }
             try user.own(signal)
         }
     }
