@@ -65,19 +65,7 @@ actor AutoFailover {
 
     /// Consecutive failed probes of the node, up to the required count.
     func probe(_ node: NodeSpec) async -> Int {
-        let detection = spec.failover.detection
-        guard var target = try? ConnectionTarget(node: node, baseDirectory: baseDirectory, applicationName: "pgdr-detect") else { return 0 }
-        target.connectTimeout = detection.interval.duration
-        target.statementTimeout = detection.interval.duration
-        var failed = 0
-        for attempt in 0..<detection.probes {
-            if attempt > 0 { try? await Task.sleep(for: detection.interval.duration) }
-            let alive = (try? await PostgresSession.with(target) { session in
-                try await !session.rows("SELECT pg_is_in_recovery()").first!.decode(Bool.self)
-            }) ?? false
-            if alive { return 0 }
-            failed += 1
-        }
-        return failed
+        guard let probe = try? PrimaryProbe(node: node, baseDirectory: baseDirectory, detection: spec.failover.detection) else { return 0 }
+        return await probe.consecutiveFailures()
     }
 }

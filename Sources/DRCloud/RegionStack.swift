@@ -53,8 +53,3 @@ public struct RegionStack {
         }
     }
 }
-
-extension CFValue {
-    /// `{"Fn::Not": ...}` and friends have no case of their own; a map is the same JSON.
-    static func fn(_ name: String, _ value: CFValue) -> CFValue { .map([name: value]) }
-}

@@ -236,12 +236,7 @@ public struct Lab: Sendable {
                     """))
             }
             try await session.execute("SELECT set_config('pgdr.new_password', '', false)")
-            for statement in [
-                "CREATE SCHEMA pgdr",
-                """
-                CREATE TABLE pgdr.heartbeat (writer text PRIMARY KEY, beat_at timestamptz NOT NULL,
-                                             primary_lsn pg_lsn NOT NULL)
-                """,
+            for statement in Heartbeat.schemaStatements + [
                 // The monitor may write the heartbeat and nothing else.
                 "GRANT USAGE ON SCHEMA pgdr TO \(LabConfig.monitorRole)",
                 "GRANT SELECT, INSERT, UPDATE ON pgdr.heartbeat TO \(LabConfig.monitorRole)",

@@ -1,3 +1,4 @@
+import DRPostgres
 import Foundation
 
 /// The server settings and access rules of lab nodes. Pure text builders.
@@ -6,9 +7,7 @@ enum LabConfig {
     static let replicationRole = "pgdr_replicator"
     static let monitorRole = "pgdr_monitor"
 
-    static func slotName(for node: String) -> String {
-        "pgdr_" + node.map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined()
-    }
+    static func slotName(for node: String) -> String { SlotName.forNode(node) }
 
     /// `pgdr.conf`, included from postgresql.conf. Written for each node after
     /// initdb or pg_basebackup, so a copied primary's settings never leak into

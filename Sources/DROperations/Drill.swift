@@ -117,16 +117,11 @@ public struct Drill: Sendable {
         var spec = ctx.spec
         spec.failover.mode = .automatic
         let detection = spec.failover.detection
-        var target = try ConnectionTarget(node: try ctx.node(primary), baseDirectory: ctx.baseDirectory)
-        target.connectTimeout = detection.interval.duration
-        target.statementTimeout = detection.interval.duration
+        let probe = try PrimaryProbe(node: try ctx.node(primary), baseDirectory: ctx.baseDirectory, detection: detection)
         var failed = 0
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
-            let alive = (try? await PostgresSession.with(target) { session in
-                try await !session.rows("SELECT pg_is_in_recovery()").first!.decode(Bool.self)
-            }) ?? false
-            failed = alive ? 0 : failed + 1
+            failed = await probe.isWritable() ? 0 : failed + 1
             if failed >= detection.probes {
                 let decision = AutomaticFailover.decide(spec: spec, evidence: .init(consecutiveFailedProbes: failed),
                                                         report: await ctx.observe(),

@@ -109,7 +109,7 @@ enum StepActions {
 
     /// Makes sure the node has its physical slot on the primary.
     static func ensureSlot(for node: String, on primary: String, ctx: OperationContext) async throws -> String {
-        let slot = "pgdr_" + node.map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined()
+        let slot = SlotName.forNode(node)
         return try await PostgresSession.with(try ctx.admin(primary)) { session in
             let exists = try await session.rows("SELECT 1 FROM pg_replication_slots WHERE slot_name = '\(slot)'").count > 0
             if exists { return "slot \(slot) already on \(primary)" }

@@ -6,14 +6,18 @@ import PostgresNIO
 /// standby has replayed tells how far behind it is in time, and an idle
 /// primary does not make that number grow.
 public enum Heartbeat {
-    public static let schemaSQL = """
-        CREATE SCHEMA IF NOT EXISTS pgdr;
+    /// The schema and table, as separate statements (the extended protocol
+    /// runs one statement at a time).
+    public static let schemaStatements = [
+        "CREATE SCHEMA IF NOT EXISTS pgdr",
+        """
         CREATE TABLE IF NOT EXISTS pgdr.heartbeat (
             writer text PRIMARY KEY,
             beat_at timestamptz NOT NULL,
             primary_lsn pg_lsn NOT NULL
-        );
-        """
+        )
+        """,
+    ]
 
     /// Stamps the heartbeat as `writer` (one row per writer, updated in place
     /// so the table never grows).

@@ -139,18 +139,6 @@ import Testing
 }
 
 @Suite(.serialized) struct AgentResilienceTests {
-    /// Every process of a server (postmaster and its backends), found by parent PID.
-    static func processTree(_ root: pid_t) -> [pid_t] {
-        let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { pid_t($0) }
-        let children = pids.filter { pid in
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return false }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            return fields.count > 1 && pid_t(fields[1]) == root
-        }
-        return [root] + children
-    }
-
     /// A hung standby (every process stopped) costs each round one deadline:
     /// rounds go on, the primary stays served, the alarm fires, and the agent
     /// recovers by itself when the standby resumes.
@@ -161,7 +149,7 @@ import Testing
             let agent = try AgentProcess(config: env.configPath)
             #expect(await agent.waitFor("/replica?node=pg2", status: 200, within: .seconds(15)))
             let postmaster = try #require(try env.lab.server(node: "pg2").runningPID)
-            let frozen = Self.processTree(postmaster)
+            let frozen = [postmaster] + LocalServer.children(of: postmaster)
             for pid in frozen { kill(pid, SIGSTOP) }
             defer { for pid in frozen { kill(pid, SIGCONT) } }
 
