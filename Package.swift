@@ -30,17 +30,22 @@ let package = Package(
         ]),
         // Pure: what a probe observed and what it means (lag, health verdicts, rendering).
         .target(name: "DRStatus", dependencies: ["DRSpec"]),
+        // Shell: the one way to run a child process (timeout, bounded output, small environment).
+        .target(name: "DRProcess", dependencies: [
+            .product(name: "Subprocess", package: "swift-subprocess"),
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
+        // Seams: NodeControl (a server's processes), NodeSQL (its admin SQL), ClusterObserver, the clock.
+        .target(name: "DRControl", dependencies: ["DRSpec", "DRStatus"]),
         // Shell: postgres-nio connections, probes and SQL actions.
         .target(name: "DRPostgres", dependencies: [
-            "DRSpec", "DRStatus",
+            "DRSpec", "DRStatus", "DRControl",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // Shell: local servers (binaries, initdb, pg_ctl, basebackup) and the lab.
+        // Shell: NodeControl for data directories (pg_ctl, systemd) and user commands; the lab.
         .target(name: "DRLocal", dependencies: [
-            "DRSpec", "DRPostgres",
-            .product(name: "Subprocess", package: "swift-subprocess"),
-            .product(name: "SystemPackage", package: "swift-system"),
+            "DRSpec", "DRStatus", "DRPostgres", "DRControl", "DRProcess",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Pure: metric series, CloudWatch-style alarms and composites, notification policy.
@@ -52,24 +57,29 @@ let package = Package(
         // Shell: append-only, fsync'd JSON-lines files (the journals).
         .target(name: "DRJournal"),
         // Shell: notification sinks (log, webhook, command), used by the agent and by operations.
-        .target(name: "DRNotify", dependencies: ["DRSpec"]),
+        .target(name: "DRNotify", dependencies: ["DRSpec", "DRProcess"]),
         // Shell: the long-running agent (sampling, heartbeat, journal, notifiers, HTTP API).
         .target(name: "DRAgent", dependencies: [
-            "DRSpec", "DRStatus", "DRPostgres", "DRMonitor", "DROrchestrator", "DRNotify", "DROperations", "DRJournal",
+            "DRSpec", "DRStatus", "DRPostgres", "DRMonitor", "DROrchestrator", "DRNotify", "DROperations", "DRJournal", "DRControl",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // Shell: runs failover / switchover / rejoin plans against the servers.
+        // Shell: runs failover / switchover / rejoin plans through the seams.
         .target(name: "DROperations", dependencies: [
-            "DRSpec", "DRStatus", "DRPostgres", "DRLocal", "DROrchestrator", "DRNotify", "DRJournal",
+            "DRSpec", "DRStatus", "DRPostgres", "DRLocal", "DROrchestrator", "DRNotify", "DRJournal", "DRControl", "DRProcess",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Shell: drills (the agent's own loop beside a writer, under a fault).
+        .target(name: "DRDrill", dependencies: [
+            "DRSpec", "DRStatus", "DRPostgres", "DRAgent", "DROrchestrator", "DROperations", "DRControl",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "pgdr", dependencies: [
-            "DRSpec", "DRStatus", "DRPostgres", "DRLocal", "DRMonitor", "DRAgent", "DROrchestrator", "DROperations", "DRCloud",
+            "DRSpec", "DRStatus", "DRPostgres", "DRLocal", "DRMonitor", "DRAgent", "DROrchestrator", "DROperations", "DRCloud", "DRDrill",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

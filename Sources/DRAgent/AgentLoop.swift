@@ -1,4 +1,5 @@
 import DRMonitor
+import DROperations
 import DROrchestrator
 import DRPostgres
 import DRSpec
@@ -6,11 +7,14 @@ import DRStatus
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// The control plane's heartbeat: every `monitoring.interval`, on ticks
 /// aligned to the clock, it stamps the heartbeat on the primary, probes every
 /// node at once, evaluates the alarms, journals what changed and hands
-/// notices to the dispatcher (which never blocks this loop).
+/// notices to the dispatcher (which never blocks this loop). Its children
+/// (the dispatcher, and in automatic mode the primary watch and the failover
+/// detector) run in one task group it owns.
 public final class AgentLoop: Service, Sendable {
     let spec: Spec
     let baseDirectory: String
@@ -23,10 +27,14 @@ public final class AgentLoop: Service, Sendable {
     let engine: Mutex<AlarmEngine>
     let policy: Mutex<NotificationPolicy>
     let host: Mutex<HostMetrics>
-    let auto: AutoFailover
+    let detector: FailoverDetector
+    let watch: PrimaryWatch
+    let store: OperationStore
+    /// Signalled when something asks for a round now (after a failover).
+    let roundNow = Wakeup()
 
     public init(spec: Spec, baseDirectory: String, state: AgentState, exporter: MetricsExporter,
-                journal: Journal, logger: Logger) async {
+                journal: Journal, logger: Logger, environment: OperationEnvironment? = nil) async {
         self.spec = spec
         self.baseDirectory = baseDirectory
         let interval = spec.monitoring.interval.duration
@@ -42,7 +50,15 @@ public final class AgentLoop: Service, Sendable {
         engine = Mutex(AlarmEngine(alarms: spec.effectiveAlarms, restored: restored))
         policy = Mutex(NotificationPolicy(reminder: spec.monitoring.reminder.seconds, sequenceStart: await journal.sequence))
         host = Mutex(HostMetrics())
-        auto = AutoFailover(spec: spec, baseDirectory: baseDirectory, journal: journal, logger: logger)
+        let env = environment ?? OperationEnvironment.live(spec: spec, baseDirectory: baseDirectory, logger: logger)
+        store = env.store
+        let detector = FailoverDetector(env: env, prober: PrimaryProbe(spec: spec, baseDirectory: baseDirectory, logger: logger),
+                                        journal: journal, logger: logger)
+        self.detector = detector
+        watch = PrimaryWatch(spec: spec, baseDirectory: baseDirectory, logger: logger) { node, why in
+            detector.trigger(.primaryLost(node: node, why: why))
+        }
+        await detector.onFailover { [roundNow] in roundNow.signal() }
     }
 
     /// Each alarm's last journaled state, so a restart resumes where it was.
@@ -54,29 +70,72 @@ public final class AgentLoop: Service, Sendable {
         return states
     }
 
+    enum Child: Sendable { case dispatcher, detector, watch, deadline }
+
     public func run() async throws {
         try await journal.append(.init(at: Date(), kind: .agentStarted,
-                                       message: "watching \(spec.nodes.map(\.name).joined(separator: ", ")) every \(spec.monitoring.interval)"))
+                                       message: "watching \(spec.nodes.map(\.name).joined(separator: ", ")) every \(spec.monitoring.interval)"
+                                           + (spec.failover.mode == .automatic ? " (automatic failover)" : "")))
+        let automatic = spec.failover.mode == .automatic
+        await withTaskGroup(of: Child.self) { group in
+            group.addTask { await self.dispatcher.run(); return .dispatcher }
+            group.addTask { await self.detector.run(); return .detector }
+            if automatic { group.addTask { await self.watch.run(); return .watch } }
+            await rounds()
+            // Shutting down: close the queues, give deliveries in flight a moment.
+            dispatcher.finish()
+            detector.finish()
+            watch.finish()
+            var pending: Set<Child> = automatic ? [.dispatcher, .detector, .watch] : [.dispatcher, .detector]
+            group.addTask {
+                try? await Task.sleep(for: .seconds(5))
+                return .deadline
+            }
+            while let child = await group.next() {
+                if child == .deadline { break }
+                pending.remove(child)
+                if pending.isEmpty { break }
+            }
+            group.cancelAll()
+        }
+        for link in links { await link.close() }
+        _ = try? await journal.append(.init(at: Date(), kind: .agentStopped, message: "clean shutdown"))
+    }
+
+    /// Rounds on ticks aligned to the interval, until a graceful shutdown.
+    func rounds() async {
         let period = Double(spec.monitoring.interval.milliseconds) / 1000
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             // Ticks on multiples of the interval: one datapoint per alarm period.
             let now = Date().timeIntervalSince1970
             let tick = ((now / period).rounded(.down) + 1) * period
-            do {
-                try await cancelWhenGracefulShutdown {
-                    try await Task.sleep(for: .milliseconds(Int((tick - Date().timeIntervalSince1970) * 1000)))
-                }
-            } catch {
-                break
-            }
-            let report = await round(at: Date(timeIntervalSince1970: tick))
-            // Automatic mode: a round without a primary starts detection; after a
-            // failover, look again at once so /primary answers for the new primary.
-            if await auto.consider(report) { _ = await round(at: Date()) }
+            let early = await waitForTick(Date(timeIntervalSince1970: tick))
+            guard let early else { break }
+            await round(at: early ? Date() : Date(timeIntervalSince1970: tick))
         }
-        await dispatcher.drain(limit: .seconds(5))
-        for link in links { await link.close() }
-        _ = try? await journal.append(.init(at: Date(), kind: .agentStopped, message: "clean shutdown"))
+    }
+
+    /// Waits until the tick or a request for a round now; nil on shutdown.
+    func waitForTick(_ tick: Date) async -> Bool? {
+        do {
+            return try await cancelWhenGracefulShutdown {
+                try await withThrowingTaskGroup(of: Bool.self) { group in
+                    group.addTask {
+                        try await Task.sleep(for: .milliseconds(max(0, Int(tick.timeIntervalSinceNow * 1000))))
+                        return false
+                    }
+                    group.addTask {
+                        guard await self.roundNow.wait() else { throw CancellationError() }
+                        return true
+                    }
+                    let early = try await group.next() ?? false
+                    group.cancelAll()
+                    return early
+                }
+            }
+        } catch {
+            return nil
+        }
     }
 
     @discardableResult
@@ -88,6 +147,7 @@ public final class AgentLoop: Service, Sendable {
             for await result in group { out.append(result) }
             return out.sorted { $0.0 < $1.0 }.map(\.1)
         }
+        let previous = await state.report
         let report = StatusEvaluator.evaluate(samples, thresholds: spec.monitoring.thresholds, at: tick)
         let points = ClusterMetrics.datapoints(report, hosts: hostReadings())
         let (transitions, entries) = engine.withLock { engine in
@@ -105,11 +165,29 @@ public final class AgentLoop: Service, Sendable {
             }
         }
         let notices = policy.withLock { $0.notices(for: transitions, states: entries, now: tick) }
-        if !notices.isEmpty { await dispatcher.submit(notices) }
+        if !notices.isEmpty { dispatcher.submit(notices) }
         recordPrimaryPosition(report, at: tick)
         exporter.update(report: report, alarms: Array(entries.values))
         await state.publish(report, alarms: Array(entries.values), at: tick)
+        watchPrimary(report, previous: previous)
         return report
+    }
+
+    /// Tells the watch who the primary is, and the detector when the primary
+    /// the last round saw is gone; and an interrupted operation, when the
+    /// lock's holder has died.
+    func watchPrimary(_ report: StatusReport, previous: StatusReport?) {
+        let primaries = report.nodes.filter { $0.reachable && $0.role == .primary }
+        if primaries.count == 1 { watch.update(primary: primaries[0].name) }
+        if primaries.isEmpty, spec.failover.mode == .automatic {
+            let last = previous?.nodes.first { $0.reachable && $0.role == .primary }?.name
+                ?? PrimaryPositionFile.load(directory: baseDirectory)?.node
+            if let last {
+                let why = report.nodes.first { $0.name == last }?.error ?? "no primary answers"
+                detector.trigger(.primaryLost(node: last, why: why))
+            }
+        }
+        if let lock = store.interrupted() { detector.trigger(.interrupted(operation: lock.operation)) }
     }
 
     /// Leaves the primary's position on disk every round: if the primary
@@ -118,7 +196,7 @@ public final class AgentLoop: Service, Sendable {
         let primaries = report.nodes.filter { $0.reachable && $0.role == .primary }
         guard primaries.count == 1, let primary = primaries.first, let flush = primary.flushLSN else { return }
         do {
-            try PrimaryPosition(node: primary.name, flushLSN: flush.description, at: tick).save(directory: baseDirectory)
+            try PrimaryPositionFile.save(PrimaryPosition(node: primary.name, flushLSN: flush, at: tick), directory: baseDirectory)
         } catch {
             logger.warning("cannot record the primary's position", metadata: ["error": "\(error)"])
         }

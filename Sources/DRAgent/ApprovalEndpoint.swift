@@ -31,9 +31,9 @@ public struct ApprovalEndpoint: Sendable {
                 return HTTPAPI.text(.unauthorized, "a valid bearer token is required\n")
             }
             guard let id = context.parameters.get("id") else { return HTTPAPI.text(.badRequest, "no operation id\n") }
-            let ctx = OperationContext(spec: spec, baseDirectory: baseDirectory, logger: logger)
+            let env = OperationEnvironment.live(spec: spec, baseDirectory: baseDirectory, logger: logger)
             do {
-                let outcome = try await Approval.approve(id: id, ctx: ctx)
+                let outcome = try await Approval.approve(id: id, env: env)
                 return HTTPAPI.json(.ok, try ReportJSON.encode(outcome))
             } catch OperationError.refused(let refusal) {
                 return HTTPAPI.text(.conflict, refusal.description + "\n")

@@ -49,7 +49,7 @@ public enum HTTPAPI {
             }
             guard let report = await state.freshReport() else { return text(.serviceUnavailable, "no fresh round\n") }
             guard let node = report.nodes.first(where: { $0.name == name }), node.reachable, node.role == .standby,
-                  node.walReceiver?.status == "streaming" else {
+                  node.isStreaming else {
                 return text(.serviceUnavailable, "\(name) is not a streaming standby\n")
             }
             if let limit, let lag = report.replication?.lagBytes, report.replication?.standby == name, lag > limit {

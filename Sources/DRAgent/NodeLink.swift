@@ -6,7 +6,8 @@ import Logging
 
 /// A long-lived session to one node. Reused across rounds (a SCRAM login per
 /// node per second would cost more CPU than the probe itself); dropped on any
-/// error or deadline, and opened again on the next round.
+/// error or deadline, or as soon as the server closes it, and opened again on
+/// the next round.
 actor NodeLink {
     let node: NodeSpec
     let baseDirectory: String
@@ -22,7 +23,9 @@ actor NodeLink {
     }
 
     private func open() async throws -> PostgresSession {
-        if let session { return session }
+        // A session the server closed fails at once: never wait a deadline on it.
+        if let session, !session.isClosed { return session }
+        session = nil
         var target = try ConnectionTarget(node: node, baseDirectory: baseDirectory, applicationName: "pgdr-agent")
         target.connectTimeout = deadline
         target.statementTimeout = deadline
@@ -42,7 +45,9 @@ actor NodeLink {
         do {
             let session = try await open()
             let start = sample
-            sample = try await withDeadline(deadline) { try await NodeProbe.read(session, into: start) }
+            sample = try await withDeadline(deadline, onLate: { session.abort() }) {
+                try await NodeProbe.read(session, into: start)
+            }
         } catch {
             sample.reachable = false
             sample.error = String(describing: PostgresFailure(error, target: ConnectionTarget(
@@ -56,7 +61,7 @@ actor NodeLink {
     func beat(writer: String) async {
         do {
             let session = try await open()
-            try await withDeadline(deadline) { try await Heartbeat.beat(session, writer: writer) }
+            try await Heartbeat.beat(session, writer: writer)
         } catch {
             logger.info("heartbeat not written", metadata: ["node": "\(node.name)", "error": "\(error)"])
             await drop()

@@ -1,4 +1,6 @@
+import DRControl
 import DRPostgres
+import DRProcess
 import DRSpec
 import Foundation
 import Logging
@@ -8,6 +10,10 @@ import PostgresNIO
 /// Region one holds a primary made by initdb; region two a standby made by
 /// pg_basebackup, streaming through a physical slot, with the primary's WAL
 /// archive as its fallback.
+///
+/// The lab is configuration, not a special case: its pgdr.yaml gives every
+/// node a `control:` section (pg_ctl on the node's data directory), and every
+/// verb, the lab's own `up` and `down` included, works through that.
 public struct Lab: Sendable {
     public static let primaryRegion = "us-east-1"
     public static let drRegion = "us-east-2"
@@ -55,14 +61,37 @@ public struct Lab: Sendable {
         return try await create()
     }
 
-    func environment() throws -> (PostgresBinaries, ServerUser, CommandRunner) {
-        let binaries = try PostgresBinaries.discover()
-        let user = try ServerUser.resolve()
-        return (binaries, user, CommandRunner(user: user))
+    /// The control of one lab node, as the lab's pgdr.yaml describes it.
+    public func control(_ node: LabState.Node) -> DataDirectoryControl {
+        DataDirectoryControl(node: node.name, dataDirectory: layout.dataDirectory(node.region),
+                             starter: .pgCtl(logFile: layout.logFile(node.region)),
+                             replicationUser: LabConfig.replicationRole,
+                             replicationPassfile: layout.serverPassfile(node.region),
+                             restoreCommand: LabConfig.restoreCommand(peerArchive: layout.archive(peer(of: node).region)),
+                             timeout: .seconds(60))
+    }
+
+    /// The control of a lab node by name.
+    public func control(node name: String) throws -> DataDirectoryControl {
+        control(try self.node(name))
+    }
+
+    func peer(of node: LabState.Node) -> LabState.Node {
+        let regions = [Self.primaryRegion, Self.drRegion]
+        let other = regions.first { $0 != node.region } ?? Self.drRegion
+        return LabState.Node(name: Self.nodeNames[other] ?? other, region: other, port: 0)
+    }
+
+    func node(_ name: String) throws -> LabState.Node {
+        guard let node = try loadState().nodes.first(where: { $0.name == name }) else {
+            throw LocalError.badInput("the lab has no node named \(name)")
+        }
+        return node
     }
 
     func create() async throws -> UpReport {
-        let (binaries, user, runner) = try environment()
+        let binaries = try await PostgresBinaries.discover()
+        let user = try await ServerUser.resolve()
         let fm = FileManager.default
         let primaryPort = try FreePort.pick()
         var standbyPort = try FreePort.pick()
@@ -86,9 +115,10 @@ public struct Lab: Sendable {
             try SecretFile.write(secret, to: layout.secret(role), owner: nil)
             passwords[role] = secret
         }
+        guard let admin = passwords[LabConfig.adminRole], let replication = passwords[LabConfig.replicationRole],
+              let monitor = passwords[LabConfig.monitorRole] else { throw LocalError("lab passwords were not generated") }
         try SecretFile.writePassfile(to: layout.clientPassfile, owner: nil, entries: [
-            (LabConfig.adminRole, passwords[LabConfig.adminRole]!),
-            (LabConfig.monitorRole, passwords[LabConfig.monitorRole]!),
+            (LabConfig.adminRole, admin), (LabConfig.monitorRole, monitor),
         ])
 
         for node in nodes {
@@ -99,26 +129,23 @@ public struct Lab: Sendable {
                 try user.own(path)
             }
             try SecretFile.writePassfile(to: layout.serverPassfile(node.region), owner: user,
-                                         entries: [(LabConfig.replicationRole, passwords[LabConfig.replicationRole]!)])
+                                         entries: [(LabConfig.replicationRole, replication)])
         }
-        try await checkReachable(by: runner)
+        try await checkReachable(by: user)
 
         let primary = nodes[0], standby = nodes[1]
-        try await initPrimary(primary, binaries: binaries, user: user, runner: runner,
-                              admin: passwords[LabConfig.adminRole]!)
-        let primaryServer = server(primary.region, binaries, runner)
-        try await primaryServer.start()
+        try await initPrimary(primary, binaries: binaries, user: user, admin: admin)
+        try await control(primary).start()
         try await bootstrapRoles(port: primary.port, passwords: passwords, standby: standby.name)
-        try await cloneStandby(standby, from: primary, binaries: binaries, user: user, runner: runner)
-        try await server(standby.region, binaries, runner).start()
+        try await cloneStandby(standby, from: primary, binaries: binaries, user: user)
+        try await control(standby).start()
         if synchronous {
             // Only now: with a synchronous standby named before one exists, the
             // bootstrap's own commits would wait forever.
             state.synchronous = true
             try state.save(layout.stateFile)
-            try writeNodeConfig(primary, standbyOf: nil, user: user)
-            try writeNodeConfig(standby, standbyOf: primary, user: user)
-            try await PostgresSession.with(adminTarget(port: primary.port, password: passwords[LabConfig.adminRole]!),
+            for node in nodes { try writeServerSettings(node, user: user) }
+            try await PostgresSession.with(adminTarget(port: primary.port, password: admin),
                                            logger: logger) { _ = try await $0.rows("SELECT pg_reload_conf()") }
         }
 
@@ -135,85 +162,67 @@ public struct Lab: Sendable {
 
     /// The servers run as another user when pgdr is root: every folder above
     /// the lab must let that user through (a lab under /root would not).
-    func checkReachable(by runner: CommandRunner) async throws {
-        guard runner.user.needsSwitch else { return }
-        do {
-            try await runner.run("/usr/bin/test", ["-w", layout.regionDirectory(Self.primaryRegion)])
-        } catch {
+    func checkReachable(by user: ServerUser) async throws {
+        guard let runAs = user.runAs else { return }
+        let result = try? await ChildProcess.run(.init("/usr/bin/test", ["-w", layout.regionDirectory(Self.primaryRegion)],
+                                                      timeout: .seconds(10), runAs: runAs))
+        guard result?.succeeded == true else {
             throw LocalError.badInput("""
-                the server user \(runner.user.name) cannot reach \(layout.root): a folder above it is closed \
+                the server user \(user.name) cannot reach \(layout.root): a folder above it is closed \
                 to other users. Choose a lab folder under /tmp or /srv with --dir
                 """)
         }
     }
 
-    func server(_ region: String, _ binaries: PostgresBinaries, _ runner: CommandRunner) -> LocalServer {
-        LocalServer(dataDirectory: layout.dataDirectory(region), logFile: layout.logFile(region),
-                    binaries: binaries, runner: runner)
-    }
-
-    func initPrimary(_ node: LabState.Node, binaries: PostgresBinaries, user: ServerUser, runner: CommandRunner,
-                     admin: Secret) async throws {
+    func initPrimary(_ node: LabState.Node, binaries: PostgresBinaries, user: ServerUser, admin: Secret) async throws {
         let data = layout.dataDirectory(node.region)
         // initdb reads the superuser's password from a file, never from its arguments.
         let pwfile = "\(layout.regionDirectory(node.region))/initdb.pw"
         try SecretFile.write(admin, to: pwfile, owner: user)
         defer { try? FileManager.default.removeItem(atPath: pwfile) }
-        try await runner.run(binaries.path("initdb"), [
+        try await tool(binaries.path("initdb"), [
             "-D", data, "-U", LabConfig.adminRole, "--pwfile", pwfile, "--auth=scram-sha-256",
             "--data-checksums", "--encoding=UTF8", "--locale=C",
-        ])
-        try writeNodeConfig(node, standbyOf: nil, user: user)
+        ], user: user)
+        let conf = "\(data)/postgresql.conf"
+        let existing = try String(contentsOfFile: conf, encoding: .utf8)
+        try (existing + "\ninclude_if_exists = 'pgdr.conf'\n").write(toFile: conf, atomically: false, encoding: .utf8)
+        try writeServerSettings(node, user: user)
     }
 
-    func writeNodeConfig(_ node: LabState.Node, standbyOf primary: LabState.Node?, user: ServerUser) throws {
+    func tool(_ program: String, _ arguments: [String], environment: [String: String] = [:], user: ServerUser) async throws {
+        do {
+            try await ChildProcess.checked(.init(program, arguments, environment: environment.merging(["LC_ALL": "C"]) { a, _ in a },
+                                                 timeout: .seconds(300), runAs: user.runAs))
+        } catch {
+            throw LocalError("\(error)")
+        }
+    }
+
+    /// `pgdr.conf` and `pg_hba.conf` of a node: the settings that are its own
+    /// (port, name, archive). Standby settings live in postgresql.auto.conf,
+    /// written by `NodeControl.follow`.
+    func writeServerSettings(_ node: LabState.Node, user: ServerUser) throws {
         let data = layout.dataDirectory(node.region)
         let state = try? loadState()
         let peers = (state?.nodes ?? []).map(\.name).filter { $0 != node.name }
-        var settings = LabConfig.serverSettings(port: node.port, archive: layout.archive(node.region), node: node.name,
+        let settings = LabConfig.serverSettings(port: node.port, archive: layout.archive(node.region), node: node.name,
                                                 sync: state?.synchronous ?? false, peers: peers)
-        if let primary {
-            settings += LabConfig.standbySettings(primaryPort: primary.port,
-                                                  passfile: layout.serverPassfile(node.region), node: node.name,
-                                                  peerArchive: layout.archive(primary.region))
-        }
-        let conf = "\(data)/postgresql.conf"
-        let existing = try String(contentsOfFile: conf, encoding: .utf8)
-        if !existing.contains("include_if_exists = 'pgdr.conf'") {
-            try (existing + "\ninclude_if_exists = 'pgdr.conf'\n").write(toFile: conf, atomically: false, encoding: .utf8)
-        }
         for (file, text) in [("pgdr.conf", settings), ("pg_hba.conf", LabConfig.hba)] {
             let path = "\(data)/\(file)"
             try text.write(toFile: path, atomically: false, encoding: .utf8)
             try user.own(path)
             chmod(path, 0o600)
         }
-        if primary != nil {
-            let signal = "\(data)/standby.signal"
-            guard FileManager.default.createFile(atPath: signal, contents: Data()) else {
-                throw LocalError("cannot create \(signal); check the lab folder is writable")
-            }
-            try user.own(signal)
-        }
     }
 
     /// The superuser session on one lab node, for operations and tests.
     public func adminTarget(node name: String) throws -> ConnectionTarget {
-        guard let node = try loadState().nodes.first(where: { $0.name == name }) else {
-            throw LocalError.badInput("the lab has no node named \(name)")
+        let node = try node(name)
+        guard let password = try PasswordResolver.resolve(.file(layout.secret(LabConfig.adminRole)), baseDirectory: "/") else {
+            throw LocalError("the lab's admin password file is missing")
         }
-        let password = try PasswordResolver.resolve(.file(layout.secret(LabConfig.adminRole)), baseDirectory: "/")
-        return adminTarget(port: node.port, password: password!)
-    }
-
-    /// The local server of one lab node.
-    public func server(node name: String) throws -> LocalServer {
-        let state = try loadState()
-        guard let node = state.nodes.first(where: { $0.name == name }) else {
-            throw LocalError.badInput("the lab has no node named \(name)")
-        }
-        let binaries = PostgresBinaries(directory: state.binDirectory, major: state.postgresMajor)
-        return server(node.region, binaries, CommandRunner(user: try ServerUser.resolve()))
+        return adminTarget(port: node.port, password: password)
     }
 
     func adminTarget(port: Int, password: Secret) -> ConnectionTarget {
@@ -224,11 +233,13 @@ public struct Lab: Sendable {
     /// Roles, the heartbeat table and the standby's slot. Role passwords are
     /// passed as bind parameters, so they never appear in SQL text or logs.
     func bootstrapRoles(port: Int, passwords: [String: Secret], standby: String) async throws {
-        let admin = adminTarget(port: port, password: passwords[LabConfig.adminRole]!)
+        guard let adminPassword = passwords[LabConfig.adminRole] else { throw LocalError("no admin password") }
+        let admin = adminTarget(port: port, password: adminPassword)
         try await PostgresSession.with(admin, logger: logger) { session in
             for (role, options) in [(LabConfig.replicationRole, "LOGIN REPLICATION"),
                                     (LabConfig.monitorRole, "LOGIN IN ROLE pg_monitor")] {
-                try await session.execute("SELECT set_config('pgdr.new_password', \(passwords[role]!.reveal()), false)")
+                guard let password = passwords[role] else { throw LocalError("no password for \(role)") }
+                try await session.execute("SELECT set_config('pgdr.new_password', \(password.reveal()), false)")
                 try await session.execute(PostgresQuery(unsafeSQL: """
                     DO $$ BEGIN
                       EXECUTE format('CREATE ROLE %I \(options) PASSWORD %L', '\(role)', current_setting('pgdr.new_password'));
@@ -249,13 +260,15 @@ public struct Lab: Sendable {
     }
 
     func cloneStandby(_ node: LabState.Node, from primary: LabState.Node, binaries: PostgresBinaries,
-                      user: ServerUser, runner: CommandRunner) async throws {
-        try await runner.run(binaries.path("pg_basebackup"), [
+                      user: ServerUser) async throws {
+        try await tool(binaries.path("pg_basebackup"), [
             "-h", "127.0.0.1", "-p", "\(primary.port)", "-U", LabConfig.replicationRole, "--no-password",
             "-D", layout.dataDirectory(node.region), "--wal-method=stream",
             "--slot=\(LabConfig.slotName(for: node.name))", "--checkpoint=fast",
-        ], environment: ["PGPASSFILE": layout.serverPassfile(node.region)])
-        try writeNodeConfig(node, standbyOf: primary, user: user)
+        ], environment: ["PGPASSFILE": layout.serverPassfile(node.region)], user: user)
+        try writeServerSettings(node, user: user)
+        try await control(node).follow(Upstream(name: primary.name, host: "127.0.0.1", port: primary.port,
+                                                database: "postgres", slot: LabConfig.slotName(for: node.name)))
     }
 
     /// Waits until a standby of the lab streams from its primary, so `up` returns
@@ -297,29 +310,29 @@ public struct Lab: Sendable {
                 `pgdr lab destroy --dir \(layout.root) --yes` and run `pgdr lab up` again
                 """)
         }
-        let (binaries, _, runner) = try environment()
         var reports: [NodeReport] = []
         for node in state.nodes {
-            let server = server(node.region, binaries, runner)
-            guard FileManager.default.fileExists(atPath: "\(server.dataDirectory)/PG_VERSION") else {
-                throw LocalError("the data directory of \(node.name) (\(server.dataDirectory)) is missing; destroy and recreate the lab")
+            let control = control(node)
+            guard control.data.exists else {
+                throw LocalError("the data directory of \(node.name) (\(control.data.path)) is missing; destroy and recreate the lab")
             }
-            if let pid = server.runningPID {
+            if let pid = control.data.postmasterPID {
                 reports.append(NodeReport(name: node.name, region: node.region, port: node.port,
                                           action: "already running (pid \(pid))"))
                 continue
             }
-            // A fenced old primary stays down until `pgdr rejoin` makes it a standby:
-            // starting it would give clients a second writable primary.
-            if FileManager.default.fileExists(atPath: "\(server.dataDirectory)/\(Lab.fenceMarker)") {
+            // A fenced node stays down until an operation (`pgdr rejoin`, or
+            // `pgdr approve` resuming one) says what it is: starting it on a
+            // guess could give clients a second writable primary.
+            if try await control.isFenced() {
                 reports.append(NodeReport(name: node.name, region: node.region, port: node.port,
-                                          action: "fenced, not started (run `pgdr rejoin \(node.name)` to bring it back as a standby)"))
+                                          action: "fenced, not started (run `pgdr rejoin \(node.name)` to bring it back as a standby, or see `pgdr operations`)"))
                 continue
             }
             guard FreePort.isFree(node.port) else {
                 throw LocalError("port \(node.port) on 127.0.0.1, which \(node.name) uses, is taken by another process; stop that process and run `pgdr lab up` again")
             }
-            try await server.start()
+            try await control.start()
             reports.append(NodeReport(name: node.name, region: node.region, port: node.port, action: "started"))
         }
         return UpReport(created: false, nodes: reports, layout: layout)
@@ -329,15 +342,14 @@ public struct Lab: Sendable {
     /// WAL has somewhere to go until the end. Returns what it did per node.
     public func down() async throws -> [NodeReport] {
         let state = try loadState()
-        let binaries = PostgresBinaries(directory: state.binDirectory, major: state.postgresMajor)
-        let runner = CommandRunner(user: try ServerUser.resolve())
         var reports: [NodeReport] = []
         for node in state.nodes.reversed() {
-            let server = server(node.region, binaries, runner)
-            if let pid = server.runningPID {
-                try await server.stop()
+            let control = control(node)
+            if let pid = control.data.postmasterPID {
+                try await control.stop(.fast)
                 reports.append(NodeReport(name: node.name, region: node.region, port: node.port, action: "stopped (pid \(pid))"))
             } else {
+                await control.data.reapOrphans(grace: .seconds(1))
                 reports.append(NodeReport(name: node.name, region: node.region, port: node.port, action: "was not running"))
             }
         }
@@ -357,4 +369,14 @@ public struct Lab: Sendable {
 
     /// The lab's state, for commands that act on its servers.
     public func state() throws -> LabState { try loadState() }
+
+    /// SIGKILL of a node's postmaster alone, or of it and every child (drills, tests).
+    public func kill(node name: String, withChildren: Bool) async throws -> Int32? {
+        try await control(node: name).kill(withChildren: withChildren)
+    }
+
+    public func isFenced(node name: String) -> Bool {
+        guard let control = try? control(node: name) else { return false }
+        return FileManager.default.fileExists(atPath: control.data.fenceFile)
+    }
 }

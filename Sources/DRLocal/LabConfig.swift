@@ -50,16 +50,10 @@ enum LabConfig {
         """ : "")
     }
 
-    /// Settings only a standby has: where to stream from, and where to fetch
-    /// WAL when streaming cannot (the primary region's archive).
-    static func standbySettings(primaryPort: Int, passfile: String, node: String, peerArchive: String) -> String {
-        """
-        primary_conninfo = 'host=127.0.0.1 port=\(primaryPort) user=\(replicationRole) passfile=''\(passfile)'' application_name=\(node)'
-        primary_slot_name = '\(slotName(for: node))'
-        restore_command = 'cp "\(peerArchive)/%f" "%p"'
-        recovery_target_timeline = 'latest'
-
-        """
+    /// `restore_command` of a lab node as a standby: WAL from the other
+    /// region's archive when streaming cannot deliver.
+    static func restoreCommand(peerArchive: String) -> String {
+        "cp \"\(peerArchive)/%f\" \"%p\""
     }
 
     /// Loopback only, passwords always (SCRAM); replication only for its role.

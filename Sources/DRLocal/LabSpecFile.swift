@@ -1,6 +1,8 @@
 /// The pgdr.yaml a lab writes for itself: the same file format a real
 /// deployment uses, so every runtime verb works on the lab unchanged.
 enum LabSpecFile {
+    static func peerRegion(_ region: String) -> String { region == Lab.primaryRegion ? Lab.drRegion : Lab.primaryRegion }
+
     static func text(major: Int, nodes: [LabState.Node], layout: LabLayout, synchronous: Bool = false) -> String {
         var text = """
         # Written by `pgdr lab up`: two real PostgreSQL servers on this machine,
@@ -60,6 +62,13 @@ enum LabSpecFile {
                 passwordFile: secrets/\(LabConfig.monitorRole).password
                 adminUser: \(LabConfig.adminRole)
                 adminPasswordFile: secrets/\(LabConfig.adminRole).password
+                control:
+                  type: pg_ctl
+                  logFile: \(node.region)/postgres.log
+                  replicationUser: \(LabConfig.replicationRole)
+                  replicationPassfile: \(node.region)/pgpass
+                  restoreCommand: '\(LabConfig.restoreCommand(peerArchive: layout.archive(peerRegion(node.region))))'
+                  timeout: 60s
 
             """
         }

@@ -1,3 +1,4 @@
+import DRProcess
 import Foundation
 
 /// The account the lab's servers run as. PostgreSQL refuses to run as root,
@@ -12,7 +13,9 @@ public struct ServerUser: Sendable {
 
     public static let defaultName = "pgdr"
 
-    public static func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ServerUser {
+    public var runAs: ChildProcess.RunAs? { needsSwitch ? ChildProcess.RunAs(uid: uid, gid: gid) : nil }
+
+    public static func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> ServerUser {
         let euid = geteuid()
         if euid != 0 {
             let name = getpwuid(euid).map { String(cString: $0.pointee.pw_name) } ?? "uid \(euid)"
@@ -20,16 +23,9 @@ public struct ServerUser: Sendable {
         }
         let name = environment["PGDR_LAB_USER"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultName
         if let existing = lookup(name) { return existing }
-        let useradd = Process()
-        useradd.executableURL = URL(fileURLWithPath: "/usr/sbin/useradd")
-        useradd.arguments = ["--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-                             "--shell", "/usr/sbin/nologin", name]
-        useradd.standardOutput = FileHandle.nullDevice
-        useradd.standardError = FileHandle.nullDevice
-        do {
-            try useradd.run()
-            useradd.waitUntilExit()
-        } catch {}
+        _ = try? await ChildProcess.run(.init("/usr/sbin/useradd", [
+            "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", name,
+        ], timeout: .seconds(30)))
         guard let created = lookup(name) else {
             throw LocalError("""
                 running as root, and PostgreSQL refuses root: the servers need an unprivileged user, \

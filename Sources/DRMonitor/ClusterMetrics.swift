@@ -46,7 +46,7 @@ public enum ClusterMetrics {
         out["WritablePrimaries"] = Double(primaries.count)
         out["PrimaryUp"] = primaries.count == 1 ? 1 : 0
         out["StandbyUp"] = standbys.isEmpty ? 0 : 1
-        out["StandbyStreaming"] = standbys.contains { $0.walReceiver?.status == "streaming" } ? 1 : 0
+        out["StandbyStreaming"] = standbys.contains(where: \.isStreaming) ? 1 : 0
         out["ReplayPaused"] = standbys.contains { $0.replayPaused == true } ? 1 : 0
         if let replication = report.replication {
             if let bytes = replication.lagBytes { out["ReplicationLagBytes"] = Double(bytes) }

@@ -1,3 +1,4 @@
+import DRProcess
 import DRSpec
 import Foundation
 #if canImport(FoundationNetworking)
@@ -67,49 +68,29 @@ public struct WebhookNotifier: Notifier {
 
 /// Runs a program with the notice on standard input; exit 0 is success.
 public struct CommandNotifier: Notifier {
-    let command: [String]
-    let timeout: TimeInterval
-    public var label: String { "command \(command.first ?? "?")" }
+    let program: String
+    let arguments: [String]
+    let timeout: Duration
+    public var label: String { "command \(program)" }
 
     public func deliver(_ body: Data) async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst())
-        let input = Pipe()
-        process.standardInput = input
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: NotifyError("cannot run \(command[0]): \(error.localizedDescription)"))
-                return
-            }
-            let pid = process.processIdentifier
-            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) {
-                // Still running past its timeout: end it (by its own PID).
-                if process.isRunning { kill(pid, SIGKILL) }
-            }
-            input.fileHandleForWriting.write(body)
-            try? input.fileHandleForWriting.close()
+        do {
+            try await ChildProcess.checked(.init(program, arguments, timeout: timeout, outputLimit: 4096, input: Array(body)))
+        } catch {
+            throw NotifyError("\(error)")
         }
-        guard status == 0 else { throw NotifyError("\(command[0]) exited with status \(status)") }
     }
 }
 
 public enum NotifierFactory {
     public static func make(_ sink: NotificationSink, baseDirectory: String) -> any Notifier {
-        switch sink.type {
-        case .log:
-            let path = sink.path.map { $0.hasPrefix("/") ? $0 : (baseDirectory as NSString).appendingPathComponent($0) }
-            return LogNotifier(path: path)
-        case .webhook:
-            return WebhookNotifier(url: URL(string: sink.url!)!, timeout: sink.timeout.seconds)
-        case .command:
-            return CommandNotifier(command: sink.command!, timeout: sink.timeout.seconds)
+        switch sink {
+        case .log(let path, _):
+            return LogNotifier(path: path.map { $0.hasPrefix("/") ? $0 : (baseDirectory as NSString).appendingPathComponent($0) })
+        case .webhook(let url, let delivery):
+            return WebhookNotifier(url: url, timeout: delivery.timeout.seconds)
+        case .command(let program, let arguments, let delivery):
+            return CommandNotifier(program: program, arguments: arguments, timeout: delivery.timeout.duration)
         }
     }
 }

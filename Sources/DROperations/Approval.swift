@@ -1,47 +1,84 @@
+import DRJournal
 import DROrchestrator
 import DRSpec
 import Foundation
 
-/// `pgdr approve ID` and `POST /operations/ID/approve`: checks the id, looks
-/// at the servers again, and runs the plan (or resumes it when an earlier
-/// run was interrupted).
+/// `pgdr approve ID` and `POST /operations/ID/approve`: the one command that
+/// moves any operation on. A plan waiting for approval is checked against
+/// the servers again and run; an operation that was interrupted (its
+/// process died holding the lock) resumes from its journal, or rolls back
+/// when going on is not safe.
 public enum Approval {
-    public static func approve(id: String, ctx: OperationContext, now: Date = Date()) async throws -> OperationRunner.Outcome {
-        let history = ctx.store.entries(of: id)
-        let started = history.contains { $0.phase == .approved }
-        guard var plan = ctx.store.approval(id) else {
-            let refusal = Refusal("no pending operation \(id)", hint: "see `pgdr operations`; plan a new one with `pgdr failover`")
-            if !history.isEmpty {
-                try? ctx.store.append(.init(operation: id, kind: history.last!.kind, phase: .refused, detail: refusal.description))
+    public static func approve(id: String, env: OperationEnvironment) async throws -> OperationRunner.Outcome {
+        let store = env.store
+        let kind = OperationKind(rawValue: String(id.prefix { $0 != "-" })) ?? .failover
+        func refuse(_ refusal: Refusal) -> OperationError {
+            if store.standing(of: id) != .unknown {
+                try? store.append(.init(at: env.clock.now(), operation: id, kind: kind, phase: .refused, detail: refusal.description))
             }
-            throw OperationError.refused(refusal)
+            return OperationError.refused(refusal)
         }
-        if !started {
-            if let expires = plan.expiresAt, expires < now {
-                ctx.store.removeApproval(id)
-                let refusal = Refusal("approval \(id) expired at \(expires.formatted(.iso8601))",
-                                      hint: "plan again with `pgdr failover`: the servers may have changed")
-                try? ctx.store.append(.init(operation: id, kind: plan.kind, phase: .refused, detail: refusal.description))
-                throw OperationError.refused(refusal)
+        guard OperationStore.isValidID(id) else {
+            throw OperationError.badInput("`\(id)` is not an operation id (they look like failover-1a2b3c4d); see `pgdr operations`")
+        }
+        switch store.standing(of: id) {
+        case .unknown, .refused:
+            throw refuse(Refusal("no pending operation \(id)", hint: "see `pgdr operations`; plan a new one with `pgdr failover`"))
+        case .finished(let outcome):
+            throw refuse(Refusal("operation \(id) has ended (\(outcome.rawValue))", hint: "an approval is used once; see `pgdr operations`"))
+        case .started:
+            guard let plan = store.plan(id) else {
+                throw OperationError.failed("operation \(id) was interrupted but its plan (pgdr-plans/\(id).json) is gone: it cannot be resumed")
+            }
+            return try await OperationRunner(environment: env).execute(plan)
+        case .pending:
+            guard let plan = store.plan(id) else {
+                throw refuse(Refusal("no pending operation \(id)", hint: "see `pgdr operations`"))
+            }
+            if let expires = plan.expiresAt, expires < env.clock.now() {
+                throw refuse(Refusal("approval \(id) expired at \(expires.formatted(.iso8601))",
+                                     hint: "plan again with `pgdr failover`: the servers may have changed"))
             }
             // The plan was made minutes ago: decide again on what is true now.
-            switch FailoverPlanner.plan(report: await ctx.observe(), spec: ctx.spec, id: id, now: plan.createdAt,
-                                        acceptDataLoss: plan.acceptedDataLoss,
-                                        lastKnownPrimary: PrimaryPosition.load(directory: ctx.baseDirectory)) {
+            let report = await env.observer.observe()
+            let fresh: Result<OperationPlan, Refusal>
+            switch plan.kind {
+            case .failover:
+                fresh = FailoverPlanner.plan(report: report, spec: env.spec, id: id, now: env.clock.now(),
+                                             acceptDataLoss: plan.acceptedDataLoss,
+                                             lastKnownPrimary: PrimaryPositionFile.load(directory: env.baseDirectory))
+            case .switchover:
+                fresh = SwitchoverPlanner.plan(report: report, spec: env.spec, id: id, now: env.clock.now())
+            case .rejoin:
+                fresh = RejoinPlanner.plan(node: plan.from, report: report, spec: env.spec, id: id, now: env.clock.now())
+            }
+            switch fresh {
             case .failure(let refusal):
-                try? ctx.store.append(.init(operation: id, kind: plan.kind, phase: .refused, detail: refusal.description))
-                throw OperationError.refused(refusal)
-            case .success(let fresh):
-                guard fresh.to == plan.to else {
-                    let refusal = Refusal("the servers changed since the plan (the candidate is now \(fresh.to))",
-                                          hint: "plan again with `pgdr failover`")
-                    try? ctx.store.append(.init(operation: id, kind: plan.kind, phase: .refused, detail: refusal.description))
-                    throw OperationError.refused(refusal)
+                throw refuse(refusal)
+            case .success(var replanned):
+                guard replanned.to == plan.to, replanned.from == plan.from else {
+                    throw refuse(Refusal("the servers changed since the plan (now \(replanned.from) -> \(replanned.to))",
+                                         hint: "plan again"))
                 }
-                plan = fresh
-                try ctx.store.saveApproval(plan)
+                replanned.createdAt = plan.createdAt
+                replanned.expiresAt = plan.expiresAt
+                replanned.origin = plan.origin
+                try store.savePlan(replanned)
+                return try await OperationRunner(environment: env).execute(replanned)
             }
         }
-        return try await OperationRunner(context: ctx).execute(plan)
+    }
+}
+
+/// The agent's record of the primary's last position, on disk beside pgdr.yaml.
+public enum PrimaryPositionFile {
+    public static func load(directory: String) -> PrimaryPosition? {
+        guard let data = FileManager.default.contents(atPath: "\(directory)/\(PrimaryPosition.fileName)") else { return nil }
+        return try? JSONLines.decoder.decode(PrimaryPosition.self, from: data)
+    }
+
+    public static func save(_ position: PrimaryPosition, directory: String) throws {
+        try JSONLines.encoder.encode(position)
+            .write(to: URL(fileURLWithPath: "\(directory)/\(PrimaryPosition.fileName)"), options: .atomic)
     }
 }

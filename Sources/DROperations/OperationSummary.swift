@@ -6,52 +6,63 @@ public struct OperationSummary: Sendable, Codable {
     public var operation: String
     public var kind: OperationKind
     public var state: String
+    /// done, degraded, failed, aborted; nil while pending or running.
+    public var outcome: OperationOutcome?
     public var lastStep: Step?
     public var detail: String?
+    /// Why the operation ended degraded, step by step.
+    public var degraded: [String]
     public var startedAt: Date
     public var updatedAt: Date
     public var finishedSteps: [Step]
+    /// The one command that moves it on, when there is one.
+    public var next: String?
 
-    public static func all(store: OperationStore) -> [OperationSummary] {
-        let entries = store.entries()
+    public static func all(store: OperationStore, now: Date = Date()) -> [OperationSummary] {
         let lock = store.currentLock()
         var order: [String] = []
         var grouped: [String: [OperationStore.Entry]] = [:]
-        for entry in entries {
+        for entry in store.entries() {
             if grouped[entry.operation] == nil { order.append(entry.operation) }
             grouped[entry.operation, default: []].append(entry)
         }
-        return order.map { id in
-            let list = grouped[id]!
-            let last = list.last!
+        return order.compactMap { id in
+            guard let list = grouped[id], let first = list.first, let last = list.last else { return nil }
             let finished = list.filter { $0.phase == .end }.compactMap(\.step)
             let begun = list.filter { $0.phase == .begin }.compactMap(\.step)
             let open = begun.last.flatMap { finished.contains($0) ? nil : $0 }
-            var state: String
-            // A finished operation stays done, whatever was attempted on its id afterwards.
-            let phase = list.contains { $0.phase == .done } ? .done : last.phase
-            switch phase {
-            case .done: state = "done"
-            case .refused: state = "refused"
-            case .aborted: state = "aborted (rolled back)"
-            case .failed: state = "failed" + (last.step.map { " at \($0.rawValue)" } ?? "")
-            case .planned:
-                if let plan = store.approval(id), let expires = plan.expiresAt {
-                    state = expires < Date() ? "approval expired" : "awaiting approval until \(expires.formatted(.iso8601))"
+            let degraded = list.filter { $0.phase == .end }.compactMap(\.reason)
+            var summary = OperationSummary(operation: id, kind: last.kind, state: "", outcome: nil, lastStep: last.step ?? open,
+                                           detail: last.detail, degraded: degraded, startedAt: first.at, updatedAt: last.at,
+                                           finishedSteps: finished, next: nil)
+            let holdsLock = lock?.operation == id
+            switch store.standing(of: id) {
+            case .finished(let outcome):
+                summary.outcome = outcome
+                summary.state = outcome == .aborted ? "aborted (rolled back)" : outcome.rawValue
+            case .refused, .unknown:
+                summary.state = "refused"
+            case .pending:
+                if let plan = store.plan(id), let expires = plan.expiresAt {
+                    summary.state = expires < now ? "approval expired" : "awaiting approval until \(expires.formatted(.iso8601))"
+                    if expires >= now { summary.next = "pgdr approve \(id)" }
                 } else {
-                    state = "planned"
+                    summary.state = "planned"
                 }
-            case .approved, .begin, .end:
-                if let lock, lock.operation == id, kill(lock.pid, 0) == 0 || errno == EPERM {
-                    state = "running" + (open.map { " (\($0.rawValue))" } ?? "")
+            case .started:
+                if holdsLock, lock?.holderAlive == true {
+                    summary.state = "running" + (open.map { " (\($0.rawValue))" } ?? "")
                 } else {
-                    state = "interrupted" + (open.map { " during \($0.rawValue) (began, never ended)" }
-                        ?? (finished.last.map { " after \($0.rawValue)" } ?? " before its first step"))
+                    let failedAt = list.last { $0.phase == .failed }
+                    let at = open.map { " during \($0.rawValue) (began, never ended)" }
+                        ?? (finished.last.map { " after \($0.rawValue)" } ?? " before its first step")
+                    summary.outcome = failedAt != nil && last.phase == .failed ? .failed : nil
+                    summary.state = (summary.outcome == .failed ? "failed" : "interrupted") + at
+                        + (holdsLock ? "; it holds the operation lock" : "")
+                    summary.next = "pgdr approve \(id)"
                 }
             }
-            return OperationSummary(operation: id, kind: last.kind, state: state, lastStep: last.step ?? open,
-                                    detail: last.detail, startedAt: list.first!.at, updatedAt: last.at,
-                                    finishedSteps: finished)
+            return summary
         }
     }
 }

@@ -1,35 +1,49 @@
 import DRPostgres
 import DRSpec
 import Foundation
+import Logging
 
 /// The detection probe of automatic mode: can a fresh connection to the
-/// primary write? Each probe is bounded by `failover.detection.interval`.
-/// Used by the agent and by drills, so both detect a loss the same way.
+/// node write? Each probe is bounded by `failover.detection.interval`, and
+/// probes start `interval` apart however long each took, so the whole
+/// detection takes (probes - 1) × interval after the first one.
 public struct PrimaryProbe: Sendable {
-    let target: ConnectionTarget
-    let detection: Failover.Detection
+    let spec: Spec
+    let baseDirectory: String
+    let logger: Logger
 
-    public init(node: NodeSpec, baseDirectory: String, detection: Failover.Detection) throws {
+    public init(spec: Spec, baseDirectory: String, logger: Logger = Logger(label: "pgdr.detect")) {
+        self.spec = spec
+        self.baseDirectory = baseDirectory
+        self.logger = logger
+    }
+
+    func target(_ name: String, detection: Failover.Detection) throws -> ConnectionTarget {
+        guard let node = spec.nodes.first(where: { $0.name == name }) else {
+            throw OperationError.badInput("no node named \(name) in the spec")
+        }
         var target = try ConnectionTarget(node: node, baseDirectory: baseDirectory, applicationName: "pgdr-detect")
         target.connectTimeout = detection.interval.duration
         target.statementTimeout = detection.interval.duration
-        self.target = target
-        self.detection = detection
+        target.clientGrace = .milliseconds(20)
+        return target
     }
 
     /// True when the node answers and is not in recovery.
-    public func isWritable() async -> Bool {
-        (try? await PostgresSession.with(target) { session in
-            try await !session.rows("SELECT pg_is_in_recovery()").first!.decode(Bool.self)
+    public func isWritable(_ name: String, detection: Failover.Detection) async -> Bool {
+        guard let target = try? target(name, detection: detection) else { return false }
+        return (try? await PostgresSession.with(target, logger: logger) { session in
+            try await !session.value(Bool.self, "SELECT pg_is_in_recovery()")
         }) ?? false
     }
 
-    /// Probes up to `detection.probes` times, `interval` apart; 0 at the
-    /// first success, else the number of consecutive failures.
-    public func consecutiveFailures() async -> Int {
+    public func consecutiveFailures(of name: String, detection: Failover.Detection) async -> Int {
+        let start = ContinuousClock.now
         for attempt in 0..<detection.probes {
-            if attempt > 0 { try? await Task.sleep(for: detection.interval.duration) }
-            if await isWritable() { return 0 }
+            if attempt > 0 {
+                try? await Task.sleep(until: start + detection.interval.duration * attempt, clock: .continuous)
+            }
+            if await isWritable(name, detection: detection) { return 0 }
         }
         return detection.probes
     }

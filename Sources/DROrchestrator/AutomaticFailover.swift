@@ -6,11 +6,12 @@ import Foundation
 ///
 /// Two sites alone cannot tell a dead primary from a cut link: from the DR
 /// side both look like silence. So automatic mode demands, in order:
-/// (1) `failover.detection.probes` consecutive failed probes of the primary,
-/// (2) the agreement of every witness configured (a third vantage point; the
-/// parameter is here so a witness or quorum plugs in without a rewrite;
-/// none exists yet, which the README says plainly),
-/// (3) a healthy DR replica and an estimated loss inside `failover.maxDataLoss`
+/// (1) evidence gathered while holding the operation lock, with no other
+/// operation journaled since it was gathered (a view from before a
+/// switchover must never fence the switchover's new standby),
+/// (2) `failover.detection.probes` consecutive failed probes of the primary,
+/// (3) the agreement of every witness configured (a third vantage point),
+/// (4) a healthy DR replica and an estimated loss inside `failover.maxDataLoss`
 /// (the same planner as a manual failover, never with data loss accepted),
 /// and the failover itself fences the old primary before promoting.
 public enum AutomaticFailover {
@@ -19,9 +20,17 @@ public enum AutomaticFailover {
         /// One vote per witness: true when it, too, cannot reach the primary.
         /// Empty: no witness configured.
         public var witnessVotes: [Bool]
-        public init(consecutiveFailedProbes: Int, witnessVotes: [Bool] = []) {
+        /// The probes and the report were taken after the lock was held.
+        public var gatheredUnderLock: Bool
+        /// Operations journaled between the start of the evidence and now.
+        public var operationsSinceEvidence: Int
+
+        public init(consecutiveFailedProbes: Int, witnessVotes: [Bool] = [], gatheredUnderLock: Bool,
+                    operationsSinceEvidence: Int) {
             self.consecutiveFailedProbes = consecutiveFailedProbes
             self.witnessVotes = witnessVotes
+            self.gatheredUnderLock = gatheredUnderLock
+            self.operationsSinceEvidence = operationsSinceEvidence
         }
     }
 
@@ -36,9 +45,18 @@ public enum AutomaticFailover {
         guard spec.failover.mode == .automatic else {
             return .keepWatching("manual mode: a failover waits for an operator's approval")
         }
+        guard evidence.gatheredUnderLock else {
+            return .keepWatching("evidence gathered without the operation lock cannot decide a failover")
+        }
+        guard evidence.operationsSinceEvidence == 0 else {
+            return .keepWatching("\(evidence.operationsSinceEvidence) operation(s) ran since the evidence was gathered: look again")
+        }
         let required = spec.failover.detection.probes
         guard evidence.consecutiveFailedProbes >= required else {
             return .keepWatching("\(evidence.consecutiveFailedProbes) of \(required) probes of the primary failed")
+        }
+        if report.nodes.contains(where: { $0.reachable && $0.role == .primary }) {
+            return .keepWatching("a primary answers: \(report.nodes.filter { $0.reachable && $0.role == .primary }.map(\.name).joined(separator: ", "))")
         }
         if evidence.witnessVotes.contains(false) {
             return .refuse(Refusal("a witness still reaches the primary", hint: "the link from this site is cut, not the primary: no failover"))
@@ -46,7 +64,9 @@ public enum AutomaticFailover {
         switch FailoverPlanner.plan(report: report, spec: spec, id: id, now: now, acceptDataLoss: false,
                                     lastKnownPrimary: lastKnownPrimary) {
         case .failure(let refusal): return .refuse(refusal)
-        case .success(let plan): return .failover(plan)
+        case .success(var plan):
+            plan.origin = .agent
+            return .failover(plan)
         }
     }
 }

@@ -35,6 +35,7 @@ public enum FailoverPlanner {
         var warnings: [String] = []
         var lossBytes: Int64?
         var lossSeconds: Double?
+        var evidenceAt: Date? = now
         if old.reachable, old.role == .primary {
             let lag = StatusEvaluator.measureLag(primary: old, standby: candidate)
             lossBytes = lag.lagBytes
@@ -43,18 +44,26 @@ public enum FailoverPlanner {
         } else {
             // Primary gone. Received-but-not-replayed WAL is not lost (promotion
             // replays it); what the replica never received is.
-            if let last = lastKnownPrimary, last.node == old.name, let flush = LSN(last.flushLSN),
-               let received = candidate.receiveLSN ?? candidate.replayLSN {
-                lossBytes = flush.bytesAhead(of: received)
-                if lossBytes == 0 {
-                    lossSeconds = 0
-                } else if let beat = candidate.heartbeatAt {
-                    lossSeconds = max(0, last.at.timeIntervalSince(beat))
+            let freshness = evidenceFreshness(spec)
+            if let last = lastKnownPrimary, last.node == old.name, let received = candidate.receiveLSN ?? candidate.replayLSN {
+                let age = max(0, now.timeIntervalSince(last.at))
+                evidenceAt = last.at
+                if age <= freshness {
+                    lossBytes = last.flushLSN.bytesAhead(of: received)
+                    // What the primary wrote after the last sight is unknown, so the
+                    // time estimate is an upper bound: the gap up to then, plus the age.
+                    if lossBytes == 0 {
+                        lossSeconds = age
+                    } else if let beat = candidate.heartbeatAt {
+                        lossSeconds = max(0, last.at.timeIntervalSince(beat)) + age
+                    }
+                    warnings.append("loss estimated from the agent's last sight of \(old.name) at \(last.flushLSN), "
+                                    + String(format: "%.1fs ago", age) + "; writes after that sight are not counted in bytes")
+                } else {
+                    warnings.append("the last sight of \(old.name) (\(last.flushLSN)) is " + String(format: "%.0fs", age)
+                                    + " old, older than the agent's freshness window of " + String(format: "%.0fs", freshness)
+                                    + ": the primary may have written much more since (was the agent down?), so the loss is unknown")
                 }
-                let age = now.timeIntervalSince(last.at)
-                warnings.append("loss estimated from the agent's last sight of \(old.name) at \(last.flushLSN), "
-                                + String(format: "%.0fs ago", age)
-                                + (age > 10 * spec.monitoring.interval.seconds ? "; that is old, so the real loss may be larger" : ""))
             }
             warnings.append("the primary \(old.name) is unreachable: it cannot be fenced before promotion. If it is alive "
                             + "behind a cut link, clients that still reach it could write to two primaries; "
@@ -68,7 +77,7 @@ public enum FailoverPlanner {
         let overTime = limit.time.map { limitTime in (lossSeconds ?? 0) > limitTime.seconds } ?? false
         let unknown = lossBytes == nil && lossSeconds == nil
         if (overBytes || overTime || unknown) && !acceptDataLoss {
-            let estimate = unknown ? "unknown (no record of \(old.name)'s last position: the agent records it every round)"
+            let estimate = unknown ? "unknown (no fresh record of \(old.name)'s last position: the agent records it every round)"
                 : [lossBytes.map { "\(ByteSize.human(Double($0)))" }, lossSeconds.map { String(format: "%.1fs", $0) }]
                     .compactMap { $0 }.joined(separator: " / ")
             return .failure(Refusal("the estimated data loss \(estimate) exceeds failover.maxDataLoss "
@@ -77,10 +86,16 @@ public enum FailoverPlanner {
         }
         return .success(OperationPlan(
             id: id, kind: .failover, createdAt: now, expiresAt: now.addingTimeInterval(spec.failover.approvalTimeout.seconds),
-            from: old.name, to: candidate.name, candidateReplayLSN: candidate.replayLSN?.description,
+            from: old.name, to: candidate.name, candidateReplayLSN: candidate.replayLSN,
             estimatedLossBytes: lossBytes, estimatedLossSeconds: lossSeconds, maxDataLoss: limit,
             acceptedDataLoss: acceptDataLoss && (overBytes || overTime || unknown),
             oldPrimaryReachable: old.reachable && old.role == .primary, warnings: warnings,
-            steps: [.fence, .promote, .verify, .repoint, .notify]))
+            steps: [.fence, .promote, .verify, .repoint, .notify], evidenceAt: evidenceAt))
+    }
+
+    /// How old the last sight of a lost primary may be and still count as
+    /// evidence: the agent's own freshness window (three rounds, at least 5 s).
+    public static func evidenceFreshness(_ spec: Spec) -> TimeInterval {
+        max(3 * spec.monitoring.interval.seconds, 5)
     }
 }

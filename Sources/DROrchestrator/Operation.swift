@@ -1,4 +1,5 @@
 import DRSpec
+import DRStatus
 import Foundation
 
 public enum OperationKind: String, Sendable, Hashable, Codable { case failover, switchover, rejoin }
@@ -44,7 +45,7 @@ public struct OperationPlan: Sendable, Hashable, Codable {
     public var from: String
     /// The node taking the primary role (failover, switchover) or the one to follow (rejoin).
     public var to: String
-    public var candidateReplayLSN: String?
+    public var candidateReplayLSN: LSN?
     public var estimatedLossBytes: Int64?
     public var estimatedLossSeconds: Double?
     public var maxDataLoss: DataLossLimit?
@@ -53,11 +54,18 @@ public struct OperationPlan: Sendable, Hashable, Codable {
     public var oldPrimaryReachable: Bool
     public var warnings: [String]
     public var steps: [Step]
+    /// When the evidence the plan rests on was gathered (the last sight of
+    /// the primary, for a primary that is gone): the operator sees its age.
+    public var evidenceAt: Date?
+    /// Who asked: `operator`, `agent` (automatic mode), `drill`.
+    public var origin: Origin = .operator
+
+    public enum Origin: String, Sendable, Hashable, Codable { case `operator`, agent, drill }
 
     public init(id: String, kind: OperationKind, createdAt: Date, expiresAt: Date? = nil, from: String, to: String,
-                candidateReplayLSN: String? = nil, estimatedLossBytes: Int64? = nil, estimatedLossSeconds: Double? = nil,
+                candidateReplayLSN: LSN? = nil, estimatedLossBytes: Int64? = nil, estimatedLossSeconds: Double? = nil,
                 maxDataLoss: DataLossLimit? = nil, acceptedDataLoss: Bool = false, oldPrimaryReachable: Bool,
-                warnings: [String] = [], steps: [Step]) {
+                warnings: [String] = [], steps: [Step], evidenceAt: Date? = nil) {
         self.id = id
         self.kind = kind
         self.createdAt = createdAt
@@ -72,6 +80,7 @@ public struct OperationPlan: Sendable, Hashable, Codable {
         self.oldPrimaryReachable = oldPrimaryReachable
         self.warnings = warnings
         self.steps = steps
+        self.evidenceAt = evidenceAt
     }
 }
 

@@ -15,7 +15,7 @@ public enum RejoinPlanner {
             return .failure(Refusal("\(name) is still a writable primary",
                                     hint: "rejoining it would throw away writes it takes; fail over or switch over first"))
         }
-        if let sample, sample.reachable, sample.role == .standby, sample.walReceiver?.status == "streaming" {
+        if let sample, sample.reachable, sample.role == .standby, sample.isStreaming {
             return .failure(Refusal("\(name) already streams as a standby", hint: "nothing to do"))
         }
         guard let primary = report.nodes.first(where: { $0.reachable && $0.role == .primary && $0.name != name }) else {

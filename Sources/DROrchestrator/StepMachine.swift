@@ -26,32 +26,72 @@ public enum StepMachine {
         /// by a run that died before journaling the end): record it as done.
         case markDone(Step, because: String)
         case done
+        /// Nothing safe to do: stop, leave the journal saying why.
         case blocked(String)
+        /// A switchover that cannot go on before promotion: give the old
+        /// primary its role back (nothing was lost, nothing promoted).
+        case rollBack(String)
     }
 
     public static func next(plan: OperationPlan, finished: Set<Step>, observed: Observation) -> Decision {
         let remaining = plan.steps.filter { !finished.contains($0) }
         guard let step = remaining.first else { return .done }
-        if plan.kind == .failover {
-            // An old primary that came back after promotion is a second writable
-            // primary: fence it again before anything else.
-            if finished.contains(.promote), observed.oldPrimaryWritable == true {
-                return .run(.fence)
+        switch plan.kind {
+        case .failover: return failover(plan, step, finished, observed)
+        case .switchover: return switchover(plan, step, finished, observed)
+        case .rejoin: return rejoin(plan, step, observed)
+        }
+    }
+
+    static func failover(_ plan: OperationPlan, _ step: Step, _ finished: Set<Step>, _ observed: Observation) -> Decision {
+        // An old primary that came back after promotion is a second writable
+        // primary: fence it again before anything else.
+        if finished.contains(.promote), observed.oldPrimaryWritable == true {
+            return .run(.fence)
+        }
+        guard step == .promote else { return .run(step) }
+        if observed.candidateIsPrimary {
+            return .markDone(.promote, because: "\(plan.to) is already a primary")
+        }
+        if !observed.candidateReachable {
+            return .blocked("\(plan.to) became unreachable before promotion; nothing was promoted")
+        }
+        // The old primary came back before promotion: fence it again rather
+        // than promote beside a live primary.
+        if observed.oldPrimaryWritable == true {
+            return .run(.fence)
+        }
+        return .run(.promote)
+    }
+
+    static func switchover(_ plan: OperationPlan, _ step: Step, _ finished: Set<Step>, _ observed: Observation) -> Decision {
+        if finished.contains(.promote) {
+            // After promotion the old primary must never be writable again.
+            if observed.oldPrimaryWritable == true { return .run(.fence) }
+            return .run(step)
+        }
+        // Before promotion: the old primary still holds the role.
+        if observed.candidateIsPrimary {
+            return .markDone(.promote, because: "\(plan.to) is already a primary")
+        }
+        if finished.contains(.stopWrites) || step != .stopWrites {
+            if !observed.candidateReachable {
+                return .rollBack("\(plan.to) became unreachable before promotion")
             }
-            if step == .promote, observed.candidateIsPrimary {
-                return .markDone(.promote, because: "\(plan.to) is already a primary")
-            }
-            if step == .promote, !observed.candidateReachable {
-                return .blocked("\(plan.to) became unreachable before promotion; nothing was promoted")
-            }
-            // The old primary came back before promotion: the fence step (first) stops it;
-            // if fence already ran, run it again rather than promote beside a live primary.
-            if step == .promote, observed.oldPrimaryWritable == true {
-                return .run(.fence)
+            if observed.oldPrimaryWritable == true {
+                return .rollBack("\(plan.from) takes writes again (restarted by someone else?)")
             }
         }
-        if plan.kind == .switchover, step == .promote, observed.candidateIsPrimary {
-            return .markDone(.promote, because: "\(plan.to) is already a primary")
+        return .run(step)
+    }
+
+    static func rejoin(_ plan: OperationPlan, _ step: Step, _ observed: Observation) -> Decision {
+        // `from` is the rejoining node here: it must not be a writable primary.
+        if observed.oldPrimaryWritable == true, step != .waitStreaming {
+            return .blocked("\(plan.from) takes writes: rejoining it would throw its writes away; fail over or switch over first")
+        }
+        if step == .createSlot || step == .resync, !observed.candidateIsPrimary {
+            return .blocked("\(plan.to), which \(plan.from) should follow, is not a reachable primary")
         }
         return .run(step)
     }

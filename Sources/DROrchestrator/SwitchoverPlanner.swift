@@ -18,8 +18,8 @@ public enum SwitchoverPlanner {
         guard let standby = report.nodes.first(where: { $0.reachable && $0.role == .standby }) else {
             return .failure(Refusal("no reachable standby", hint: "start the standby (`pgdr lab up`) or `pgdr rejoin` it first"))
         }
-        guard standby.walReceiver?.status == "streaming" else {
-            return .failure(Refusal("\(standby.name) is not streaming (\(standby.walReceiver?.status ?? "no WAL receiver"))",
+        guard standby.isStreaming else {
+            return .failure(Refusal("\(standby.name) is not streaming (\(standby.walReceiver.map { "\($0.status)" } ?? "no WAL receiver"))",
                                     hint: "wait until `pgdr status` shows it streaming"))
         }
         guard standby.replayPaused != true else {
@@ -32,7 +32,7 @@ public enum SwitchoverPlanner {
         }
         return .success(OperationPlan(
             id: id, kind: .switchover, createdAt: now, from: primary.name, to: standby.name,
-            candidateReplayLSN: standby.replayLSN?.description, estimatedLossBytes: 0, estimatedLossSeconds: 0,
+            candidateReplayLSN: standby.replayLSN, estimatedLossBytes: 0, estimatedLossSeconds: 0,
             oldPrimaryReachable: true,
             steps: [.stopWrites, .waitCatchUp, .promote, .verify, .restartOldAsStandby, .repoint, .notify]))
     }

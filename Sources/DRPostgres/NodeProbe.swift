@@ -119,7 +119,7 @@ public enum NodeProbe {
         if let row = receiver.first {
             let (status, host, port, slot, last, timeline) =
                 try row.decode((String, String?, Int32?, String?, Date?, Int64?).self)
-            sample.walReceiver = .init(status: status, senderHost: host, senderPort: port.map(Int.init),
+            sample.walReceiver = .init(status: WalReceiverState(status), senderHost: host, senderPort: port.map(Int.init),
                                        slotName: slot, lastMessageAt: last)
             if let timeline, timeline > 0 { sample.timeline = Int(timeline) }
         }

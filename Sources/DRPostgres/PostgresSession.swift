@@ -29,7 +29,8 @@ public final class PostgresSession: Sendable {
             ("statement_timeout", "\(target.statementTimeout.milliseconds)"),
         ]
         do {
-            let connection = try await withDeadline(target.connectTimeout + .seconds(1)) { [config] in
+            // Cancelling a connect attempt closes its channel: the deadline ends it.
+            let connection = try await withDeadline(target.connectTimeout + target.clientGrace) { [config] in
                 try await PostgresConnection.connect(configuration: config, id: 1, logger: logger)
             }
             return PostgresSession(target: target, connection: connection, logger: logger)
@@ -39,10 +40,15 @@ public final class PostgresSession: Sendable {
     }
 
     /// Runs a statement and returns its rows, within the statement deadline.
+    /// A late answer closes the connection: the session is unusable afterwards.
     public func rows(_ sql: String) async throws -> [PostgresRow] {
+        try await rows(PostgresQuery(unsafeSQL: sql))
+    }
+
+    public func rows(_ query: PostgresQuery) async throws -> [PostgresRow] {
         do {
-            return try await withDeadline(target.statementTimeout + target.clientGrace) { [connection, logger] in
-                let sequence = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+            return try await withDeadline(target.statementTimeout + target.clientGrace, onLate: { [self] in abort() }) { [connection, logger] in
+                let sequence = try await connection.query(query, logger: logger)
                 var collected: [PostgresRow] = []
                 for try await row in sequence { collected.append(row) }
                 return collected
@@ -52,15 +58,36 @@ public final class PostgresSession: Sendable {
         }
     }
 
+    /// The first column of the first row, decoded; a query that returns no
+    /// row is an error, not a crash.
+    public func value<T: PostgresDecodable & Sendable>(_ type: T.Type, _ sql: String) async throws -> T {
+        guard let row = try await rows(sql).first else {
+            throw PostgresFailure(NoRow(sql: sql), target: target, during: "query")
+        }
+        do {
+            return try row.decode(T.self)
+        } catch {
+            throw PostgresFailure(error, target: target, during: "decode")
+        }
+    }
+
     /// Runs a parameterised statement (`$1`, `$2`): values never go into SQL text.
     public func execute(_ query: PostgresQuery) async throws {
-        do {
-            try await withDeadline(target.statementTimeout + target.clientGrace) { [connection, logger] in
-                _ = try await connection.query(query, logger: logger).collect()
-            }
-        } catch {
-            throw PostgresFailure(error, target: target, during: "query")
-        }
+        _ = try await rows(query)
+    }
+
+    /// True once the server or the network closed the connection.
+    public var isClosed: Bool { connection.isClosed }
+
+    /// Returns when the connection closes (the server went away, or it was closed here).
+    public func waitUntilClosed() async {
+        _ = try? await connection.closeFuture.get()
+    }
+
+    /// Closes the connection at once, without waiting for anything: work
+    /// waiting on it fails immediately.
+    public func abort() {
+        connection.close().whenComplete { _ in }
     }
 
     /// Closes the connection, never waiting long on a peer that is gone.
@@ -68,7 +95,9 @@ public final class PostgresSession: Sendable {
         // A connection the server already closed needs no goodbye, and asking
         // for one can wait out the whole deadline.
         guard !connection.isClosed else { return }
-        _ = try? await withDeadline(.seconds(2)) { [connection] in try await connection.close() }
+        _ = try? await withDeadline(.seconds(2), onLate: { [self] in abort() }) { [connection] in
+            try await connection.close()
+        }
     }
 
     /// Opens a session, runs `body`, and closes it whatever happens.
@@ -86,6 +115,12 @@ public final class PostgresSession: Sendable {
     }
 }
 
+/// A query that should have returned a row returned none.
+public struct NoRow: Error, CustomStringConvertible, Sendable {
+    public let sql: String
+    public var description: String { "the query returned no row: \(sql.prefix(60))" }
+}
+
 extension Duration {
     var milliseconds: Int64 {
         let (seconds, attoseconds) = components
@@ -93,76 +128,35 @@ extension Duration {
     }
 }
 
-public struct DeadlineExceeded: Error {}
+public struct DeadlineExceeded: Error, Sendable {}
 
-/// Runs `operation`, giving up after `limit`.
-///
-/// Not a task group on purpose: a group waits for every child, and a query on
-/// a connection whose peer vanished may not react to cancellation, so the
-/// caller would wait as long as the dead connection. Here the caller resumes
-/// at the deadline; the abandoned work is cancelled and ends when its
-/// connection is closed.
-public func withDeadline<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-    let gate = ResumeOnce<T>()
-    return try await withTaskCancellationHandler {
-        try await withCheckedThrowingContinuation { continuation in
-            gate.arm(continuation)
-            let work = Task {
-                do { gate.resume(.success(try await operation())) } catch { gate.resume(.failure(error)) }
-            }
-            let timer = Task {
-                try? await Task.sleep(for: limit)
-                if gate.resume(.failure(DeadlineExceeded())) { work.cancel() }
-            }
-            gate.onResume { timer.cancel() }
+/// Runs `work`, giving up after `limit`. Structured: the work is a child task
+/// of this call and has ended when it returns. At the deadline `onLate` runs
+/// first (it closes the connection the work waits on, so a query to a peer
+/// that vanished fails at once instead of waiting for the network), then the
+/// work is cancelled.
+public func withDeadline<T: Sendable>(_ limit: Duration, onLate: @escaping @Sendable () async -> Void = {},
+                                      _ work: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: DeadlineRace<T>.self) { group in
+        group.addTask { .finished(try await work()) }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            return .late
         }
-    } onCancel: {
-        gate.resume(.failure(CancellationError()))
+        defer { group.cancelAll() }
+        guard let first = try await group.next() else { throw DeadlineExceeded() }
+        switch first {
+        case .finished(let value):
+            return value
+        case .late:
+            await onLate()
+            group.cancelAll()
+            throw DeadlineExceeded()
+        }
     }
 }
 
-/// Resumes a continuation exactly once, whoever comes first.
-final class ResumeOnce<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var continuation: CheckedContinuation<T, any Error>?
-    private var pending: Result<T, any Error>?
-    private var done = false
-    private var cleanup: (@Sendable () -> Void)?
-
-    func arm(_ continuation: CheckedContinuation<T, any Error>) {
-        lock.lock()
-        if let pending {
-            lock.unlock()
-            continuation.resume(with: pending)
-            return
-        }
-        self.continuation = continuation
-        lock.unlock()
-    }
-
-    func onResume(_ body: @escaping @Sendable () -> Void) {
-        lock.lock()
-        let alreadyDone = done
-        if !alreadyDone { cleanup = body }
-        lock.unlock()
-        if alreadyDone { body() }
-    }
-
-    /// Returns true when this call was the one that resumed.
-    @discardableResult
-    func resume(_ result: Result<T, any Error>) -> Bool {
-        lock.lock()
-        guard !done else {
-            lock.unlock()
-            return false
-        }
-        done = true
-        let continuation = self.continuation
-        if continuation == nil { pending = result }
-        let cleanup = self.cleanup
-        lock.unlock()
-        continuation?.resume(with: result)
-        cleanup?()
-        return true
-    }
+enum DeadlineRace<T: Sendable>: Sendable {
+    case finished(T)
+    case late
 }

@@ -146,6 +146,8 @@ public struct Failover: Sendable, Hashable, Codable {
     /// Run after a promotion to repoint clients (DNS, a proxy); gets
     /// PGDR_NEW_PRIMARY_{NAME,HOST,PORT} in its environment.
     public var hook: [String]? = nil
+    /// How long the hook may run before it is killed and the step fails.
+    public var hookTimeout: TimeSpan = .seconds(60)
 
     public init(mode: Mode, maxDataLoss: DataLossLimit) {
         self.mode = mode
@@ -183,25 +185,39 @@ public struct DataLossLimit: Sendable, Hashable, Codable {
     }
 }
 
-public struct NotificationSink: Sendable, Hashable, Codable {
+/// One place notices go. Each kind carries exactly what it needs, so a spec
+/// built in code cannot describe a webhook without a URL.
+public enum NotificationSink: Sendable, Hashable, Codable {
     public enum Kind: String, Sendable, Hashable, Codable, CaseIterable { case log, webhook, command }
-    public var type: Kind
-    /// `log`: file to append JSON lines to (standard error when absent).
-    public var path: String?
-    /// `webhook`: where to POST.
-    public var url: String?
-    /// `command`: program and arguments; the event arrives on standard input.
-    public var command: [String]?
-    public var timeout: TimeSpan
-    public var retries: Int
 
-    public init(type: Kind, path: String? = nil, url: String? = nil, command: [String]? = nil, timeout: TimeSpan, retries: Int) {
-        self.type = type
-        self.path = path
-        self.url = url
-        self.command = command
-        self.timeout = timeout
-        self.retries = retries
+    public struct Delivery: Sendable, Hashable, Codable {
+        public var timeout: TimeSpan
+        public var retries: Int
+        public init(timeout: TimeSpan = .seconds(5), retries: Int = 3) {
+            self.timeout = timeout
+            self.retries = retries
+        }
+    }
+
+    /// JSON lines appended to a file (relative to pgdr.yaml), or to standard error when nil.
+    case log(path: String?, Delivery)
+    /// An HTTP(S) POST of the JSON notice.
+    case webhook(url: URL, Delivery)
+    /// A program and its arguments; the notice arrives on standard input.
+    case command(program: String, arguments: [String], Delivery)
+
+    public var kind: Kind {
+        switch self {
+        case .log: .log
+        case .webhook: .webhook
+        case .command: .command
+        }
+    }
+
+    public var delivery: Delivery {
+        switch self {
+        case .log(_, let d), .webhook(_, let d), .command(_, _, let d): d
+        }
     }
 }
 
@@ -222,6 +238,9 @@ public struct NodeSpec: Sendable, Hashable, Codable {
     /// it the node can be watched but not operated on.
     public var adminUser: String? = nil
     public var adminPassword: PasswordSource? = nil
+    /// How pgdr reaches this server's processes (stop, start, fence, rewind,
+    /// rebuild). Nil: pgdr can watch the node and run SQL on it, nothing more.
+    public var control: NodeControlSpec? = nil
 
     public init(name: String, region: String, host: String, port: Int, database: String, dataDirectory: String? = nil, user: String, password: PasswordSource? = nil) {
         self.name = name

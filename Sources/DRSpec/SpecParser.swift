@@ -260,6 +260,8 @@ public enum SpecParser {
                                               range: .seconds(10)...TimeSpan.days(1))!
         let hook = f.list("hook").compactMap { $0.node.string }
         if !hook.isEmpty { failover.hook = hook }
+        failover.hookTimeout = f.timeSpan("hookTimeout", default: failover.hookTimeout,
+                                          range: .seconds(1)...TimeSpan.hours(1))!
         return failover
     }
 
@@ -292,13 +294,12 @@ public enum SpecParser {
             return nil
         }
         let type = n.oneOf("type", default: NotificationSink.Kind.log)
-        var result = NotificationSink(type: type, path: nil, url: nil, command: nil,
-                                      timeout: n.timeSpan("timeout", default: .seconds(5),
-                                                          range: TimeSpan(milliseconds: 100)...TimeSpan.minutes(5))!,
-                                      retries: n.int("retries", default: 3, range: 0...20))
+        let delivery = NotificationSink.Delivery(
+            timeout: n.timeSpan("timeout", default: .seconds(5), range: TimeSpan(milliseconds: 100)...TimeSpan.minutes(5))!,
+            retries: n.int("retries", default: 3, range: 0...20))
         switch type {
         case .log:
-            result.path = n.string("path")
+            return .log(path: n.string("path"), delivery)
         case .webhook:
             guard let (url, urlNode) = n.scalarString("url") else {
                 n.missing("url", hint: "where to POST events, e.g. https://hooks.example.com/pgdr")
@@ -310,17 +311,76 @@ public enum SpecParser {
                          hint: "write a full URL such as https://hooks.example.com/pgdr")
                 return nil
             }
-            result.url = url
+            return .webhook(url: parsed, delivery)
         case .command:
             let items = n.list("command")
             let words = items.compactMap { $0.node.string }
-            guard !words.isEmpty, words.count == items.count else {
+            guard let program = words.first, words.count == items.count else {
                 n.missing("command", hint: "a program and its arguments as a list, e.g. [\"/usr/local/bin/page\", \"--team\", \"db\"]")
                 return nil
             }
-            result.command = words
+            return .command(program: program, arguments: Array(words.dropFirst()), delivery)
         }
-        return result
+    }
+
+    static func readControl(_ n: MappingReader, dataDirectory: String?) -> NodeControlSpec? {
+        guard let c = n.mapping("control") else { return nil }
+        defer { c.finish() }
+        guard c.has("type") else {
+            c.missing("type", hint: "one of pg_ctl, systemd, commands")
+            return nil
+        }
+        var control = NodeControlSpec(kind: c.oneOf("type", default: NodeControlSpec.Kind.pgCtl))
+        control.binDirectory = c.string("binDirectory")
+        control.logFile = c.string("logFile")
+        control.unit = c.string("unit")
+        control.replicationUser = c.string("replicationUser") ?? control.replicationUser
+        control.replicationPassfile = c.string("replicationPassfile")
+        control.restoreCommand = c.string("restoreCommand")
+        control.timeout = c.timeSpan("timeout", default: control.timeout, range: .seconds(1)...TimeSpan.hours(24))!
+        if let m = c.mapping("commands") {
+            func words(_ key: String) -> [String]? {
+                let items = m.list(key)
+                let words = items.compactMap { $0.node.string }
+                guard !items.isEmpty else { return nil }
+                guard words.count == items.count else {
+                    m.sink.add(m.childPath(key), at: m.value(key), "each word of a command must be a string",
+                               hint: "a program and its arguments, e.g. [\"/usr/local/bin/pg-stop\", \"main\"]")
+                    return nil
+                }
+                return words
+            }
+            var commands = NodeControlSpec.Commands()
+            commands.start = words("start")
+            commands.stop = words("stop")
+            commands.status = words("status")
+            commands.fence = words("fence")
+            commands.unfence = words("unfence")
+            commands.follow = words("follow")
+            commands.rewind = words("rewind")
+            commands.rebuild = words("rebuild")
+            commands.controldata = words("controldata")
+            commands.kill = words("kill")
+            control.commands = commands
+            m.finish()
+        }
+        switch control.kind {
+        case .pgCtl where dataDirectory == nil:
+            c.sink.add(c.childPath("type"), at: c.value("type"), "control type pg_ctl needs the node's dataDirectory",
+                       hint: "add `dataDirectory:` to the node (the folder PostgreSQL keeps its data in)")
+        case .systemd where control.unit == nil:
+            c.missing("unit", hint: "the systemd unit of this server, e.g. postgresql@15-main")
+        case .systemd where dataDirectory == nil:
+            c.sink.add(c.childPath("type"), at: c.value("type"), "control type systemd needs the node's dataDirectory",
+                       hint: "add `dataDirectory:` to the node: rewind, rebuild and standby settings work on it")
+        case .commands where control.commands.start == nil || control.commands.stop == nil:
+            c.sink.add(c.childPath("commands"), at: c.value("commands") ?? c.value("type"),
+                       "control type commands needs at least `start` and `stop`",
+                       hint: "give each as a list: commands: {start: [...], stop: [...]}")
+        default:
+            break
+        }
+        return control
     }
 
     static func readNode(_ node: Node, path: String, sink: DiagnosticSink) -> NodeSpec? {
@@ -347,6 +407,7 @@ public enum SpecParser {
         spec.adminUser = n.string("adminUser")
         let adminFile = n.string("adminPasswordFile"), adminEnv = n.string("adminPasswordEnv")
         spec.adminPassword = adminFile.map(PasswordSource.file) ?? adminEnv.map(PasswordSource.environment)
+        spec.control = readControl(n, dataDirectory: spec.dataDirectory)
         guard name != nil, region != nil, host != nil else { return nil }
         return spec
     }

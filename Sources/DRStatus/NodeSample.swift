@@ -32,6 +32,8 @@ public struct NodeSample: Sendable, Codable, Hashable {
     /// The newest heartbeat row visible on this node.
     public var heartbeatAt: Date?
     public var walReceiver: WalReceiver?
+    /// True when the standby's WAL receiver streams from its upstream.
+    public var isStreaming: Bool { walReceiver?.status == .streaming }
     public var slots: [ReplicationSlot]
     public var replicas: [ReplicaConnection]
     public var archiver: Archiver?
@@ -50,12 +52,12 @@ public struct NodeSample: Sendable, Codable, Hashable {
     }
 
     public struct WalReceiver: Sendable, Codable, Hashable {
-        public var status: String
+        public var status: WalReceiverState
         public var senderHost: String?
         public var senderPort: Int?
         public var slotName: String?
         public var lastMessageAt: Date?
-        public init(status: String, senderHost: String?, senderPort: Int?, slotName: String?, lastMessageAt: Date?) {
+        public init(status: WalReceiverState, senderHost: String?, senderPort: Int?, slotName: String?, lastMessageAt: Date?) {
             self.status = status
             self.senderHost = senderHost
             self.senderPort = senderPort

@@ -23,7 +23,7 @@ public enum StatusEvaluator {
         }
 
         for standby in standbys {
-            let status = standby.walReceiver?.status ?? "not running"
+            let status = standby.walReceiver.map { "\($0.status)" } ?? "not running"
             if status != "streaming" {
                 problems.append(.init(node: standby.name, message: "standby is not streaming (WAL receiver: \(status))"))
             }
@@ -66,7 +66,7 @@ public enum StatusEvaluator {
     /// flushed, the lag is 0 however long the primary has been idle; that is
     /// the case `now() - pg_last_xact_replay_timestamp()` gets wrong.
     public static func measureLag(primary: NodeSample, standby: NodeSample) -> StatusReport.Replication {
-        let streaming = standby.walReceiver?.status == "streaming"
+        let streaming = standby.isStreaming
         let primaryPosition = primary.flushLSN ?? primary.currentLSN
         let standbyPosition = standby.replayLSN ?? standby.receiveLSN
         var bytes: Int64?

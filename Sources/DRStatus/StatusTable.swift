@@ -20,7 +20,7 @@ public enum StatusTable {
                 node.name, node.region, address, node.role?.rawValue ?? "?",
                 node.timeline.map(String.init) ?? "-",
                 position?.description ?? "-",
-                node.role == .standby ? (node.walReceiver?.status ?? "not running") : "-",
+                node.role == .standby ? (node.walReceiver.map { "\($0.status)" } ?? "not running") : "-",
                 node.connections.map { "\($0.used)/\($0.max)" } ?? "-",
                 node.databaseSizeBytes.map { ByteSize.human(Double($0)) } ?? "-",
                 archiver,

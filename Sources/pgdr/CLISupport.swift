@@ -9,6 +9,9 @@ enum Exit {
     static let failed: Int32 = 1
     static let badInput: Int32 = 2
     static let refused: Int32 = 3
+    /// The operation finished, but a step could only do part of its job
+    /// (an old primary not fenced, a notification not delivered): read why.
+    static let degraded: Int32 = 4
 }
 
 /// Prints a one-line error to standard error and exits with `code`.

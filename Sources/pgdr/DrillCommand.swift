@@ -1,4 +1,5 @@
 import ArgumentParser
+import DRDrill
 import DROperations
 import Foundation
 
@@ -10,10 +11,10 @@ struct DrillCommand: AsyncParsableCommand {
         abstract: "Prove it on the lab: inject a failure under write load and measure RTO and RPO.",
         discussion: """
             A built-in writer inserts sequential ids in autocommit to whichever node takes writes and \
-            records every acknowledged commit. node-loss: SIGKILL of the primary's postmaster and all its \
-            children; postgres-crash: SIGKILL of the postmaster only; switchover: a planned switchover. The \
-            drill detects the loss with failover.detection and fails over by itself (automatic mode), \
-            measures RTO (fault to the first write acknowledged by the new primary) and RPO (acknowledged \
+            records every acknowledged commit, while the agent's own loop runs beside it in automatic mode \
+            (the same detection and failover as `pgdr agent`). node-loss: SIGKILL of the primary's \
+            postmaster and all its children; postgres-crash: SIGKILL of the postmaster only; switchover: a \
+            planned switchover with the agent watching. The drill measures RTO (fault to the first write acknowledged by the new primary) and RPO (acknowledged \
             ids missing there, and how long before the fault the oldest was acknowledged), then rejoins the \
             old primary and switches back. Reports min / median / max over the runs.
             """)
@@ -29,14 +30,16 @@ struct DrillCommand: AsyncParsableCommand {
     func run() async throws {
         guard (1...100).contains(runs) else { throw fail("--runs must be 1 to 100", code: Exit.badInput) }
         do {
-            let drill = Drill(context: try options.context())
+            let drill = Drill(environment: try options.environment(), logger: options.global.makeLogger("pgdr.drill"))
             var results: [Drill.Run] = []
             for index in 1...runs {
                 let run = try await drill.run(scenario)
                 results.append(run)
                 if !options.json {
                     print("run \(index): \(run.from) -> \(run.to)  RTO \(fmt(run.rtoSeconds))  write gap \(fmt(run.writeGapSeconds))  "
-                          + "acked \(run.acknowledged), lost \(run.lost)" + (run.lost > 0 ? String(format: " (oldest %.0f ms before the fault)", run.rpoSeconds * 1000) : "")
+                          + "acked \(run.acknowledged), lost \(run.lost)"
+                          + (run.outcome.map { "  outcome \($0.rawValue)" } ?? "")
+                          + (run.unexpectedOperations > 0 ? "  UNEXPECTED OPERATIONS \(run.unexpectedOperations)" : "") + (run.lost > 0 ? String(format: " (oldest %.0f ms before the fault)", run.rpoSeconds * 1000) : "")
                           + (run.rejoinSeconds.map { "  rejoin \(fmt($0)) via \(run.rejoinMethod ?? "?")" } ?? ""))
                 }
             }
@@ -87,8 +90,8 @@ struct DrillCommand: AsyncParsableCommand {
         init?(_ values: [Double]) {
             guard !values.isEmpty else { return nil }
             let sorted = values.sorted()
-            min = sorted.first!
-            max = sorted.last!
+            min = sorted[0]
+            max = sorted[sorted.count - 1]
             median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
         }
 

@@ -13,10 +13,10 @@ struct OperationOptions: ParsableArguments {
     @Flag(help: "Print JSON.")
     var json = false
 
-    func context() throws -> OperationContext {
+    func environment() throws -> OperationEnvironment {
         let parsed = try config.load()
-        return OperationContext(spec: parsed.spec, baseDirectory: parsed.baseDirectory,
-                                logger: global.makeLogger("pgdr.operations"))
+        return OperationEnvironment.live(spec: parsed.spec, baseDirectory: parsed.baseDirectory,
+                                         logger: global.makeLogger("pgdr.operations"))
     }
 }
 
@@ -25,20 +25,22 @@ func operationFailure(_ error: any Error) -> ExitCode {
     switch error as? OperationError {
     case .refused(let refusal): return fail(refusal.description, code: Exit.refused)
     case .badInput(let text): return fail(text, code: Exit.badInput)
-    case .failed(let text): return fail(text, code: Exit.failed)
-    case nil: return fail("\(error)", code: Exit.failed)
+    case .failed, .step, .journal, nil: return fail("\(error)", code: Exit.failed)
     }
 }
 
 /// Journals a refusal and exits 3.
-func refuse(_ refusal: Refusal, id: String, kind: OperationKind, ctx: OperationContext) -> ExitCode {
-    try? ctx.store.append(.init(operation: id, kind: kind, phase: .refused, detail: refusal.description))
+func refuse(_ refusal: Refusal, id: String, kind: OperationKind, env: OperationEnvironment) -> ExitCode {
+    try? env.store.append(.init(operation: id, kind: kind, phase: .refused, detail: refusal.description))
     return fail(refusal.description, code: Exit.refused)
 }
 
 func printPlan(_ plan: OperationPlan) {
     print("\(plan.kind.rawValue) \(plan.id): \(plan.from) -> \(plan.to)")
     if let lsn = plan.candidateReplayLSN { print("  \(plan.to) has replayed up to \(lsn)") }
+    if plan.kind == .failover, !plan.oldPrimaryReachable, let at = plan.evidenceAt {
+        print("  evidence: the last sight of \(plan.from) is \(String(format: "%.1fs", max(0, Date().timeIntervalSince(at)))) old")
+    }
     let bytes = plan.estimatedLossBytes.map { ByteSize.human(Double($0)) } ?? "unknown"
     let secs = plan.estimatedLossSeconds.map { String(format: "%.1fs", $0) } ?? "unknown"
     if plan.kind == .failover {
@@ -52,17 +54,29 @@ func printPlan(_ plan: OperationPlan) {
     for (i, step) in plan.steps.enumerated() { print("    \(i + 1). \(step.summary)") }
 }
 
-func printOutcome(_ outcome: OperationRunner.Outcome, json: Bool) throws {
+/// Prints what an operation did, step by step with each outcome, and
+/// returns the exit status it deserves: 0 done, 4 done but degraded.
+@discardableResult
+func printOutcome(_ outcome: OperationRunner.Outcome, json: Bool) throws -> Int32 {
     if json {
         print(try JSON.encode(outcome))
-        return
+    } else {
+        for step in outcome.steps {
+            let name = step.step.rawValue.padding(toLength: 24, withPad: " ", startingAt: 0)
+            let mark = step.outcome.degradedReason == nil ? "" : "DEGRADED  "
+            print("  \(name) \(String(format: "%6.2fs", step.seconds))  \(mark)\(step.outcome.detail)")
+            if let reason = step.outcome.degradedReason { print("  \(String(repeating: " ", count: 33))why: \(reason)") }
+        }
+        if let gap = outcome.writeGapSeconds { print(String(format: "write gap seen by clients: %.2fs", gap)) }
+        print("\(outcome.kind.rawValue) \(outcome.operation) \(outcome.outcome == .degraded ? "done, DEGRADED," : "done") in \(String(format: "%.2fs", outcome.totalSeconds))")
     }
-    for step in outcome.steps {
-        let name = step.step.rawValue.padding(toLength: 24, withPad: " ", startingAt: 0)
-        print("  \(name) \(String(format: "%6.2fs", step.seconds))  \(step.detail)")
-    }
-    if let gap = outcome.writeGapSeconds { print(String(format: "write gap seen by clients: %.2fs", gap)) }
-    print("\(outcome.kind.rawValue) \(outcome.operation) done in \(String(format: "%.2fs", outcome.totalSeconds))")
+    return outcome.outcome == .degraded ? Exit.degraded : 0
+}
+
+/// Exits with the outcome's status (0, or 4 when degraded).
+func finish(_ outcome: OperationRunner.Outcome, json: Bool) throws {
+    let status = try printOutcome(outcome, json: json)
+    if status != 0 { throw ExitCode(status) }
 }
 
 struct FailoverCommand: AsyncParsableCommand {
@@ -87,19 +101,19 @@ struct FailoverCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let ctx = try options.context()
+            let env = try options.environment()
             let id = OperationStore.newID(.failover)
-            let report = await ctx.observe()
-            switch FailoverPlanner.plan(report: report, spec: ctx.spec, id: id, now: Date(), acceptDataLoss: acceptDataLoss,
-                                                 lastKnownPrimary: PrimaryPosition.load(directory: ctx.baseDirectory)) {
+            let report = await env.observer.observe()
+            switch FailoverPlanner.plan(report: report, spec: env.spec, id: id, now: Date(), acceptDataLoss: acceptDataLoss,
+                                        lastKnownPrimary: PrimaryPositionFile.load(directory: env.baseDirectory)) {
             case .failure(let refusal):
-                throw refuse(refusal, id: id, kind: .failover, ctx: ctx)
+                throw refuse(refusal, id: id, kind: .failover, env: env)
             case .success(let plan):
                 if options.json { print(try JSON.encode(plan)) } else { printPlan(plan) }
                 if dryRun { return }
-                try ctx.store.append(.init(operation: id, kind: .failover, phase: .planned,
+                try env.store.savePlan(plan)
+                try env.store.append(.init(operation: id, kind: .failover, phase: .planned,
                                            detail: "\(plan.from) -> \(plan.to)" + (plan.acceptedDataLoss ? ", data loss accepted" : "")))
-                try ctx.store.saveApproval(plan)
                 if !options.json {
                     print("\napprove with: pgdr approve \(id)   (expires \(plan.expiresAt!.formatted(.iso8601)))")
                 }
@@ -113,22 +127,29 @@ struct FailoverCommand: AsyncParsableCommand {
 struct ApproveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "approve",
-        abstract: "Approve and execute a planned failover (or resume an interrupted operation).",
-        discussion: "The servers are looked at again first: a plan that is no longer safe is refused (exit 3).")
+        abstract: "Approve a planned failover, or resume (or roll back) an interrupted operation of any kind.",
+        discussion: """
+            The one command that moves an operation on. A plan waiting for approval is checked against the \
+            servers again first: a plan that is no longer safe is refused (exit 3). An operation whose \
+            process died (its lock is held by a dead process) resumes from its journal: finished steps are \
+            skipped, the interrupted one runs again; a switchover that cannot go on before its promotion is \
+            rolled back (the old primary is started again, nothing lost). Exit 0 done, 4 done but degraded \
+            (see the reasons), 1 failed (resumable with the same command), 3 refused.
+            """)
 
-    @Argument(help: "The approval id printed by `pgdr failover`.")
+    @Argument(help: "The operation id (`pgdr operations` lists them).")
     var id: String
 
     @OptionGroup var options: OperationOptions
 
     func run() async throws {
+        let outcome: OperationRunner.Outcome
         do {
-            let ctx = try options.context()
-            let outcome = try await Approval.approve(id: id, ctx: ctx)
-            try printOutcome(outcome, json: options.json)
+            outcome = try await Approval.approve(id: id, env: try options.environment())
         } catch {
             throw operationFailure(error)
         }
+        try finish(outcome, json: options.json)
     }
 }
 
@@ -147,20 +168,23 @@ struct SwitchoverCommand: AsyncParsableCommand {
     @OptionGroup var options: OperationOptions
 
     func run() async throws {
+        let outcome: OperationRunner.Outcome
         do {
-            let ctx = try options.context()
+            let env = try options.environment()
             let id = OperationStore.newID(.switchover)
-            switch SwitchoverPlanner.plan(report: await ctx.observe(), spec: ctx.spec, id: id, now: Date()) {
+            switch SwitchoverPlanner.plan(report: await env.observer.observe(), spec: env.spec, id: id, now: Date()) {
             case .failure(let refusal):
-                throw refuse(refusal, id: id, kind: .switchover, ctx: ctx)
+                throw refuse(refusal, id: id, kind: .switchover, env: env)
             case .success(let plan):
                 if !options.json { printPlan(plan) }
-                try ctx.store.append(.init(operation: id, kind: .switchover, phase: .planned, detail: "\(plan.from) -> \(plan.to)"))
-                try printOutcome(try await OperationRunner(context: ctx).execute(plan), json: options.json)
+                try env.store.savePlan(plan)
+                try env.store.append(.init(operation: id, kind: .switchover, phase: .planned, detail: "\(plan.from) -> \(plan.to)"))
+                outcome = try await OperationRunner(environment: env).execute(plan)
             }
         } catch {
             throw operationFailure(error)
         }
+        try finish(outcome, json: options.json)
     }
 }
 
@@ -176,20 +200,23 @@ struct RejoinCommand: AsyncParsableCommand {
     @OptionGroup var options: OperationOptions
 
     func run() async throws {
+        let outcome: OperationRunner.Outcome
         do {
-            let ctx = try options.context()
+            let env = try options.environment()
             let id = OperationStore.newID(.rejoin)
-            switch RejoinPlanner.plan(node: node, report: await ctx.observe(), spec: ctx.spec, id: id, now: Date()) {
+            switch RejoinPlanner.plan(node: node, report: await env.observer.observe(), spec: env.spec, id: id, now: Date()) {
             case .failure(let refusal):
-                throw refuse(refusal, id: id, kind: .rejoin, ctx: ctx)
+                throw refuse(refusal, id: id, kind: .rejoin, env: env)
             case .success(let plan):
                 if !options.json { printPlan(plan) }
-                try ctx.store.append(.init(operation: id, kind: .rejoin, phase: .planned, detail: "\(plan.from) follows \(plan.to)"))
-                try printOutcome(try await OperationRunner(context: ctx).execute(plan), json: options.json)
+                try env.store.savePlan(plan)
+                try env.store.append(.init(operation: id, kind: .rejoin, phase: .planned, detail: "\(plan.from) follows \(plan.to)"))
+                outcome = try await OperationRunner(environment: env).execute(plan)
             }
         } catch {
             throw operationFailure(error)
         }
+        try finish(outcome, json: options.json)
     }
 }
 
@@ -201,8 +228,8 @@ struct OperationsCommand: ParsableCommand {
     @OptionGroup var options: OperationOptions
 
     func run() throws {
-        let ctx = try options.context()
-        let summaries = OperationSummary.all(store: ctx.store)
+        let env = try options.environment()
+        let summaries = OperationSummary.all(store: env.store)
         if options.json {
             print(try JSON.encode(summaries))
             return
@@ -211,6 +238,8 @@ struct OperationsCommand: ParsableCommand {
         for s in summaries {
             print("\(s.operation)  \(s.kind.rawValue)  \(s.state)  \(s.startedAt.formatted(.iso8601))"
                   + (s.detail.map { "\n    \($0)" } ?? ""))
+            for reason in s.degraded { print("    degraded: \(reason)") }
+            if let next = s.next { print("    next: \(next)") }
         }
     }
 }

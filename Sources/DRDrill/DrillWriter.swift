@@ -1,3 +1,4 @@
+import DROperations
 import DRPostgres
 import Foundation
 
@@ -25,7 +26,7 @@ public actor DrillWriter {
     public func prepare() async throws {
         for (_, target) in targets {
             let done = try? await PostgresSession.with(target) { session -> Bool in
-                guard try await !session.rows("SELECT pg_is_in_recovery()").first!.decode(Bool.self) else { return false }
+                guard try await !session.value(Bool.self, "SELECT pg_is_in_recovery()") else { return false }
                 try await session.execute("CREATE TABLE IF NOT EXISTS pgdr_drill (id int PRIMARY KEY, at timestamptz DEFAULT now())")
                 try await session.execute("TRUNCATE pgdr_drill")
                 return true
@@ -51,7 +52,7 @@ public actor DrillWriter {
                 continue
             }
             do {
-                guard try await !session.rows("SELECT pg_is_in_recovery()").first!.decode(Bool.self) else {
+                guard try await !session.value(Bool.self, "SELECT pg_is_in_recovery()") else {
                     throw OperationError.failed("read-only")
                 }
                 while running {

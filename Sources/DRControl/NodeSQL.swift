@@ -1,0 +1,24 @@
+import DRStatus
+
+/// The seam at a node's SQL: the admin actions operations take (as the
+/// node's `adminUser`). Implemented over postgres-nio; a fake stands in for
+/// unit tests.
+public protocol NodeSQL: Sendable {
+    var node: String { get }
+    func isInRecovery() async throws -> Bool
+    /// Ends recovery and waits until the node takes writes (at most `timeout`).
+    func promote(timeout: Duration) async throws
+    func checkpoint() async throws
+    func replayLSN() async throws -> LSN?
+    /// Writes a row (the heartbeat) and returns the WAL position after it.
+    func writeProbe() async throws -> LSN
+    /// Creates the physical slot when missing; true when it was created.
+    func ensureSlot(_ name: String) async throws -> Bool
+    /// Drops slots nobody streams from; returns their names.
+    func dropInactiveSlots() async throws -> [String]
+    func isStreaming() async throws -> Bool
+    /// Weak fence for a node pgdr cannot stop: default read-only, sessions ended.
+    func refuseWrites() async throws
+    /// `synchronous_standby_names`: cleared (relaxed) or back to the config files' value.
+    func setSynchronousStandbys(relaxed: Bool) async throws
+}

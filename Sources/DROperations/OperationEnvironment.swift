@@ -1,0 +1,152 @@
+import DRControl
+import DRLocal
+import DRPostgres
+import DRSpec
+import DRStatus
+import Foundation
+import Logging
+
+/// Everything an operation touches, each behind a seam: the spec and the
+/// journal, a way to look at the servers, each node's SQL and process
+/// control, and the clock. `live` wires the real ones; unit tests of the
+/// runner wire fakes.
+public struct OperationEnvironment: Sendable {
+    public let spec: Spec
+    public let baseDirectory: String
+    public let store: OperationStore
+    public let observer: any ClusterObserver
+    public let clock: any OperationClock
+    public let logger: Logger
+    let controls: [String: any NodeControl]
+    let sqlFactory: @Sendable (String) throws -> any NodeSQL
+    let passwords: @Sendable (NodeSpec) throws -> Secret?
+
+    public init(spec: Spec, baseDirectory: String, store: OperationStore, observer: any ClusterObserver,
+                controls: [String: any NodeControl], sql: @escaping @Sendable (String) throws -> any NodeSQL,
+                passwords: @escaping @Sendable (NodeSpec) throws -> Secret? = { _ in nil },
+                clock: any OperationClock = SystemClock(), logger: Logger = Logger(label: "pgdr.operations")) {
+        self.spec = spec
+        self.baseDirectory = baseDirectory
+        self.store = store
+        self.observer = observer
+        self.controls = controls
+        sqlFactory = sql
+        self.passwords = passwords
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// The real servers, as pgdr.yaml describes them.
+    public static func live(spec: Spec, baseDirectory: String,
+                            logger: Logger = Logger(label: "pgdr.operations")) -> OperationEnvironment {
+        var controls: [String: any NodeControl] = [:]
+        for node in spec.nodes {
+            if let control = NodeControls.make(node, baseDirectory: baseDirectory) { controls[node.name] = control }
+        }
+        return OperationEnvironment(
+            spec: spec, baseDirectory: baseDirectory, store: OperationStore(directory: baseDirectory),
+            observer: LiveObserver(spec: spec, baseDirectory: baseDirectory, logger: logger), controls: controls,
+            sql: { name in
+                guard let node = spec.nodes.first(where: { $0.name == name }) else {
+                    throw OperationError.badInput("no node named \(name) in the spec")
+                }
+                return PostgresNodeSQL(node: name, target: try AdminTarget.make(node, baseDirectory: baseDirectory), logger: logger)
+            },
+            passwords: { node in try PasswordResolver.resolve(node.adminPassword, baseDirectory: baseDirectory) },
+            logger: logger)
+    }
+
+    /// The same servers under another spec (a drill's agent runs in automatic mode).
+    public func with(spec: Spec) -> OperationEnvironment {
+        OperationEnvironment(spec: spec, baseDirectory: baseDirectory, store: store, observer: observer, controls: controls,
+                             sql: sqlFactory, passwords: passwords, clock: clock, logger: logger)
+    }
+
+    public func node(_ name: String) throws -> NodeSpec {
+        guard let node = spec.nodes.first(where: { $0.name == name }) else {
+            throw OperationError.badInput("no node named \(name) in the spec")
+        }
+        return node
+    }
+
+    public func sql(_ name: String) throws -> any NodeSQL { try sqlFactory(name) }
+
+    /// Process control of a node, or nil when pgdr.yaml gives it no `control:`.
+    public func control(_ name: String) -> (any NodeControl)? { controls[name] }
+
+    /// Process control a step cannot do without.
+    func requireControl(_ name: String, for step: String) throws -> any NodeControl {
+        guard let control = controls[name] else {
+            throw OperationError.badInput("""
+                \(step) needs to stop and start \(name), and pgdr.yaml gives it no `control:` section; \
+                add one (pg_ctl, systemd or commands) and run pgdr where that server runs
+                """)
+        }
+        return control
+    }
+
+    /// How `follower` reaches `leader`: address, slot, and the admin login pg_rewind needs.
+    func upstream(_ leader: String, for follower: String) throws -> Upstream {
+        let node = try node(leader)
+        return Upstream(name: node.name, host: node.host, port: node.port, database: node.database,
+                        slot: SlotName.forNode(follower), adminUser: node.adminUser, adminPassword: try passwords(node))
+    }
+}
+
+/// The admin session of a node (`adminUser` in pgdr.yaml).
+public enum AdminTarget {
+    public static func make(_ node: NodeSpec, baseDirectory: String) throws -> ConnectionTarget {
+        guard let user = node.adminUser else {
+            throw OperationError.badInput("node \(node.name) has no adminUser in pgdr.yaml; operations need a role that may promote and rewind")
+        }
+        let password: Secret?
+        do {
+            password = try PasswordResolver.resolve(node.adminPassword, baseDirectory: baseDirectory)
+        } catch {
+            throw OperationError.badInput("admin password of \(node.name): \(error)")
+        }
+        return ConnectionTarget(host: node.host, port: node.port, user: user, database: node.database,
+                                password: password, applicationName: "pgdr-operation",
+                                connectTimeout: .seconds(3), statementTimeout: .seconds(90))
+    }
+}
+
+/// The servers as the monitoring role sees them.
+public struct LiveObserver: ClusterObserver {
+    let spec: Spec
+    let baseDirectory: String
+    let logger: Logger
+
+    public init(spec: Spec, baseDirectory: String, logger: Logger) {
+        self.spec = spec
+        self.baseDirectory = baseDirectory
+        self.logger = logger
+    }
+
+    public func observe() async -> StatusReport {
+        let samples = await NodeProbe.sampleAll(spec.nodes, baseDirectory: baseDirectory, logger: logger)
+        return StatusEvaluator.evaluate(samples, thresholds: spec.monitoring.thresholds)
+    }
+
+    public func roles(of nodes: [String], timeout: Duration) async -> [String: NodeSample.Role?] {
+        await withTaskGroup(of: (String, NodeSample.Role?).self) { group in
+            for name in nodes {
+                guard let node = spec.nodes.first(where: { $0.name == name }) else { continue }
+                group.addTask { [baseDirectory, logger] in
+                    guard var target = try? ConnectionTarget(node: node, baseDirectory: baseDirectory, applicationName: "pgdr-operation")
+                    else { return (name, nil) }
+                    target.connectTimeout = timeout
+                    target.statementTimeout = timeout
+                    target.clientGrace = .milliseconds(100)
+                    let inRecovery = try? await PostgresSession.with(target, logger: logger) {
+                        try await $0.value(Bool.self, "SELECT pg_is_in_recovery()")
+                    }
+                    return (name, inRecovery.map { $0 ? .standby : .primary })
+                }
+            }
+            var out: [String: NodeSample.Role?] = [:]
+            for await (name, role) in group { out[name] = role }
+            return out
+        }
+    }
+}
