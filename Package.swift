@@ -85,28 +85,30 @@ let package = Package(
         ]),
         // Shared by the test targets that run the built binary.
         .target(name: "PGDRTestSupport", path: "Tests/PGDRTestSupport"),
-        .testTarget(name: "DRSpecTests", dependencies: ["DRSpec"]),
+        .testTarget(name: "DRSpecTests", dependencies: ["DRSpec", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "DRStatusTests", dependencies: ["DRStatus", "DRSpec"]),
         .testTarget(name: "DRPostgresTests", dependencies: ["DRPostgres", "DRSpec"]),
         .testTarget(name: "DRMonitorTests", dependencies: ["DRMonitor", "DRSpec", "DRStatus"]),
         .testTarget(name: "DROrchestratorTests", dependencies: ["DROrchestrator", "DRSpec", "DRStatus"]),
+        // The operation runner against fakes behind its seams (rollback, degraded outcomes, crash and resume).
+        .testTarget(name: "DROperationsTests", dependencies: ["DROperations", "DROrchestrator", "DRControl", "DRSpec", "DRStatus", "DRAgent"]),
         // Golden templates are read through #filePath, not bundled.
         .testTarget(name: "DRCloudTests", dependencies: ["DRCloud", "DRSpec"], exclude: ["Golden"]),
         // Integration: the agent binary against a lab, with a real webhook receiver.
         .testTarget(name: "DRAgentTests", dependencies: [
-            "pgdr", "DRLocal", "DRPostgres", "DRSpec", "PGDRTestSupport",
+            "pgdr", "DRLocal", "DRPostgres", "DRSpec", "DRProcess", "PGDRTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         // Integration: real PostgreSQL servers in labs of their own.
         .testTarget(name: "DRLocalTests", dependencies: [
-            "DRLocal", "DRPostgres", "DRStatus", "DRSpec",
+            "DRLocal", "DRPostgres", "DRStatus", "DRSpec", "DRProcess", "DRControl",
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         // Runs the built `pgdr` binary for exit codes and messages.
         .testTarget(name: "PGDRCLITests", dependencies: [
-            "pgdr", "DRLocal", "DRPostgres", "DRSpec", "DROperations", "PGDRTestSupport",
+            "pgdr", "DRLocal", "DRPostgres", "DRSpec", "DROperations", "DRDrill", "PGDRTestSupport",
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
     ],

@@ -90,10 +90,13 @@ public actor FailoverDetector {
         defer { if !handedOver { env.store.release(id) } }
         let generation = env.store.generation()
         let failed = await prober.consecutiveFailures(of: node, detection: env.spec.failover.detection)
+        guard !Task.isCancelled else { return .ignored("the agent is stopping") }
         guard failed >= env.spec.failover.detection.probes else {
             return .keptWatching("\(node) answered a probe (\(why))")
         }
         let report = await env.observer.observe()
+        // Stopping: a look cut short by cancellation is no evidence.
+        guard !Task.isCancelled else { return .ignored("the agent is stopping") }
         let evidence = AutomaticFailover.Evidence(consecutiveFailedProbes: failed, gatheredUnderLock: true,
                                                   operationsSinceEvidence: env.store.generation() - generation)
         let decision = AutomaticFailover.decide(spec: env.spec, evidence: evidence, report: report,

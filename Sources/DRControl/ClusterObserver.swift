@@ -5,9 +5,20 @@ import Foundation
 /// look at a few nodes' roles for the step machine between steps.
 public protocol ClusterObserver: Sendable {
     func observe() async -> StatusReport
-    /// Role of each named node right now; nil for one that did not answer
+    /// What each named node is right now; nil for one that did not answer
     /// within `timeout`.
-    func roles(of nodes: [String], timeout: Duration) async -> [String: NodeSample.Role?]
+    func roles(of nodes: [String], timeout: Duration) async -> [String: NodeRole?]
+}
+
+/// A node's role as operations care about it: a primary that refuses
+/// writes (fenced through SQL) is not a second writable primary.
+public enum NodeRole: Sendable, Hashable {
+    case writablePrimary
+    /// Out of recovery, but `default_transaction_read_only` is on.
+    case readOnlyPrimary
+    case standby
+
+    public var isPrimary: Bool { self != .standby }
 }
 
 /// The seam at time, so the runner and detector can be tested without waiting.

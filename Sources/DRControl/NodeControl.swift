@@ -102,9 +102,9 @@ public struct ControlError: Error, CustomStringConvertible, Sendable {
     public var node: String
     public var action: String
     public var message: String
-    public var cause: (any Error & Sendable)?
+    public var cause: (any Error)?
 
-    public init(node: String, action: String, _ message: String, cause: (any Error & Sendable)? = nil) {
+    public init(node: String, action: String, _ message: String, cause: (any Error)? = nil) {
         self.node = node
         self.action = action
         self.message = message

@@ -67,7 +67,9 @@ public actor DrillWriter {
                     try await Task.sleep(for: pause)
                 }
             } catch {
+                // Like a libpq client retrying a multi-host string: the next node, 25 ms later.
                 current = (current + 1) % targets.count
+                try? await Task.sleep(for: .milliseconds(25))
             }
             await session.close()
         }

@@ -128,8 +128,8 @@ public struct LiveObserver: ClusterObserver {
         return StatusEvaluator.evaluate(samples, thresholds: spec.monitoring.thresholds)
     }
 
-    public func roles(of nodes: [String], timeout: Duration) async -> [String: NodeSample.Role?] {
-        await withTaskGroup(of: (String, NodeSample.Role?).self) { group in
+    public func roles(of nodes: [String], timeout: Duration) async -> [String: NodeRole?] {
+        await withTaskGroup(of: (String, NodeRole?).self) { group in
             for name in nodes {
                 guard let node = spec.nodes.first(where: { $0.name == name }) else { continue }
                 group.addTask { [baseDirectory, logger] in
@@ -138,13 +138,15 @@ public struct LiveObserver: ClusterObserver {
                     target.connectTimeout = timeout
                     target.statementTimeout = timeout
                     target.clientGrace = .milliseconds(100)
-                    let inRecovery = try? await PostgresSession.with(target, logger: logger) {
-                        try await $0.value(Bool.self, "SELECT pg_is_in_recovery()")
+                    let role = try? await PostgresSession.with(target, logger: logger) { session -> NodeRole in
+                        let row = try await session.rows("SELECT pg_is_in_recovery(), current_setting('default_transaction_read_only')::bool")
+                        guard let (inRecovery, readOnly) = try row.first?.decode((Bool, Bool).self) else { throw OperationError.failed("no answer to the role query") }
+                        return inRecovery ? .standby : readOnly ? .readOnlyPrimary : .writablePrimary
                     }
-                    return (name, inRecovery.map { $0 ? .standby : .primary })
+                    return (name, role)
                 }
             }
-            var out: [String: NodeSample.Role?] = [:]
+            var out: [String: NodeRole?] = [:]
             for await (name, role) in group { out[name] = role }
             return out
         }

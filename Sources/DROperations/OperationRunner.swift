@@ -87,10 +87,10 @@ public struct OperationRunner: Sendable {
                         let undo = await actions.rollBackSwitchover()
                         try? env.store.append(.init(at: env.clock.now(), operation: plan.id, kind: plan.kind, phase: .aborted,
                                                     detail: undo, outcome: .aborted))
-                        throw OperationError.step(operation: plan.id, step: step, cause: sendable(error),
+                        throw OperationError.step(operation: plan.id, step: step, cause: error,
                                                   next: "Rolled back: \(undo)")
                     }
-                    throw OperationError.step(operation: plan.id, step: step, cause: sendable(error),
+                    throw OperationError.step(operation: plan.id, step: step, cause: error,
                                               next: "`pgdr operations` shows where it stopped; `pgdr approve \(plan.id)` retries from there")
                 }
                 try env.store.append(.init(at: env.clock.now(), operation: plan.id, kind: plan.kind, phase: .end, step: step,
@@ -107,31 +107,11 @@ public struct OperationRunner: Sendable {
     func observation(_ plan: OperationPlan) async -> StepMachine.Observation {
         let roles = await env.observer.roles(of: [plan.from, plan.to], timeout: .milliseconds(500))
         let old = roles[plan.from] ?? nil, candidate = roles[plan.to] ?? nil
-        return .init(oldPrimaryWritable: old == .primary, candidateReachable: candidate != nil,
-                     candidateIsPrimary: candidate == .primary)
+        return .init(oldPrimaryWritable: old == .writablePrimary, candidateReachable: candidate != nil,
+                     candidateIsPrimary: candidate?.isPrimary == true)
     }
 
     func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-    }
-}
-
-/// The error itself when it is Sendable (every pgdr error is), else its account.
-func sendable(_ error: any Error) -> any Error & Sendable {
-    (error as? any Error & Sendable) ?? SendableError(error)
-}
-
-/// A non-Sendable error, kept as a cause across concurrency domains (its
-/// description is what the journal and the operator see).
-public struct SendableError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public let type: String
-    public init(_ error: any Error) {
-        if let already = error as? SendableError {
-            self = already
-            return
-        }
-        description = "\(error)"
-        type = String(describing: Swift.type(of: error))
     }
 }

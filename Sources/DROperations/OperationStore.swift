@@ -200,9 +200,9 @@ public enum OperationError: Error, CustomStringConvertible, Sendable {
     case badInput(String)
     case failed(String)
     /// A step failed; the cause is kept.
-    case step(operation: String, step: Step, cause: any Error & Sendable, next: String)
+    case step(operation: String, step: Step, cause: any Error, next: String)
     /// The journal could not be written: nothing may run unjournaled.
-    case journal(any Error & Sendable)
+    case journal(any Error)
 
     public var description: String {
         switch self {

@@ -181,7 +181,7 @@ struct StepActions {
     /// A switchover that cannot finish before promotion gives the primary back.
     func rollBackSwitchover() async -> String {
         let roles = await env.observer.roles(of: [plan.to], timeout: .seconds(2))
-        if case .primary?? = roles[plan.to] {
+        if case let role?? = roles[plan.to], role.isPrimary {
             return "\(plan.to) is already a primary: not rolling back; resume with `pgdr approve \(plan.id)`"
         }
         guard let control = env.control(plan.from) else { return "\(plan.from) has no control: section; start it yourself" }

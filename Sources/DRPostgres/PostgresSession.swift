@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
+import Synchronization
 
 /// One postgres-nio connection with deadlines: connecting fails fast on a
 /// dead port, and every query is bounded both on the server
@@ -30,7 +31,8 @@ public final class PostgresSession: Sendable {
         ]
         do {
             // Cancelling a connect attempt closes its channel: the deadline ends it.
-            let connection = try await withDeadline(target.connectTimeout + target.clientGrace) { [config] in
+            let connection = try await withDeadline(target.connectTimeout + target.clientGrace,
+                                                    discard: { late in try? await late.close() }) { [config] in
                 try await PostgresConnection.connect(configuration: config, id: 1, logger: logger)
             }
             return PostgresSession(target: target, connection: connection, logger: logger)
@@ -130,33 +132,92 @@ extension Duration {
 
 public struct DeadlineExceeded: Error, Sendable {}
 
-/// Runs `work`, giving up after `limit`. Structured: the work is a child task
-/// of this call and has ended when it returns. At the deadline `onLate` runs
-/// first (it closes the connection the work waits on, so a query to a peer
-/// that vanished fails at once instead of waiting for the network), then the
-/// work is cancelled.
+/// Runs `work`, giving up after `limit`: at the deadline `onLate` runs (it
+/// closes the connection the work waits on), the work is cancelled, and the
+/// caller resumes at once.
+///
+/// Not a task group on purpose. A group waits for every child, and a query on
+/// a connection whose server died can stay suspended after its connection is
+/// closed (seen here: a drill's INSERT on an orphaned backend of a killed
+/// postmaster never resumed, and a structured deadline hung the drill for
+/// good). The work therefore runs in a task this call owns: it is cancelled
+/// and its connection closed at the deadline, and it ends whenever the
+/// driver lets it; the caller never waits for that.
+///
+/// `discard` receives a value the work produced after the deadline (a
+/// connection that opened too late), so it can be closed rather than leaked.
 public func withDeadline<T: Sendable>(_ limit: Duration, onLate: @escaping @Sendable () async -> Void = {},
+                                      discard: (@Sendable (T) async -> Void)? = nil,
                                       _ work: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: DeadlineRace<T>.self) { group in
-        group.addTask { .finished(try await work()) }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            return .late
+    let gate = ResumeOnce<T>()
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { continuation in
+            gate.arm(continuation)
+            let task = Task {
+                do {
+                    let value = try await work()
+                    if !gate.resume(.success(value)) { await discard?(value) }
+                } catch {
+                    gate.resume(.failure(error))
+                }
+            }
+            let timer = Task {
+                try? await Task.sleep(for: limit)
+                guard !Task.isCancelled else { return }
+                if gate.resume(.failure(DeadlineExceeded())) {
+                    await onLate()
+                    task.cancel()
+                }
+            }
+            gate.onResume {
+                timer.cancel()
+            }
         }
-        defer { group.cancelAll() }
-        guard let first = try await group.next() else { throw DeadlineExceeded() }
-        switch first {
-        case .finished(let value):
-            return value
-        case .late:
-            await onLate()
-            group.cancelAll()
-            throw DeadlineExceeded()
-        }
+    } onCancel: {
+        gate.resume(.failure(CancellationError()))
     }
 }
 
-enum DeadlineRace<T: Sendable>: Sendable {
-    case finished(T)
-    case late
+/// Resumes a continuation exactly once, whoever comes first.
+final class ResumeOnce<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var pending: Result<T, any Error>?
+        var done = false
+        var cleanup: (@Sendable () -> Void)?
+    }
+
+    private let state = Mutex(State())
+
+    func arm(_ continuation: CheckedContinuation<T, any Error>) {
+        let pending: Result<T, any Error>? = state.withLock { state in
+            if let pending = state.pending { return pending }
+            state.continuation = continuation
+            return nil
+        }
+        if let pending { continuation.resume(with: pending) }
+    }
+
+    func onResume(_ body: @escaping @Sendable () -> Void) {
+        let alreadyDone = state.withLock { state in
+            if !state.done { state.cleanup = body }
+            return state.done
+        }
+        if alreadyDone { body() }
+    }
+
+    /// Returns true when this call was the one that resumed.
+    @discardableResult
+    func resume(_ result: Result<T, any Error>) -> Bool {
+        let (won, continuation, cleanup) = state.withLock { state -> (Bool, CheckedContinuation<T, any Error>?, (@Sendable () -> Void)?) in
+            guard !state.done else { return (false, nil, nil) }
+            state.done = true
+            if state.continuation == nil { state.pending = result }
+            return (true, state.continuation, state.cleanup)
+        }
+        guard won else { return false }
+        continuation?.resume(with: result)
+        cleanup?()
+        return true
+    }
 }

@@ -12,8 +12,11 @@ enum AlarmParser {
     static func read(_ node: Node, path: String, sink: DiagnosticSink, period: TimeSpan) -> AlarmSpec? {
         guard let a = MappingReader(node, path: path, sink: sink) else { return nil }
         defer { a.finish() }
-        guard let name = a.string("name", required: "a name such as `orders-lag`, used by composite rules") else { return nil }
-        if name.wholeMatch(of: /^[a-z][a-z0-9-]{0,62}$/) == nil {
+        a.accepts(keys)
+        // A missing name is one problem; the rest of the alarm is still checked.
+        let named = a.string("name", required: "a name such as `orders-lag`, used by composite rules")
+        let name = named ?? "unnamed"
+        if named != nil, name.wholeMatch(of: /^[a-z][a-z0-9-]{0,62}$/) == nil {
             sink.add(a.childPath("name"), at: node, "`\(name)` is not a usable alarm name",
                      hint: "lowercase letters, digits and hyphens, starting with a letter")
         }
@@ -23,7 +26,8 @@ enum AlarmParser {
                 sink.add(a.childPath("rule"), at: ruleNode, "an alarm has either `metric` or `rule`, not both")
             }
             do {
-                return AlarmSpec(name: name, summary: summary, kind: .composite(try AlarmRule.parse(ruleText)))
+                let rule = try AlarmRule.parse(ruleText)
+                return named.map { AlarmSpec(name: $0, summary: summary, kind: .composite(rule)) }
             } catch {
                 sink.add(a.childPath("rule"), at: ruleNode, "cannot read the rule \(error)",
                          hint: "CloudWatch syntax: ALARM(a) AND NOT (OK(b) OR INSUFFICIENT_DATA(c))")
@@ -72,8 +76,11 @@ enum AlarmParser {
                                 period: a.timeSpan("period", default: period, range: .seconds(1)...TimeSpan.days(1))!,
                                 evaluationPeriods: evaluation, datapointsToAlarm: min(datapoints, evaluation),
                                 treatMissingData: a.oneOf("treatMissingData", default: MetricAlarm.MissingData.missing))
-        return AlarmSpec(name: name, summary: summary, kind: .metric(alarm))
+        return named.map { AlarmSpec(name: $0, summary: summary, kind: .metric(alarm)) }
     }
+
+    static let keys = ["name", "description", "rule", "metric", "target", "statistic", "comparison", "threshold", "period",
+                       "evaluationPeriods", "datapointsToAlarm", "treatMissingData"]
 
     /// A threshold in the metric's own unit: a duration for seconds, a size
     /// for bytes, a number for percents and counts.

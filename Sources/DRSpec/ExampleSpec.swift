@@ -45,6 +45,8 @@ public enum ExampleSpec {
     failover:
       mode: manual          # manual (an operator approves) or automatic (opt-in, with guard rails)
       maxDataLoss: 5m       # refuse a failover that would lose more: a size (16MB), a time, or {bytes: 16MB, time: 5m}
+      # hook: ["/usr/local/bin/repoint-dns"]   # run after promotion, with PGDR_NEW_PRIMARY_{NAME,HOST,PORT}
+      # hookTimeout: 60s
 
     notifications:
       - type: log           # JSON lines; to standard error when no path is given
@@ -70,6 +72,14 @@ public enum ExampleSpec {
         database: postgres
         user: pgdr_monitor
         passwordFile: secrets/monitor.password
+        # For operations (stop, fence, rewind) on this server, run pgdr beside it and say how:
+        # adminUser: pgdr_admin
+        # adminPasswordFile: secrets/admin.password
+        # dataDirectory: /var/lib/postgresql/16/main
+        # control:
+        #   type: systemd               # pg_ctl, systemd or commands (docs/operations.md)
+        #   unit: postgresql@16-main
+        #   replicationPassfile: /var/lib/postgresql/.pgpass
       - name: pg2
         region: us-east-2
         host: 10.1.1.10

@@ -179,6 +179,13 @@ final class MappingReader {
         }
     }
 
+    /// Declares keys this mapping may hold even when a reader stops early
+    /// (a missing name, an unknown metric): they are then never reported as
+    /// unknown, only the real problem is.
+    func accepts(_ keys: [String]) {
+        for key in keys where !known.contains(key) { known.append(key) }
+    }
+
     /// Flags every key that no reader asked for, suggesting the nearest known key.
     func finish() {
         for entry in entries where !known.contains(entry.key) {

@@ -143,8 +143,10 @@ public enum SpecParser {
         let range = TimeSpan(milliseconds: 0)...TimeSpan.hours(24 * 7)
         if !o.has("rpo") { o.missing("rpo", hint: "how much data a disaster may cost, e.g. `rpo: 5m`") }
         if !o.has("rto") { o.missing("rto", hint: "how soon writes must resume, e.g. `rto: 1h`") }
-        guard let rpo = o.timeSpan("rpo", default: nil, range: range),
-              let rto = o.timeSpan("rto", default: nil, range: range) else { return nil }
+        // Both read before either is judged: a bad rpo must not make rto look unknown.
+        let rpo = o.timeSpan("rpo", default: nil, range: range)
+        let rto = o.timeSpan("rto", default: nil, range: range)
+        guard let rpo, let rto else { return nil }
         return Objectives(rpo: rpo, rto: rto)
     }
 
@@ -289,6 +291,7 @@ public enum SpecParser {
     static func readSink(_ node: Node, path: String, sink: DiagnosticSink) -> NotificationSink? {
         guard let n = MappingReader(node, path: path, sink: sink) else { return nil }
         defer { n.finish() }
+        n.accepts(["type", "path", "url", "command", "timeout", "retries"])
         guard n.has("type") else {
             n.missing("type", hint: "one of log, webhook, command")
             return nil
@@ -326,6 +329,8 @@ public enum SpecParser {
     static func readControl(_ n: MappingReader, dataDirectory: String?) -> NodeControlSpec? {
         guard let c = n.mapping("control") else { return nil }
         defer { c.finish() }
+        c.accepts(["type", "binDirectory", "logFile", "unit", "replicationUser", "replicationPassfile", "restoreCommand",
+                   "timeout", "commands"])
         guard c.has("type") else {
             c.missing("type", hint: "one of pg_ctl, systemd, commands")
             return nil

@@ -170,9 +170,13 @@ struct AgentLab: Sendable {
 
         """
         for node in spec.nodes {
+            let control = node.control.map { c in
+                ", control: {type: pg_ctl, logFile: \(c.logFile ?? ""), replicationPassfile: \(c.replicationPassfile ?? ""), "
+                    + "restoreCommand: '\(c.restoreCommand ?? "")'}"
+            } ?? ""
             text += "  - {name: \(node.name), region: \(node.region), host: \(node.host), port: \(node.port), "
                 + "dataDirectory: \(node.dataDirectory ?? ""), user: \(node.user), passwordFile: secrets/pgdr_monitor.password, "
-                + "adminUser: pgdr_admin, adminPasswordFile: secrets/pgdr_admin.password}\n"
+                + "adminUser: pgdr_admin, adminPasswordFile: secrets/pgdr_admin.password\(control)}\n"
         }
         return text
     }

@@ -1,8 +1,10 @@
 import DRLocal
 import PostgresNIO
 import DRPostgres
+import DRProcess
 import DRSpec
 import Foundation
+import PGDRTestSupport
 import Testing
 
 @Suite(.serialized) struct AgentTests {
@@ -38,7 +40,7 @@ import Testing
 
             // Stop the standby: 2 datapoints at 1 s, plus one interval, plus slack for a shared machine.
             let stopped = ContinuousClock.now
-            try await env.lab.server(node: "pg2").stop()
+            try await env.lab.control(node: "pg2").stop(.fast)
             let fired = await receiver.waitFor(within: .seconds(15)) { $0["alarm"] == "dr-at-risk" && $0["to"] == "ALARM" }
             let latency = try #require(fired, "dr-at-risk never reached the webhook") - stopped
             #expect(latency < .seconds(8), "dr-at-risk took \(latency); the window is 3 s")
@@ -148,8 +150,8 @@ import Testing
         try await AgentLab.with(sinks: sinks) { env in
             let agent = try AgentProcess(config: env.configPath)
             #expect(await agent.waitFor("/replica?node=pg2", status: 200, within: .seconds(15)))
-            let postmaster = try #require(try env.lab.server(node: "pg2").runningPID)
-            let frozen = [postmaster] + LocalServer.children(of: postmaster)
+            let postmaster = try #require(try env.lab.control(node: "pg2").data.postmasterPID)
+            let frozen = [postmaster] + ProcessTable.children(of: postmaster)
             for pid in frozen { kill(pid, SIGSTOP) }
             defer { for pid in frozen { kill(pid, SIGCONT) } }
 
@@ -197,7 +199,7 @@ import Testing
             #expect(await agent.waitFor("/primary?node=pg1", status: 200, within: .seconds(15)))
             try await Task.sleep(for: .seconds(2))  // the agent records the primary's position every round
             let fault = ContinuousClock.now
-            #expect(try env.lab.kill(node: "pg1", withChildren: true) != nil)
+            #expect(try await env.lab.kill(node: "pg1", withChildren: true) != nil)
             #expect(await agent.waitFor("/primary?node=pg2", status: 200, within: .seconds(20)))
             let took = ContinuousClock.now - fault
             #expect(took < .seconds(10), "automatic failover took \(took)")
@@ -206,6 +208,34 @@ import Testing
             #expect(env.lab.isFenced(node: "pg1"))
             let journal = env.journal().compactMap { $0["message"] as? String }
             #expect(journal.contains { $0.contains("automatic failover") && $0.contains("done") })
+            #expect(agent.stop() == 0)
+        }
+    }
+
+    /// Defect: an agent round in a switchover's write pause saw no primary,
+    /// and after the switchover it fenced the new standby on that old view
+    /// (2 of 15 switchovers under load; 1 of 39 here before the fix). Now the
+    /// agent decides only under the operation lock on a fresh look, so any
+    /// number of switchovers leave it nothing to do.
+    @Test func switchoversUnderAnAutomaticAgentNeverTriggerAFailover() async throws {
+        let failover = "failover: {mode: automatic, maxDataLoss: 1m, detection: {probes: 5, interval: 200ms}}"
+        try await AgentLab.with(sinks: "  - {type: log, path: notices.jsonl}", failover: failover) { env in
+            let agent = try AgentProcess(config: env.configPath)
+            #expect(await agent.waitFor("/primary?node=pg1", status: 200, within: .seconds(15)))
+            for round in 1...8 {
+                let result = try CLI.run(["switchover", "--config", env.configPath])
+                #expect(result.status == 0, "switchover \(round): \(result.stderr)")
+                // Let a few agent rounds and a detection window pass.
+                try await Task.sleep(for: .milliseconds(1800))
+                let status = try CLI.run(["status", "--config", env.configPath])
+                #expect(status.status == 0, "switchover \(round) left the pair unhealthy:\n\(status.stdout)")
+                #expect(!env.lab.isFenced(node: "pg1") && !env.lab.isFenced(node: "pg2"), "a node was fenced after switchover \(round)")
+            }
+            let acted = env.journal().filter { $0["kind"] as? String == "operation" }.compactMap { $0["message"] as? String }
+            #expect(acted.isEmpty, "the agent acted: \(acted)")
+            let operations = (try? String(contentsOfFile: "\(env.lab.layout.root)/pgdr-operations.jsonl", encoding: .utf8)) ?? ""
+            #expect(operations.contains("\"kind\":\"switchover\""), "the switchovers are journaled beside the spec")
+            #expect(!operations.contains("\"kind\":\"failover\""), "no failover was planned or run")
             #expect(agent.stop() == 0)
         }
     }

@@ -82,7 +82,8 @@ func resources(_ template: CFTemplate) throws -> [String: [String: Any]] {
                     if resource["Type"] as? String == "AWS::Route53::RecordSet" { continue }
                     for key in ["DBInstanceIdentifier", "BucketName", "TopicName", "FunctionName", "AlarmName", "Name", "AliasName"] {
                         if let value = properties[key] as? String {
-                            #expect(value.hasSuffix("-\(spec.environment)") || value.contains("-\(spec.environment)"),
+                            // The environment is one of the name's dash-separated words (`orders-db-prod`, `orders-prod-lag`).
+                            #expect(value.split(separator: "-").dropFirst().contains(Substring(spec.environment)),
                                     "\(id).\(key) = \(value) lacks the environment suffix")
                         }
                     }
@@ -111,7 +112,9 @@ func resources(_ template: CFTemplate) throws -> [String: [String: Any]] {
             let db = try #require(primary.resources["Database"])
             #expect(db.properties["MasterUserPassword"]?.literals.allSatisfy { $0.hasPrefix("{{resolve:secretsmanager:") } == true)
             let json = try primary.json()
-            #expect(!json.localizedCaseInsensitiveContains("\"MasterUserPassword\" : \"") || json.contains("{{resolve:secretsmanager:"))
+            // Every literal password value in the JSON is a Secrets Manager reference.
+            let literals = json.matches(of: /"MasterUserPassword" : "([^"]*)"/).map { String($0.1) }
+            #expect(literals.allSatisfy { $0.hasPrefix("{{resolve:secretsmanager:") }, "\(literals)")
         }
     }
 

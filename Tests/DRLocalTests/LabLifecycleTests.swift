@@ -1,5 +1,6 @@
 import DRLocal
 import DRPostgres
+import DRProcess
 import DRSpec
 import DRStatus
 import Foundation
@@ -13,7 +14,7 @@ import Testing
             #expect(!again.created)
             #expect(again.nodes.allSatisfy { $0.action.hasPrefix("already running") })
 
-            try await fx.lab.server(node: "pg2").stop()
+            try await fx.lab.control(node: "pg2").stop(.fast)
             let report = await fx.status()
             #expect(!report.healthy)
             #expect(report.problems.contains { $0.node == "pg2" && $0.message.contains("unreachable") })
@@ -30,12 +31,12 @@ import Testing
 
     @Test func downLeavesNoServerProcess() async throws {
         try await LabFixture.with { fx in
-            let pids = try ["pg1", "pg2"].map { try #require(try fx.lab.server(node: $0).runningPID) }
+            let pids = try ["pg1", "pg2"].map { try #require(try fx.lab.control(node: $0).data.postmasterPID) }
             let reports = try await fx.lab.down()
             #expect(reports.allSatisfy { $0.action.hasPrefix("stopped") })
             for pid in pids {
                 // Exited: gone, or a zombie until init reaps it (it runs nothing).
-                #expect(LocalServer.hasExited(pid), "postmaster \(pid) still runs")
+                #expect(ProcessTable.hasExited(pid), "postmaster \(pid) still runs")
             }
             let postmasters = try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap(Int32.init)
                 .filter { pid in

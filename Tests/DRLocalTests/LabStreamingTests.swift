@@ -16,7 +16,7 @@ import Testing
             let pg2 = try #require(report.nodes.first { $0.name == "pg2" })
             #expect(pg1.role == .primary)
             #expect(pg2.role == .standby)
-            #expect(pg2.walReceiver?.status == "streaming")
+            #expect(pg2.walReceiver?.status == .streaming)
             #expect(pg2.walReceiver?.slotName == "pgdr_pg2")
             #expect(pg1.slots.contains { $0.name == "pgdr_pg2" && $0.active })
             #expect(pg1.replicas.contains { $0.applicationName == "pg2" && $0.state == "streaming" })

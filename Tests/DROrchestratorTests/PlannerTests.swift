@@ -6,6 +6,9 @@ import Testing
 
 let now = Date(timeIntervalSince1970: 1_800_000_000)
 
+/// An LSN written as PostgreSQL writes it (tests only use valid ones).
+func lsn(_ text: String) -> LSN { LSN(text) ?? LSN(UInt64.max) }
+
 func spec(maxDataLoss: DataLossLimit = DataLossLimit(bytes: nil, time: .minutes(1))) throws -> Spec {
     var spec = try SpecParser.parse(yaml: """
         name: orders
@@ -36,7 +39,7 @@ func standby(_ name: String = "pg2", replay: String = "0/5000000", heartbeatAge:
     s.serverTime = now
     s.heartbeatAt = heartbeatAge.map { now - $0 }
     s.replayPaused = paused
-    s.walReceiver = .init(status: streaming ? "streaming" : "waiting", senderHost: nil, senderPort: nil, slotName: nil, lastMessageAt: nil)
+    s.walReceiver = .init(status: streaming ? .streaming : .waiting, senderHost: nil, senderPort: nil, slotName: nil, lastMessageAt: nil)
     return s
 }
 
@@ -56,7 +59,7 @@ enum SpecThresholds {
 
 @Suite struct FailoverPlannerTests {
     @Test func primaryLostStandbyHealthyIsPlannedWithWarning() throws {
-        let seen = PrimaryPosition(node: "pg1", flushLSN: "0/5000000", at: now - 1)
+        let seen = PrimaryPosition(node: "pg1", flushLSN: lsn("0/5000000"), at: now - 1)
         let plan = try FailoverPlanner.plan(report: report(down("pg1"), standby()), spec: spec(), id: "f1", now: now,
                                             acceptDataLoss: false, lastKnownPrimary: seen).get()
         #expect(plan.from == "pg1" && plan.to == "pg2")
@@ -111,13 +114,15 @@ enum SpecThresholds {
         var replica = standby(replay: "0/5000000")
         replica.receiveLSN = LSN("0/5000000")
         let gone = report(down("pg1"), replica)
-        let caughtUp = PrimaryPosition(node: "pg1", flushLSN: "0/5000000", at: now - 2)
+        let caughtUp = PrimaryPosition(node: "pg1", flushLSN: lsn("0/5000000"), at: now - 2)
         let plan = try FailoverPlanner.plan(report: gone, spec: spec(), id: "x", now: now, acceptDataLoss: false,
                                             lastKnownPrimary: caughtUp).get()
         #expect(plan.estimatedLossBytes == 0)
-        #expect(plan.estimatedLossSeconds == 0)
+        // What the primary wrote after the last sight is unknown: the time is an upper bound, the sight's age.
+        #expect(plan.estimatedLossSeconds == 2)
+        #expect(plan.evidenceAt == now - 2)
         #expect(plan.warnings.contains { $0.contains("last sight of pg1") })
-        let ahead = PrimaryPosition(node: "pg1", flushLSN: "0/9000000", at: now - 2)
+        let ahead = PrimaryPosition(node: "pg1", flushLSN: lsn("0/9000000"), at: now - 2)
         let tight = try spec(maxDataLoss: DataLossLimit(bytes: .megabytes(1), time: nil))
         guard case .failure(let refusal) = FailoverPlanner.plan(report: gone, spec: tight, id: "x", now: now, acceptDataLoss: false,
                                                                 lastKnownPrimary: ahead) else {
@@ -125,6 +130,45 @@ enum SpecThresholds {
             return
         }
         #expect(refusal.reason.contains("64 MB"))
+    }
+}
+
+@Suite struct StaleEvidenceTests {
+    /// The fault suite's case: the agent was down, replication was cut, writes
+    /// went on for 20 s, then the primary was lost. The last sight of the
+    /// primary says 0 B behind; it is 20 s old and must not be believed.
+    @Test func aLastSightOlderThanTheFreshnessWindowMakesTheLossUnknown() throws {
+        var replica = standby(replay: "0/5000000")
+        replica.receiveLSN = LSN("0/5000000")
+        let gone = report(down("pg1"), replica)
+        let old = PrimaryPosition(node: "pg1", flushLSN: lsn("0/5000000"), at: now - 20)
+        var fiveSeconds = try spec(maxDataLoss: DataLossLimit(bytes: nil, time: .seconds(5)))
+        fiveSeconds.monitoring.interval = .seconds(2)
+        #expect(FailoverPlanner.evidenceFreshness(fiveSeconds) == 6)
+        guard case .failure(let refusal) = FailoverPlanner.plan(report: gone, spec: fiveSeconds, id: "x", now: now,
+                                                                acceptDataLoss: false, lastKnownPrimary: old) else {
+            Issue.record("a 20 s old sight must not estimate 0 B")
+            return
+        }
+        #expect(refusal.reason.contains("unknown"))
+        let accepted = try FailoverPlanner.plan(report: gone, spec: fiveSeconds, id: "x", now: now, acceptDataLoss: true,
+                                                lastKnownPrimary: old).get()
+        #expect(accepted.estimatedLossBytes == nil && accepted.estimatedLossSeconds == nil)
+        #expect(accepted.warnings.contains { $0.contains("20s old") })
+        #expect(accepted.evidenceAt == now - 20, "the plan shows how old its evidence is")
+    }
+
+    @Test func aFreshSightCountsItsAgeAgainstTheLimit() throws {
+        var replica = standby(replay: "0/5000000")
+        replica.receiveLSN = LSN("0/5000000")
+        var spec = try spec(maxDataLoss: DataLossLimit(bytes: nil, time: .seconds(3)))
+        spec.monitoring.interval = .seconds(2)
+        let sight = PrimaryPosition(node: "pg1", flushLSN: lsn("0/5000000"), at: now - 4)
+        guard case .failure = FailoverPlanner.plan(report: report(down("pg1"), replica), spec: spec, id: "x", now: now,
+                                                   acceptDataLoss: false, lastKnownPrimary: sight) else {
+            Issue.record("4 s since the last sight may hide 4 s of writes: over a 3 s limit")
+            return
+        }
     }
 }
 
@@ -224,5 +268,44 @@ enum SpecThresholds {
                                    steps: [.stopNode, .resync, .configureStandby, .createSlot, .startStandby, .waitStreaming])
         #expect(StepMachine.next(plan: rejoin, finished: [.stopNode, .resync], observed: calm) == .run(.configureStandby))
         #expect(StepMachine.next(plan: rejoin, finished: Set(rejoin.steps), observed: calm) == .done)
+    }
+
+    let switchover = OperationPlan(id: "s", kind: .switchover, createdAt: now, from: "pg1", to: "pg2", oldPrimaryReachable: true,
+                                   steps: [.stopWrites, .waitCatchUp, .promote, .verify, .restartOldAsStandby, .repoint, .notify])
+
+    @Test func aSwitchoverWhoseStandbyVanishesBeforePromotionRollsBack() {
+        let gone = StepMachine.Observation(oldPrimaryWritable: false, candidateReachable: false, candidateIsPrimary: false)
+        guard case .rollBack(let reason) = StepMachine.next(plan: switchover, finished: [.stopWrites], observed: gone) else {
+            Issue.record("no standby to promote: give the primary back")
+            return
+        }
+        #expect(reason.contains("pg2 became unreachable"))
+        // Before writes stopped nothing changed: the first step runs (and fails on its own).
+        #expect(StepMachine.next(plan: switchover, finished: [], observed: gone) == .run(.stopWrites))
+    }
+
+    @Test func aSwitchoverNeverPromotesBesideAWritableOldPrimary() {
+        let back = StepMachine.Observation(oldPrimaryWritable: true, candidateReachable: true, candidateIsPrimary: false)
+        guard case .rollBack = StepMachine.next(plan: switchover, finished: [.stopWrites, .waitCatchUp], observed: back) else {
+            Issue.record("the old primary takes writes again before promotion: roll back, do not promote")
+            return
+        }
+        let both = StepMachine.Observation(oldPrimaryWritable: true, candidateReachable: true, candidateIsPrimary: true)
+        #expect(StepMachine.next(plan: switchover, finished: [.stopWrites, .waitCatchUp, .promote, .verify], observed: both)
+            == .run(.fence), "after promotion a writable old primary is fenced at once")
+    }
+
+    @Test func aRejoinOfAWritableNodeOrWithoutAPrimaryIsBlocked() {
+        let rejoin = OperationPlan(id: "r", kind: .rejoin, createdAt: now, from: "pg1", to: "pg2", oldPrimaryReachable: false,
+                                   steps: [.stopNode, .resync, .configureStandby, .createSlot, .startStandby, .waitStreaming])
+        let writable = StepMachine.Observation(oldPrimaryWritable: true, candidateReachable: true, candidateIsPrimary: true)
+        guard case .blocked = StepMachine.next(plan: rejoin, finished: [], observed: writable) else {
+            Issue.record("rejoining a writable primary throws its writes away")
+            return
+        }
+        guard case .blocked = StepMachine.next(plan: rejoin, finished: [.stopNode], observed: calm) else {
+            Issue.record("rewinding from a node that is not a primary must wait")
+            return
+        }
     }
 }

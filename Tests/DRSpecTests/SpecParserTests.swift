@@ -53,7 +53,7 @@ func errorAt(_ path: String, in yaml: String, sourceLocation: SourceLocation = #
         #expect(parsed.spec.nodes.map(\.name) == ["pg1", "pg2"])
         #expect(parsed.spec.nodes[0].password == .file("secrets/monitor.password"))
         #expect(parsed.spec.nodes[1].password == .environment("PGDR_PG2_PASSWORD"))
-        #expect(parsed.spec.notifications.first?.type == .log)
+        #expect(parsed.spec.notifications.first?.kind == .log)
         #expect(parsed.spec.tags["cost-center"] == "4711")
         #expect(parsed.warnings.isEmpty)
         #expect(parsed.spec.primaryNode?.name == "pg1")
@@ -81,8 +81,8 @@ func errorAt(_ path: String, in yaml: String, sourceLocation: SourceLocation = #
         #expect(spec.monitoring.thresholds.latency == TimeSpan(milliseconds: 50))
         #expect(spec.failover.mode == .automatic)
         #expect(spec.failover.maxDataLoss == DataLossLimit(bytes: .megabytes(16), time: .seconds(30)))
-        #expect(spec.notifications[0].retries == 5)
-        #expect(spec.notifications[1].command == ["/bin/cat", "-u"])
+        #expect(spec.notifications[0].delivery.retries == 5)
+        #expect(spec.notifications[1] == .command(program: "/bin/cat", arguments: ["-u"], spec.notifications[1].delivery))
     }
 
     @Test func maxDataLossAcceptsASizeOrATime() throws {

@@ -19,7 +19,7 @@ func standby(replay: String, heartbeat: Date? = nil, receiver: String = "streami
     s.receiveLSN = LSN(replay)
     s.heartbeatAt = heartbeat
     s.replayPaused = false
-    s.walReceiver = .init(status: receiver, senderHost: "127.0.0.1", senderPort: 1, slotName: "pgdr_pg2", lastMessageAt: nil)
+    s.walReceiver = .init(status: WalReceiverState(receiver), senderHost: "127.0.0.1", senderPort: 1, slotName: "pgdr_pg2", lastMessageAt: nil)
     return s
 }
 

@@ -1,7 +1,9 @@
 import DRLocal
+import DRDrill
 import DROperations
 import DRPostgres
 import Foundation
+import PGDRTestSupport
 import PostgresNIO
 import Testing
 
@@ -48,7 +50,7 @@ import Testing
             agent.waitUntilExit()
             #expect(FileManager.default.fileExists(atPath: "\(dir)/pgdr-last-primary.json"))
             // Node loss: the primary's postmaster and every child, SIGKILL.
-            #expect(try lab.kill(node: "pg1", withChildren: true) != nil)
+            #expect(try await lab.kill(node: "pg1", withChildren: true) != nil)
             try await Task.sleep(for: .milliseconds(300))
 
             let plan = try CLI.run(["failover", "--config", config])
@@ -68,7 +70,9 @@ import Testing
             #expect(approved.stdout.contains("pg2 promoted"))
             #expect(await Self.isPrimary(lab, "pg2") == true)
             let status = try CLI.run(["status", "--json", "--config", config])
-            #expect(status.stdout.contains("\"primary\" : \"pg2\"") || status.stdout.contains("\"role\" : \"primary\""))
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
+            let nodes = report["nodes"] as? [[String: Any]] ?? []
+            #expect(nodes.first { $0["name"] as? String == "pg2" }?["role"] as? String == "primary", "pg2 took over")
 
             // The old primary cannot take a write: it is down and the lab will not start it.
             #expect(lab.isFenced(node: "pg1"))
@@ -135,7 +139,7 @@ import Testing
             // An approval past its expiry is refused and changes nothing.
             let planned = try CLI.run(["failover", "--accept-data-loss", "--config", config])
             let id = try #require(planned.stdout.firstMatch(of: /approve with: pgdr approve (failover-[0-9a-f]+)/)?.1)
-            let file = "\(dir)/pgdr-approvals/\(id).json"
+            let file = "\(dir)/pgdr-plans/\(id).json"
             var plan = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any])
             plan["expiresAt"] = (Date().timeIntervalSince1970 - 60) * 1000
             try JSONSerialization.data(withJSONObject: plan).write(to: URL(fileURLWithPath: file))
@@ -149,7 +153,9 @@ import Testing
             let rejoin = try CLI.run(["rejoin", "pg1", "--config", config])
             #expect(rejoin.status == 3)
             #expect(rejoin.stderr.contains("still a writable primary"))
-            let lock = "{\"operation\":\"failover-held\",\"pid\":\(getpid()),\"since\":0}"
+            // Held by this (live) test process, as a running operation's would be.
+            let boot = try String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            let lock = "{\"operation\":\"failover-held\",\"pid\":\(getpid()),\"bootID\":\"\(boot)\",\"since\":0}"
             try lock.write(toFile: "\(dir)/pgdr-operation.lock", atomically: true, encoding: .utf8)
             let busy = try CLI.run(["switchover", "--config", config])
             #expect(busy.status == 3)
@@ -225,8 +231,15 @@ import Testing
         defer { _ = try? CLI.run(["lab", "destroy", "--dir", dir, "--yes"]) }
         let up = try CLI.run(["lab", "up", "--sync", "--dir", dir])
         #expect(up.status == 0, "\(up.stderr)")
-        let status = try CLI.run(["status", "--json", "--config", "\(dir)/pgdr.yaml"])
-        #expect(status.stdout.contains("\"syncState\" : \"quorum\"") || status.stdout.contains("\"syncState\" : \"sync\""))
+        // The standby reports itself synchronous once it has reconnected after the reload.
+        var status = try CLI.run(["status", "--json", "--config", "\(dir)/pgdr.yaml"])
+        let deadline = ContinuousClock.now + .seconds(15)
+        while !status.stdout.contains("\"syncState\" : \"quorum\""), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+            status = try CLI.run(["status", "--json", "--config", "\(dir)/pgdr.yaml"])
+        }
+        // ANY 1 (...) is quorum commit: pg_stat_replication says `quorum` for it.
+        #expect(status.stdout.contains("\"syncState\" : \"quorum\""), "\(status.stdout)")
         let (result, runs) = try Self.drill("node-loss", config: "\(dir)/pgdr.yaml", runs: 2)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(runs.count == 2)

@@ -1,4 +1,5 @@
 import Foundation
+import PGDRTestSupport
 import Testing
 
 @Suite struct SpecCommandTests {

@@ -1,18 +1,16 @@
 import Foundation
-import PGDRTestSupport
-import Testing
 
 /// Runs the built `pgdr` binary, as a user would.
-enum CLI {
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
+public enum CLI {
+    public struct Result: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
     }
 
-    static let binary = PGDRBinary.path
+    public static let binary = PGDRBinary.path
 
-    static func run(_ arguments: [String], in directory: String? = nil) throws -> Result {
+    public static func run(_ arguments: [String], in directory: String? = nil) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
@@ -29,7 +27,7 @@ enum CLI {
                       stderr: String(decoding: errData, as: UTF8.self))
     }
 
-    static func tempDirectory() throws -> String {
+    public static func tempDirectory() throws -> String {
         let dir = NSTemporaryDirectory() + "pgdr-cli-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return dir
