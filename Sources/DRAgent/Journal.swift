@@ -76,7 +76,7 @@ public actor Journal {
 
     /// Every readable entry of a journal file, oldest first.
     public static func read(path: String, since: Date? = nil) -> [Entry] {
-        JSONLines.read(Entry.self, from: path).filter { since == nil || $0.at >= since! }
+        JSONLines.read(Entry.self, from: path).filter { entry in since.map { entry.at >= $0 } ?? true }
     }
 }
 

@@ -17,7 +17,8 @@ import PostgresNIO
 public struct Lab: Sendable {
     public static let primaryRegion = "us-east-1"
     public static let drRegion = "us-east-2"
-    public static let nodeNames = [primaryRegion: "pg1", drRegion: "pg2"]
+    public static let primaryNode = "pg1"
+    public static let drNode = "pg2"
 
     public let layout: LabLayout
     let logger: Logger
@@ -79,7 +80,7 @@ public struct Lab: Sendable {
     func peer(of node: LabState.Node) -> LabState.Node {
         let regions = [Self.primaryRegion, Self.drRegion]
         let other = regions.first { $0 != node.region } ?? Self.drRegion
-        return LabState.Node(name: Self.nodeNames[other] ?? other, region: other, port: 0)
+        return LabState.Node(name: other == Self.primaryRegion ? Self.primaryNode : Self.drNode, region: other, port: 0)
     }
 
     func node(_ name: String) throws -> LabState.Node {
@@ -97,8 +98,8 @@ public struct Lab: Sendable {
         var standbyPort = try FreePort.pick()
         while standbyPort == primaryPort { standbyPort = try FreePort.pick() }
         let nodes = [
-            LabState.Node(name: Self.nodeNames[Self.primaryRegion]!, region: Self.primaryRegion, port: primaryPort),
-            LabState.Node(name: Self.nodeNames[Self.drRegion]!, region: Self.drRegion, port: standbyPort),
+            LabState.Node(name: Self.primaryNode, region: Self.primaryRegion, port: primaryPort),
+            LabState.Node(name: Self.drNode, region: Self.drRegion, port: standbyPort),
         ]
         try fm.createDirectory(atPath: layout.root, withIntermediateDirectories: true,
                                attributes: [.posixPermissions: 0o755])

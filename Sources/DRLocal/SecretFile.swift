@@ -9,7 +9,7 @@ enum SecretFile {
     /// 32 characters from the system's CSPRNG (about 185 bits).
     static func generate() -> Secret {
         var generator = SystemRandomNumberGenerator()
-        return Secret(String((0..<32).map { _ in alphabet.randomElement(using: &generator)! }))
+        return Secret(String((0..<32).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] }))
     }
 
     static func write(_ secret: Secret, to path: String, owner: ServerUser?) throws {

@@ -39,7 +39,7 @@ public struct AlarmEngine: Sendable {
     public mutating func evaluate(now: Date) -> [AlarmTransition] {
         var transitions: [AlarmTransition] = []
         for alarm in order {
-            let current = entries[alarm.name]!
+            guard let current = entries[alarm.name] else { continue }
             let outcome: MetricAlarmEvaluator.Outcome
             switch alarm.kind {
             case .metric(let metric):
@@ -67,7 +67,7 @@ public struct AlarmEngine: Sendable {
         var placed = Set(ordered.map(\.name))
         var pending = alarms.filter { $0.rule != nil }
         while !pending.isEmpty {
-            let ready = pending.filter { $0.rule!.references.allSatisfy { placed.contains($0) || !pending.map(\.name).contains($0) } }
+            let ready = pending.filter { ($0.rule?.references ?? []).allSatisfy { placed.contains($0) || !pending.map(\.name).contains($0) } }
             // A cycle cannot pass validation; place the rest as they are rather than loop.
             let next = ready.isEmpty ? pending : ready
             ordered += next

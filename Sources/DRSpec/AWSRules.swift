@@ -116,8 +116,8 @@ public enum AWSRules {
 extension SpecRules {
     /// The AWS half of validation: every value must pass AWS's own rules offline.
     static func checkAWS(_ spec: Spec, sink: DiagnosticSink, at: (String) -> Node?, today: Date = Date()) {
-        for key in spec.tags.keys.sorted() {
-            for problem in AWSRules.tagProblems(key: key, value: spec.tags[key]!) {
+        for (key, value) in spec.tags.sorted(by: { $0.key < $1.key }) {
+            for problem in AWSRules.tagProblems(key: key, value: value) {
                 sink.add("tags.\(key)", at: at("tags.\(key)"), problem.message, hint: problem.hint)
             }
         }

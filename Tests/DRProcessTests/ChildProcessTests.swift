@@ -1,0 +1,63 @@
+import DRProcess
+import Foundation
+import Testing
+
+/// The one way pgdr runs programs: timeouts that end the whole process
+/// group, bounded output, and an environment that carries no secret.
+@Suite struct ChildProcessTests {
+    @Test func aTimeoutKillsTheProgramAndItsChildren() async throws {
+        let marker = NSTemporaryDirectory() + "pgdr-child-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: marker) }
+        let started = ContinuousClock.now
+        let error = await #expect(throws: ChildProcess.Failure.self) {
+            // The grandchild would write the marker after 3 s if it survived the timeout.
+            try await ChildProcess.run(.init("/bin/sh", ["-c", "(sleep 3; touch \(marker)) & sleep 30"], timeout: .milliseconds(300)))
+        }
+        #expect(error?.kind == .timedOut)
+        #expect(ContinuousClock.now - started < .seconds(10))
+        try await Task.sleep(for: .seconds(4))
+        #expect(!FileManager.default.fileExists(atPath: marker), "a child of the timed-out program kept running")
+    }
+
+    @Test func outputIsBoundedToItsLastBytes() async throws {
+        let result = try await ChildProcess.run(.init("/bin/sh", ["-c", "seq 1 100000; echo the-end"], timeout: .seconds(20),
+                                                      outputLimit: 1000))
+        #expect(result.succeeded)
+        #expect(result.truncated)
+        #expect(result.output.utf8.count <= 1000)
+        #expect(result.output.hasSuffix("the-end\n"))
+    }
+
+    @Test func theEnvironmentCarriesOnlyWhatIsGiven() async throws {
+        setenv("PGDR_TEST_SECRET_PASSWORD", "hunter2-must-not-leak", 1)
+        defer { unsetenv("PGDR_TEST_SECRET_PASSWORD") }
+        let result = try await ChildProcess.checked(.init("/usr/bin/env", [], environment: ["PGDR_NEW_PRIMARY_NAME": "pg2"],
+                                                          timeout: .seconds(10)))
+        #expect(!result.output.contains("hunter2"), "a variable of pgdr's own environment reached the child")
+        #expect(result.output.contains("PGDR_NEW_PRIMARY_NAME=pg2"))
+        #expect(result.output.contains("PATH="))
+    }
+
+    @Test func aFailureQuotesTheProgramsLastWords() async throws {
+        let error = await #expect(throws: ChildProcess.Failure.self) {
+            try await ChildProcess.checked(.init("/bin/sh", ["-c", "echo first >&2; echo 'the real reason' >&2; exit 3"],
+                                                 timeout: .seconds(10)))
+        }
+        #expect(error?.kind == .failed)
+        #expect(error?.description.contains("exit status 3") == true)
+        #expect(error?.description.contains("the real reason") == true)
+    }
+
+    @Test func aMissingProgramIsAClearError() async throws {
+        let error = await #expect(throws: ChildProcess.Failure.self) {
+            try await ChildProcess.run(.init("/nonexistent/pgdr-hook", [], timeout: .seconds(5)))
+        }
+        #expect(error?.kind == .couldNotStart)
+        #expect(error?.description.contains("pgdr-hook") == true)
+    }
+
+    @Test func inputReachesTheProgram() async throws {
+        let result = try await ChildProcess.checked(.init("/bin/cat", [], timeout: .seconds(5), input: Array("{\"a\":1}".utf8)))
+        #expect(result.output == "{\"a\":1}")
+    }
+}
