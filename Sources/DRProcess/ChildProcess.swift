@@ -133,24 +133,43 @@ public enum ChildProcess {
                 input: .array(request.input), output: .sequence, error: .sequence
             ) { execution in
                 try await withThrowingTaskGroup(of: Part.self) { group in
+                    let pid = execution.processIdentifier.value
                     group.addTask { .output(try await Tail.collect(execution.standardOutput, limit: limit)) }
                     group.addTask { .error(try await Tail.collect(execution.standardError, limit: limit)) }
+                    // Its output may close long before it ends (a daemonising hook): the
+                    // timeout covers the process itself, not only its pipes.
+                    group.addTask {
+                        while !ProcessTable.hasExited(pid) { try await Task.sleep(for: .milliseconds(10)) }
+                        return .exited
+                    }
                     group.addTask {
                         try await Task.sleep(for: timeout)
                         return .timeout
                     }
                     var captured = Captured()
+                    var exited = false
                     while let part = try await group.next() {
                         switch part {
                         case .output(let tail): captured.output = tail
                         case .error(let tail): captured.error = tail
+                        case .exited: exited = true
                         case .timeout:
                             captured.timedOut = true
-                            // The whole group: a hook's own children end with it.
-                            try? execution.send(signal: .kill, toProcessGroup: true)
+                            // The whole group: a hook's own children end with it. A child
+                            // forked while the signal was on its way escapes one kill, so
+                            // the group is killed again until its output closes.
                             try? execution.send(signal: .kill)
+                            group.addTask {
+                                while !Task.isCancelled {
+                                    try? execution.send(signal: .kill, toProcessGroup: true)
+                                    try await Task.sleep(for: .milliseconds(50))
+                                }
+                                return .reaped
+                            }
+                        case .reaped:
+                            break
                         }
-                        if captured.output != nil && captured.error != nil { break }
+                        if captured.output != nil && captured.error != nil && (exited || captured.timedOut) { break }
                     }
                     group.cancelAll()
                     return captured
@@ -191,7 +210,7 @@ public enum ChildProcess {
     }
 
     enum Part: Sendable {
-        case output(Tail), error(Tail), timeout
+        case output(Tail), error(Tail), exited, timeout, reaped
     }
 }
 

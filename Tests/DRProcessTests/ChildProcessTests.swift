@@ -19,6 +19,15 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: marker), "a child of the timed-out program kept running")
     }
 
+    @Test func aProgramThatClosesItsOutputIsStillBoundedByTheTimeout() async throws {
+        let started = ContinuousClock.now
+        let error = await #expect(throws: ChildProcess.Failure.self) {
+            try await ChildProcess.run(.init("/bin/sh", ["-c", "exec >/dev/null 2>&1; sleep 30"], timeout: .milliseconds(300)))
+        }
+        #expect(error?.kind == .timedOut)
+        #expect(ContinuousClock.now - started < .seconds(10))
+    }
+
     @Test func outputIsBoundedToItsLastBytes() async throws {
         let result = try await ChildProcess.run(.init("/bin/sh", ["-c", "seq 1 100000; echo the-end"], timeout: .seconds(20),
                                                       outputLimit: 1000))
