@@ -89,6 +89,7 @@ let package = Package(
         .testTarget(name: "DRStatusTests", dependencies: ["DRStatus", "DRSpec"]),
         .testTarget(name: "DRPostgresTests", dependencies: ["DRPostgres", "DRSpec"]),
         .testTarget(name: "DRProcessTests", dependencies: ["DRProcess"]),
+        .testTarget(name: "DRJournalTests", dependencies: ["DRJournal"]),
         .testTarget(name: "DRMonitorTests", dependencies: ["DRMonitor", "DRSpec", "DRStatus"]),
         .testTarget(name: "DROrchestratorTests", dependencies: ["DROrchestrator", "DRSpec", "DRStatus"]),
         // The operation runner against fakes behind its seams (rollback, degraded outcomes, crash and resume).

@@ -19,11 +19,19 @@ public enum JSONLines {
     public static func append<T: Encodable>(_ value: T, to path: String) throws {
         var line = try encoder.encode(value)
         line.append(0x0A)
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o640)
+        let fd = open(path, O_RDWR | O_CREAT | O_APPEND, 0o640)
         guard fd >= 0 else {
             throw WriteError(description: "cannot open \(path): \(String(cString: strerror(errno))); check the folder exists and is writable")
         }
         defer { close(fd) }
+        // A crash mid-write leaves a last line without its newline; ending it
+        // here keeps this entry on a line of its own (the torn one is skipped
+        // by readers) instead of gluing it to the torn bytes.
+        let size = lseek(fd, 0, SEEK_END)
+        if size > 0 {
+            var last: UInt8 = 0
+            if pread(fd, &last, 1, size - 1) == 1, last != 0x0A { line.insert(0x0A, at: 0) }
+        }
         let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         guard written == line.count, fsync(fd) == 0 else {
             throw WriteError(description: "cannot write \(path): \(String(cString: strerror(errno)))")

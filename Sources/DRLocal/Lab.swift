@@ -50,6 +50,10 @@ public struct Lab: Sendable {
     public func up() async throws -> UpReport {
         try LabConfig.checkPath(layout.root)
         let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: layout.root, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw LocalError.badInput("\(layout.root) is a file, not a folder; choose a new or empty folder with --dir")
+        }
         if fm.fileExists(atPath: layout.stateFile) {
             return try await resume()
         }
@@ -357,14 +361,33 @@ public struct Lab: Sendable {
         return reports.reversed()
     }
 
-    /// Stops the servers and removes the lab folder; refuses a folder that is not a lab.
+    /// Stops the servers and removes the lab folder; refuses anything that
+    /// does not look like a lab pgdr made, before deleting a single file.
     public func destroy() async throws {
         let fm = FileManager.default
-        guard fm.fileExists(atPath: layout.root) else { return }
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: layout.root, isDirectory: &isDirectory) else { return }
+        guard isDirectory.boolValue else {
+            throw LocalError.badInput("\(layout.root) is a file, not a lab folder; pgdr will not delete it")
+        }
         guard fm.fileExists(atPath: layout.stateFile) else {
             throw LocalError.badInput("\(layout.root) holds no lab.json: it is not a lab, and pgdr will not delete it")
         }
-        if (try? loadState()) != nil { _ = try await down() }
+        let state: LabState
+        do {
+            state = try LabState.load(layout.stateFile)
+        } catch {
+            throw LocalError.badInput("\(layout.stateFile) is not a lab's state (\(error)); pgdr will not delete \(layout.root)")
+        }
+        // A lab has a folder per region of its nodes, and its secrets: a copied
+        // lab.json alone does not make a folder a lab.
+        let expected = Set(state.nodes.map(\.region))
+        let missing = expected.filter { !fm.fileExists(atPath: layout.regionDirectory($0)) }
+            + (fm.fileExists(atPath: layout.secrets) ? [] : ["secrets"])
+        guard missing.isEmpty, !state.nodes.isEmpty else {
+            throw LocalError.badInput("\(layout.root) has a lab.json but not a lab's layout (missing \(missing.sorted().joined(separator: ", "))); pgdr will not delete it")
+        }
+        _ = try await down()
         try fm.removeItem(atPath: layout.root)
     }
 

@@ -2,7 +2,7 @@ import DRPostgres
 import Foundation
 
 /// The server settings and access rules of lab nodes. Pure text builders.
-enum LabConfig {
+public enum LabConfig {
     static let adminRole = "pgdr_admin"
     static let replicationRole = "pgdr_replicator"
     static let monitorRole = "pgdr_monitor"
@@ -27,7 +27,7 @@ enum LabConfig {
         max_replication_slots = 10
         wal_keep_size = 64MB
         archive_mode = on
-        archive_command = 'test ! -f "\(archive)/%f" && cp "%p" "\(archive)/%f"'
+        archive_command = '\(archiveCommand(archive: archive))'
         archive_timeout = 60s
         hot_standby = on
         hot_standby_feedback = on
@@ -48,6 +48,16 @@ enum LabConfig {
         synchronous_standby_names = 'ANY 1 (\(peers.joined(separator: ", ")))'
 
         """ : "")
+    }
+
+    /// `archive_command` by the PostgreSQL manual's rules: copy to a temporary
+    /// name, flush it, rename it into place, flush the folder; a file already
+    /// archived with the same content is success, with other content failure.
+    /// A copy cut short (a full disk) leaves only a temporary file, which the
+    /// next attempt overwrites, so archiving resumes once there is room.
+    public static func archiveCommand(archive: String) -> String {
+        "f=\"\(archive)/%f\"; if [ -f \"$f\" ]; then cmp -s \"%p\" \"$f\"; "
+            + "else cp \"%p\" \"$f.tmp\" && sync \"$f.tmp\" && mv \"$f.tmp\" \"$f\" && sync \"\(archive)\"; fi"
     }
 
     /// `restore_command` of a lab node as a standby: WAL from the other

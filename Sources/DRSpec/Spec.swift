@@ -285,6 +285,11 @@ public struct AgentSettings: Sendable, Hashable, Codable {
 }
 
 extension AgentSettings {
+    /// 127.0.0.0/8, ::1 and localhost: addresses only this machine reaches.
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+
     /// `127.0.0.1:8008` → ("127.0.0.1", 8008); port 0 asks for a free port.
     public static func parseListen(_ text: String) -> (host: String, port: Int)? {
         guard let colon = text.lastIndex(of: ":") else { return nil }

@@ -14,6 +14,8 @@ public struct ParsedSpec: Sendable {
 /// its key path, line and column. Defaults live here, in one place.
 public enum SpecParser {
     public static let supportedMajors = 13...18
+    /// One node in the primary region, one in the DR region.
+    public static let maxNodes = 2
 
     public static func parse(yaml: String, file: String = "pgdr.yaml") throws(SpecError) -> ParsedSpec {
         let sink = DiagnosticSink()
@@ -42,19 +44,47 @@ public enum SpecParser {
     }
 
     public static func load(path: String) throws(SpecError) -> ParsedSpec {
-        let text: String
+        let data: Data
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
             let exists = FileManager.default.fileExists(atPath: path)
+            var isDirectory: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
             throw SpecError(file: path, diagnostics: [Diagnostic(path: "",
-                message: exists ? "cannot read the file" : "no such file",
-                hint: exists ? "check its permissions" : "run `pgdr init \(path)` to write one, or pass --config")])
+                message: !exists ? "no such file" : isDirectory.boolValue ? "this is a folder, not a file" : "cannot read the file",
+                hint: !exists ? "run `pgdr init \(path)` to write one, or pass --config"
+                    : isDirectory.boolValue ? "pass the pgdr.yaml inside it" : "check its permissions")])
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            let offset = Self.firstInvalidUTF8(data)
+            throw SpecError(file: path, diagnostics: [Diagnostic(path: "",
+                message: "the file is not UTF-8 text (invalid byte at offset \(offset))",
+                hint: "save it as UTF-8; pgdr.yaml is YAML, which is UTF-8")])
         }
         var parsed = try parse(yaml: text, file: path)
         let folder = (path as NSString).deletingLastPathComponent
         parsed.baseDirectory = folder.isEmpty ? "." : folder
         return parsed
+    }
+
+    /// The offset of the first byte that does not decode as UTF-8.
+    static func firstInvalidUTF8(_ data: Data) -> Int {
+        var decoder = UTF8()
+        var iterator = data.makeIterator()
+        var offset = 0
+        var consumed = 0
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar):
+                consumed += UTF8.width(scalar)
+                offset = consumed
+            case .emptyInput:
+                return offset
+            case .error:
+                return offset
+            }
+        }
     }
 
     static func yamlSyntaxDiagnostic(_ error: any Error) -> Diagnostic {
@@ -91,7 +121,15 @@ public enum SpecParser {
         let tags = r.mapping("tags").map { tagsReader -> [String: String] in
             Dictionary(tagsReader.stringPairs().map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
         } ?? [:]
-        let nodes = r.list("nodes").compactMap { readNode($0.node, path: $0.path, sink: r.sink) }
+        // One server per region: two nodes. A longer list is said at once, and only
+        // its first entries are read (20,000 entries must not take half a minute).
+        let nodeItems = r.list("nodes")
+        if nodeItems.count > maxNodes {
+            r.sink.add("nodes", at: r.value("nodes"),
+                       "\(nodeItems.count) nodes listed; a deployment has \(maxNodes), one in the primary region and one in the DR region",
+                       hint: "list the primary's server and the DR replica's; only the first \(maxNodes) entries were checked")
+        }
+        let nodes = nodeItems.prefix(maxNodes).compactMap { readNode($0.node, path: $0.path, sink: r.sink) }
         let alarms = r.list("alarms").compactMap {
             AlarmParser.read($0.node, path: $0.path, sink: r.sink, period: monitoring.interval)
         }
@@ -238,6 +276,12 @@ public enum SpecParser {
                            hint: "e.g. 127.0.0.1:8008; the API has no TLS, so keep it on loopback or a private network")
             } else {
                 settings.listen = listen
+                if let (host, _) = AgentSettings.parseListen(listen), !AgentSettings.isLoopback(host) {
+                    a.sink.add(a.childPath("listen"), at: node,
+                               "`\(listen)` makes the agent's API reachable from the network (plain HTTP, no TLS)",
+                               hint: "keep it on 127.0.0.1 and put a proxy with TLS in front, or use a private network only",
+                               severity: .warning)
+                }
             }
         }
         settings.journal = a.string("journal") ?? defaults.journal

@@ -20,12 +20,21 @@ func fail(_ message: String, code: Int32) -> ExitCode {
     return ExitCode(code)
 }
 
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = ProcessInfo.processInfo.environment["PGDR_LOG_LEVEL"] ?? "warning"
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (default: $PGDR_LOG_LEVEL, else warning).")
+    var logLevel: Logger.Level?
+
+    func validate() throws {
+        if logLevel == nil, let text = ProcessInfo.processInfo.environment["PGDR_LOG_LEVEL"], Logger.Level(rawValue: text) == nil {
+            throw ValidationError("PGDR_LOG_LEVEL `\(text)` is not a log level (trace, debug, info, notice, warning, error, critical)")
+        }
+    }
 
     func makeLogger(_ label: String) -> Logger {
-        Logging.bootstrapOnce(level: Logger.Level(rawValue: logLevel) ?? .warning)
+        let level = logLevel ?? ProcessInfo.processInfo.environment["PGDR_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        Logging.bootstrapOnce(level: level)
         return Logger(label: label)
     }
 }

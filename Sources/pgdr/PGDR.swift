@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `pgdr` command. Each subcommand is a few lines over the libraries.
 @main
@@ -12,11 +13,30 @@ struct PGDR: AsyncParsableCommand {
             and watch it with `pgdr status`.
 
             Exit codes: 0 success, 1 operation failed or unhealthy, 2 bad input (usage or spec), \
-            3 refused by a safety guard.
+            3 refused by a safety guard, 4 an operation finished degraded (the output says why).
             """,
         version: "0.1.0",
         subcommands: [InitCommand.self, ValidateCommand.self, LabCommand.self, StatusCommand.self,
                       AgentCommand.self, EventsCommand.self, FailoverCommand.self, ApproveCommand.self,
                       SwitchoverCommand.self, RejoinCommand.self, OperationsCommand.self, DrillCommand.self,
                       SynthCommand.self, CostCommand.self])
+
+    /// The entry point: ArgumentParser's, except that a usage error exits 2
+    /// (pgdr's "bad input"), not EX_USAGE (64).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(Exit.badInput)
+            }
+            exit(withError: error)
+        }
+    }
 }

@@ -35,8 +35,17 @@ struct SynthCommand: ParsableCommand {
             throw fail("cannot render the templates: \(error)", code: Exit.failed)
         }
         let fm = FileManager.default
-        if let existing = try? fm.contentsOfDirectory(atPath: out), let stranger = existing.first(where: { !Self.files.contains($0) }) {
-            throw fail("\(out) holds \(stranger), which synth did not write; nothing was written (choose another --out)", code: Exit.badInput)
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: out, isDirectory: &isDirectory) {
+            // Only a folder that a previous synth wrote is replaced: never a file
+            // (`--out pgdr.yaml` would delete the spec), never a foreign folder.
+            guard isDirectory.boolValue else {
+                throw fail("\(out) is a file, not an output folder; nothing was written (choose another --out)", code: Exit.badInput)
+            }
+            let existing = (try? fm.contentsOfDirectory(atPath: out)) ?? []
+            if let stranger = existing.first(where: { !Self.files.contains($0) }) {
+                throw fail("\(out) holds \(stranger), which synth did not write; nothing was written (choose another --out)", code: Exit.badInput)
+            }
         }
         // Write beside, then swap: the output folder is never half-written.
         let staging = out + ".synth-\(getpid())"

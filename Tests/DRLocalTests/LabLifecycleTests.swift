@@ -130,3 +130,38 @@ final class Squatter {
 
     func close() { _ = Foundation.close(fd) }
 }
+
+/// The lab's archive_command, run as PostgreSQL runs it (`sh -c` with %p and %f replaced).
+@Suite struct ArchiveCommandTests {
+    static func run(_ archive: String, wal: String, name: String) -> Int32 {
+        let command = LabConfig.archiveCommand(archive: archive)
+            .replacingOccurrences(of: "%p", with: wal).replacingOccurrences(of: "%f", with: name)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        try? process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    @Test func aCopyCutShortNeverBlocksArchivingAndDuplicatesFollowTheRules() throws {
+        let dir = NSTemporaryDirectory() + "pgdr-archive-\(UUID().uuidString.prefix(8))"
+        let archive = "\(dir)/archive"
+        try FileManager.default.createDirectory(atPath: archive, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let wal = "\(dir)/000000010000000000000001"
+        try Data(repeating: 7, count: 65536).write(to: URL(fileURLWithPath: wal))
+        // A previous attempt died mid-copy (a full disk): only a partial temporary file remains.
+        try Data(repeating: 7, count: 100).write(to: URL(fileURLWithPath: "\(archive)/000000010000000000000001.tmp"))
+        #expect(Self.run(archive, wal: wal, name: "000000010000000000000001") == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(archive)/000000010000000000000001")).count == 65536)
+        #expect(!FileManager.default.fileExists(atPath: "\(archive)/000000010000000000000001.tmp"))
+        // Archived again with the same content: success (PostgreSQL may retry after a crash).
+        #expect(Self.run(archive, wal: wal, name: "000000010000000000000001") == 0)
+        // A different file under an archived name: failure, nothing overwritten.
+        let other = "\(dir)/other"
+        try Data(repeating: 9, count: 65536).write(to: URL(fileURLWithPath: other))
+        #expect(Self.run(archive, wal: other, name: "000000010000000000000001") != 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(archive)/000000010000000000000001")).first == 7)
+    }
+}

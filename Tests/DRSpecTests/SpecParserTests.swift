@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import DRSpec
 
@@ -300,5 +301,63 @@ func errorAt(_ path: String, in yaml: String, sourceLocation: SourceLocation = #
         #expect(spec.agent.journal == "/var/lib/pgdr/j.jsonl")
         #expect(spec.monitoring.reminder == .minutes(30))
         _ = errorAt("agent.listen", in: minimalSpec + "\nagent: {listen: localhost}")
+    }
+}
+
+/// Defects found by the fault suite in `validate`.
+@Suite struct ValidateDefectTests {
+    static let base = """
+        name: orders
+        environment: prod
+        objectives: {rpo: 1m, rto: 5m}
+        engine: {version: "15"}
+
+        """
+
+    @Test func aBadRpoDoesNotMakeRtoLookUnknown() {
+        let error = #expect(throws: SpecError.self) {
+            try SpecParser.parse(yaml: "name: orders\nenvironment: prod\nobjectives: {rpo: soon, rto: 1h}\nengine: {version: \"15\"}\n")
+        }
+        let messages = error?.diagnostics.map(\.message) ?? []
+        #expect(messages.contains { $0.contains("soon") })
+        #expect(!messages.contains { $0.contains("unknown key `rto`") }, "\(messages)")
+    }
+
+    @Test func anAlarmWithoutANameStillHasItsOtherProblemsReported() {
+        let error = #expect(throws: SpecError.self) {
+            try SpecParser.parse(yaml: Self.base + "alarms:\n  - {metric: CPUPercent, target: primary, comparison: '>>', threshold: 80}\n")
+        }
+        let messages = error?.diagnostics.map(\.message) ?? []
+        #expect(messages.contains { $0.contains("missing") || $0.contains("name") })
+        #expect(messages.contains { $0.contains("`>>` is not a comparison") }, "every problem at once: \(messages)")
+        #expect(!messages.contains { $0.contains("unknown key") }, "\(messages)")
+    }
+
+    @Test func twentyThousandNodesAreRefusedQuickly() {
+        var yaml = Self.base + "nodes:\n"
+        for i in 0..<20_000 { yaml += "  - {name: n\(i), region: us-east-1, host: 10.0.0.1}\n" }
+        let started = ContinuousClock.now
+        let error = #expect(throws: SpecError.self) { try SpecParser.parse(yaml: yaml) }
+        #expect(ContinuousClock.now - started < .seconds(10), "validating took \(ContinuousClock.now - started)")
+        #expect(error?.diagnostics.contains { $0.message.contains("20000 nodes listed; a deployment has 2") } == true)
+        #expect((error?.diagnostics.count ?? 0) < 20, "said once, not 20,000 times")
+    }
+
+    @Test func invalidUTF8IsSaidToBeInvalidUTF8() throws {
+        let path = NSTemporaryDirectory() + "pgdr-utf8-\(UUID().uuidString.prefix(8)).yaml"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var bytes = Array("name: orders\nenvironment: pr".utf8)
+        bytes += [0xC3, 0x28]
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let error = #expect(throws: SpecError.self) { try SpecParser.load(path: path) }
+        let message = error?.diagnostics.first?.message ?? ""
+        #expect(message.contains("not UTF-8") && message.contains("offset 28"), "\(message)")
+        #expect(error?.diagnostics.first?.hint?.contains("permissions") != true)
+    }
+
+    @Test func anAPIOpenToTheNetworkIsWarnedAbout() throws {
+        let parsed = try SpecParser.parse(yaml: Self.base + "agent: {listen: \"0.0.0.0:8008\"}\n")
+        #expect(parsed.warnings.contains { $0.message.contains("reachable from the network") })
+        #expect(try SpecParser.parse(yaml: Self.base + "agent: {listen: \"127.0.0.1:8008\"}\n").warnings.isEmpty)
     }
 }

@@ -57,3 +57,48 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: "\(dir)/notes.txt"))
     }
 }
+
+/// Defects found by the fault suite in the CLI's handling of bad input.
+@Suite struct BadInputDefectTests {
+    @Test func usageErrorsExit2() throws {
+        let bogus = try CLI.run(["status", "--no-such-flag"])
+        #expect(bogus.status == 2, "usage errors are bad input (2), not EX_USAGE (64): \(bogus.status)")
+        let level = try CLI.run(["status", "--log-level", "bogus"])
+        #expect(level.status == 2)
+        #expect(level.stderr.contains("bogus"))
+    }
+
+    @Test func aLabFolderThatIsAFileIsRefusedWithASentence() throws {
+        let dir = try CLI.tempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = "\(dir)/notafolder"
+        try "keep me".write(toFile: file, atomically: true, encoding: .utf8)
+        let up = try CLI.run(["lab", "up", "--dir", file])
+        #expect(up.status == 2, "\(up.stderr)")
+        #expect(up.stderr.contains("is a file, not a folder"))
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == "keep me")
+    }
+
+    @Test func synthNeverReplacesAFile() throws {
+        let dir = try CLI.tempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(try CLI.run(["init", "\(dir)/pgdr.yaml"]).status == 0)
+        let before = try String(contentsOfFile: "\(dir)/pgdr.yaml", encoding: .utf8)
+        let synth = try CLI.run(["synth", "--config", "\(dir)/pgdr.yaml", "--out", "\(dir)/pgdr.yaml"])
+        #expect(synth.status == 2, "\(synth.stderr)")
+        #expect(synth.stderr.contains("is a file"))
+        #expect(try String(contentsOfFile: "\(dir)/pgdr.yaml", encoding: .utf8) == before, "the spec is intact")
+    }
+
+    @Test func destroyNeedsARealLabNotJustALabJSON() throws {
+        let dir = try CLI.tempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "precious".write(toFile: "\(dir)/data.txt", atomically: true, encoding: .utf8)
+        for text in ["{}", #"{"format":1,"phase":"ready","postgresMajor":15,"binDirectory":"/x","serverUser":"pgdr","createdAt":"2026-01-01T00:00:00Z","nodes":[{"name":"pg1","region":"us-east-1","port":5432}]}"#] {
+            try text.write(toFile: "\(dir)/lab.json", atomically: true, encoding: .utf8)
+            let destroy = try CLI.run(["lab", "destroy", "--dir", dir, "--yes"])
+            #expect(destroy.status == 2, "\(destroy.stderr)")
+            #expect(FileManager.default.fileExists(atPath: "\(dir)/data.txt"), "nothing may be deleted")
+        }
+    }
+}
