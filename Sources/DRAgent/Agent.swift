@@ -2,6 +2,7 @@ import DRPostgres
 import DRSpec
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 
@@ -9,6 +10,9 @@ import ServiceLifecycle
 /// that stops cleanly on SIGTERM or SIGINT (the loop finishes its round,
 /// deliveries in flight are given a moment, the journal records the stop).
 public enum Agent {
+    /// An HTTP connection with no request for this long is closed.
+    public static let idleTimeoutSeconds = 5
+
     public static func run(spec: Spec, baseDirectory: String, listen: String,
                            onListening: @escaping @Sendable (String, Int) -> Void, logger: Logger) async throws {
         guard let (host, port) = AgentSettings.parseListen(listen) else {
@@ -30,9 +34,16 @@ public enum Agent {
             }
         }
         let approvals = ApprovalEndpoint(spec: spec, baseDirectory: baseDirectory, token: token, logger: logger)
+        // Idle connections are closed, and connections are capped below the
+        // open-file limit: a crowd of idle clients can never leave the journal,
+        // the sinks or the probes without a file descriptor.
+        let budget = ConnectionBudget.prepare()
+        logger.info("HTTP connections capped", metadata: ["max": "\(budget.maxConnections)", "fileLimit": "\(budget.fileLimit)"])
         let app = Application(
             router: HTTPAPI.router(state: state, exporter: exporter, approvals: approvals),
-            configuration: .init(address: .hostname(host, port: port), serverName: "pgdr-agent"),
+            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(idleTimeoutSeconds)))),
+            configuration: .init(address: .hostname(host, port: port), serverName: "pgdr-agent",
+                                 availableConnectionsDelegate: MaximumAvailableConnections(budget.maxConnections, logger: logger)),
             services: [loop],
             onServerRunning: { channel in onListening(host, channel.localAddress?.port ?? port) },
             logger: logger)

@@ -77,6 +77,11 @@ public final class AgentLoop: Service, Sendable {
                                        message: "watching \(spec.nodes.map(\.name).joined(separator: ", ")) every \(spec.monitoring.interval)"
                                            + (spec.failover.mode == .automatic ? " (automatic failover)" : "")))
         let automatic = spec.failover.mode == .automatic
+        let outbox = dispatcher.resubmitOutbox()
+        if outbox > 0 {
+            _ = try? await journal.append(.init(at: Date(), kind: .agentStarted,
+                                                message: "delivering \(outbox) notice(s) left undelivered by the previous run"))
+        }
         await withTaskGroup(of: Child.self) { group in
             group.addTask { await self.dispatcher.run(); return .dispatcher }
             group.addTask { await self.detector.run(); return .detector }
@@ -149,7 +154,8 @@ public final class AgentLoop: Service, Sendable {
         }
         let previous = await state.report
         let report = StatusEvaluator.evaluate(samples, thresholds: spec.monitoring.thresholds, at: tick)
-        let points = ClusterMetrics.datapoints(report, hosts: hostReadings())
+        let hosts = hostReadings()
+        let points = ClusterMetrics.datapoints(report, hosts: hosts)
         let (transitions, entries) = engine.withLock { engine in
             engine.record(points, at: tick)
             return (engine.evaluate(now: tick), engine.entries)
@@ -165,9 +171,13 @@ public final class AgentLoop: Service, Sendable {
             }
         }
         let notices = policy.withLock { $0.notices(for: transitions, states: entries, now: tick) }
-        if !notices.isEmpty { dispatcher.submit(notices) }
+        if !notices.isEmpty { await dispatcher.submit(notices) }
+        // What an earlier failed write left pending goes to disk now.
+        if await journal.backlog > 0 {
+            do { try await journal.flush() } catch { logger.error("journal still not writable", metadata: ["error": "\(error)"]) }
+        }
         recordPrimaryPosition(report, at: tick)
-        exporter.update(report: report, alarms: Array(entries.values))
+        exporter.update(report: report, alarms: Array(entries.values), hosts: hosts)
         await state.publish(report, alarms: Array(entries.values), at: tick)
         watchPrimary(report, previous: previous)
         return report

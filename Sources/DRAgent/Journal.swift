@@ -10,6 +10,9 @@ public actor Journal {
         public enum Kind: String, Sendable, Codable {
             case agentStarted = "agent-started", agentStopped = "agent-stopped"
             case alarm, delivery, operation
+            /// A notice handed to a sink and not yet delivered (the outbox): a
+            /// restarted agent delivers it again. `message` holds the body.
+            case queued
         }
 
         public var seq: Int
@@ -46,6 +49,10 @@ public actor Journal {
 
     public let path: String
     private var nextSeq: Int
+    /// Entries not yet on disk, in order: a write that fails (a full disk, no
+    /// file descriptor left) is retried with the next entry or the next
+    /// round, never dropped.
+    private var pending: [Entry] = []
 
     public init(path: String) throws {
         self.path = path
@@ -61,17 +68,31 @@ public actor Journal {
     /// The sequence number the next entry will get.
     public var sequence: Int { nextSeq }
 
+    /// Entries waiting to be written after a failed write.
+    public var backlog: Int { pending.count }
+
+    /// Journals the entry. When the write fails the entry is kept and the
+    /// error thrown; a later `append` or `flush` writes it, in order.
     @discardableResult
     public func append(_ entry: Entry) throws -> Entry {
         var entry = entry
         entry.seq = nextSeq
-        do {
-            try JSONLines.append(entry, to: path)
-        } catch {
-            throw AgentError("\(error)")
-        }
         nextSeq += 1
+        pending.append(entry)
+        try flush()
         return entry
+    }
+
+    /// Writes every pending entry, oldest first.
+    public func flush() throws {
+        while let first = pending.first {
+            do {
+                try JSONLines.append(first, to: path)
+            } catch {
+                throw AgentError("\(error) (\(pending.count) entries kept, retried with the next write)")
+            }
+            pending.removeFirst()
+        }
     }
 
     /// Every readable entry of a journal file, oldest first.

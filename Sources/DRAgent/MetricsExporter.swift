@@ -22,10 +22,11 @@ public final class MetricsExporter: Sendable {
         CoreMetrics.Gauge(label: label, dimensions: dimensions, factory: factory)
     }
 
-    public func update(report: StatusReport, alarms: [AlarmEngine.Entry]) {
+    public func update(report: StatusReport, alarms: [AlarmEngine.Entry], hosts: [String: HostReading] = [:]) {
         rounds.increment()
         for node in report.nodes {
             let labels = [("node", node.name), ("region", node.region)]
+            if let free = hosts[node.name]?.freeStorageBytes { gauge("pgdr_free_storage_bytes", labels).record(free) }
             gauge("pgdr_node_up", labels).record(node.reachable ? 1 : 0)
             gauge("pgdr_node_is_primary", labels).record(node.reachable && node.role == .primary ? 1 : 0)
             gauge("pgdr_probe_latency_seconds", labels).record((node.probeLatencyMs ?? .nan) / 1000)
@@ -37,6 +38,8 @@ public final class MetricsExporter: Sendable {
             for slot in node.slots {
                 gauge("pgdr_slot_retained_bytes", labels + [("slot", slot.name)]).record(Double(slot.retainedBytes ?? 0))
                 gauge("pgdr_slot_active", labels + [("slot", slot.name)]).record(slot.active ? 1 : 0)
+                // NaN: no limit (max_slot_wal_keep_size = -1), the slot can never be invalidated.
+                gauge("pgdr_slot_safe_wal_bytes", labels + [("slot", slot.name)]).record(slot.safeWALBytes.map(Double.init) ?? .nan)
             }
         }
         // Unknown lag is exported as NaN, never as a reassuring 0.

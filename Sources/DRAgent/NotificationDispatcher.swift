@@ -18,7 +18,8 @@ public final class NotificationDispatcher: Sendable {
 
     struct Delivery: Sendable {
         let body: Data
-        let notice: NotificationPolicy.Notice
+        let notice: String
+        let alarm: String
         let sink: Sink
     }
 
@@ -39,7 +40,9 @@ public final class NotificationDispatcher: Sendable {
         (queue, continuation) = AsyncStream.makeStream(of: Delivery.self)
     }
 
-    public func submit(_ notices: [NotificationPolicy.Notice]) {
+    /// Queues each notice for every sink, journaling it first (the outbox):
+    /// an agent that dies before a delivery succeeds delivers it after restart.
+    public func submit(_ notices: [NotificationPolicy.Notice]) async {
         for notice in notices {
             let body: Data
             do {
@@ -48,8 +51,41 @@ public final class NotificationDispatcher: Sendable {
                 logger.error("cannot encode notice", metadata: ["id": "\(notice.id)"])
                 continue
             }
-            for sink in sinks { continuation.yield(Delivery(body: body, notice: notice, sink: sink)) }
+            for sink in sinks {
+                do {
+                    try await journal.append(.init(at: Date(), kind: .queued, alarm: notice.transition.alarm,
+                                                   sink: sink.notifier.label, notice: notice.id,
+                                                   message: String(decoding: body, as: UTF8.self)))
+                } catch {
+                    logger.error("outbox entry not written yet (kept, retried)", metadata: ["error": "\(error)"])
+                }
+                continuation.yield(Delivery(body: body, notice: notice.id, alarm: notice.transition.alarm, sink: sink))
+            }
         }
+    }
+
+    /// Hands the sinks again what the journal shows queued and neither
+    /// delivered nor given up on (an agent killed between a failed attempt
+    /// and its retry). Receivers drop a duplicate by the notice id.
+    @discardableResult
+    public func resubmitOutbox() -> Int {
+        let entries = Journal.read(path: journal.path)
+        var settled: Set<String> = []
+        for entry in entries where entry.kind == .delivery {
+            if entry.ok == true || entry.message?.hasSuffix("giving up") == true {
+                settled.insert("\(entry.notice ?? "")|\(entry.sink ?? "")")
+            }
+        }
+        var resubmitted = 0
+        var seen: Set<String> = []
+        for entry in entries where entry.kind == .queued {
+            let key = "\(entry.notice ?? "")|\(entry.sink ?? "")"
+            guard !settled.contains(key), seen.insert(key).inserted, let body = entry.message, let notice = entry.notice,
+                  let sink = sinks.first(where: { $0.notifier.label == entry.sink }) else { continue }
+            continuation.yield(Delivery(body: Data(body.utf8), notice: notice, alarm: entry.alarm ?? "", sink: sink))
+            resubmitted += 1
+        }
+        return resubmitted
     }
 
     /// No more notices: `run()` returns once what is queued has been delivered.
@@ -67,21 +103,21 @@ public final class NotificationDispatcher: Sendable {
     }
 
     static func deliver(_ delivery: Delivery, journal: Journal, logger: Logger) async {
-        let sink = delivery.sink, notice = delivery.notice
+        let sink = delivery.sink
         var delay = 0.5
         for attempt in 1...(sink.retries + 1) {
             do {
                 try await sink.notifier.deliver(delivery.body)
-                _ = try? await journal.append(.init(at: Date(), kind: .delivery, alarm: notice.transition.alarm,
-                                                    sink: sink.notifier.label, notice: notice.id, attempt: attempt, ok: true))
+                _ = try? await journal.append(.init(at: Date(), kind: .delivery, alarm: delivery.alarm,
+                                                    sink: sink.notifier.label, notice: delivery.notice, attempt: attempt, ok: true))
                 return
             } catch {
                 let last = attempt == sink.retries + 1
                 logger.warning("notification delivery failed", metadata: [
                     "sink": "\(sink.notifier.label)", "attempt": "\(attempt)", "error": "\(error)",
                 ])
-                _ = try? await journal.append(.init(at: Date(), kind: .delivery, alarm: notice.transition.alarm,
-                                                    sink: sink.notifier.label, notice: notice.id, attempt: attempt,
+                _ = try? await journal.append(.init(at: Date(), kind: .delivery, alarm: delivery.alarm,
+                                                    sink: sink.notifier.label, notice: delivery.notice, attempt: attempt,
                                                     ok: false, message: "\(error)" + (last ? "; giving up" : "; will retry")))
                 if last || Task.isCancelled { return }
                 try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))

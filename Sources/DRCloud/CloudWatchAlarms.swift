@@ -30,6 +30,11 @@ public enum CloudWatchAlarms {
         return min(5000, (gib * 1_073_741_824 / 9_531_392).rounded(.down))
     }
 
+    /// Default alarms with no CloudWatch counterpart, and why.
+    public static let withoutTwin: [String: String] = [
+        "slot-lost": "RDS does not expose an invalidated slot; its ReplicaLag alarms and dr-at-risk cover a replica that stops receiving WAL",
+    ]
+
     public static func twins(_ spec: Spec) -> [Twin] {
         spec.effectiveAlarms.compactMap { alarm -> Twin? in
             guard let m = alarm.metric else { return nil }
@@ -43,6 +48,8 @@ public enum CloudWatchAlarms {
             }
             switch (alarm.name, m.metric) {
             case (_, "CPUPercent"): return twin(.primary, "CPUUtilization", "Average", m.threshold)
+            case (_, "FreeStorage") where m.target == "standby":
+                return twin(.dr, "FreeStorageSpace", "Minimum", m.threshold, onReplica: true)
             case (_, "FreeStorage"): return twin(.primary, "FreeStorageSpace", "Minimum", m.threshold)
             case (_, "ConnectionsPercent"):
                 return twin(.primary, "DatabaseConnections", "Maximum",
@@ -55,6 +62,11 @@ public enum CloudWatchAlarms {
                 return twin(.dr, "ReplicaLag", "SampleCount", 1, comparison: "LessThanThreshold", onReplica: true)
             case (_, "PrimaryUp"):
                 return twin(.primary, "DatabaseConnections", "SampleCount", 1, comparison: "LessThanThreshold")
+            case (_, "SlotSafeWAL"):
+                // RDS reports no safe_wal_size: watch the oldest slot's WAL against 1 GiB less the margin.
+                return twin(.primary, "OldestReplicationSlotLag", "Maximum", max(0, 1_073_741_824 - m.threshold),
+                            comparison: "GreaterThanThreshold",
+                            note: "RDS reports no safe_wal_size; the oldest slot's lag stands in for it")
             case (_, "ArchiverFailing"):
                 // RDS archives WAL itself; what failing WAL shipping looks like there is WAL piling up.
                 return twin(.primary, "OldestReplicationSlotLag", "Maximum", 1_073_741_824, comparison: "GreaterThanThreshold",

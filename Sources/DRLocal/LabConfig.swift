@@ -26,6 +26,10 @@ public enum LabConfig {
         max_wal_senders = 10
         max_replication_slots = 10
         wal_keep_size = 64MB
+        # A standby that stops consuming WAL must not fill the primary's disk:
+        # its slot is invalidated past this (the agent's slot-wal-at-risk alarm
+        # fires first), and the standby is rebuilt.
+        max_slot_wal_keep_size = 1GB
         archive_mode = on
         archive_command = '\(archiveCommand(archive: archive))'
         archive_timeout = 60s

@@ -26,6 +26,8 @@ public enum ClusterMetrics {
                 if let c = node.connections, c.max > 0 { values["ConnectionsPercent"] = Double(c.used) * 100 / Double(c.max) }
                 values["DatabaseSize"] = node.databaseSizeBytes.map(Double.init)
                 values["SlotRetainedWAL"] = node.slots.compactMap(\.retainedBytes).max().map(Double.init) ?? 0
+                values["SlotSafeWAL"] = node.slots.compactMap(\.safeWALBytes).min().map(Double.init)
+                values["SlotsLost"] = Double(node.slots.filter { $0.walStatus == "lost" || $0.walStatus == "unreserved" }.count)
                 if let archiver = node.archiver {
                     values["ArchiverFailing"] = archiver.isFailing ? 1 : 0
                     if let last = archiver.lastArchivedAt, let now = node.serverTime {

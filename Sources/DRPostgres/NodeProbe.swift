@@ -129,12 +129,12 @@ public enum NodeProbe {
         let position = standby ? "pg_last_wal_replay_lsn()" : "pg_current_wal_lsn()"
         let rows = try await session.rows("""
             SELECT slot_name::text, slot_type, active,
-                   pg_wal_lsn_diff(\(position), restart_lsn)::int8, wal_status
+                   pg_wal_lsn_diff(\(position), restart_lsn)::int8, wal_status, safe_wal_size::int8
             FROM pg_replication_slots ORDER BY slot_name
             """)
         sample.slots = try rows.map { row in
-            let (name, type, active, retained, walStatus) = try row.decode((String, String, Bool, Int64?, String?).self)
-            return .init(name: name, type: type, active: active, retainedBytes: retained, walStatus: walStatus)
+            let (name, type, active, retained, walStatus, safe) = try row.decode((String, String, Bool, Int64?, String?, Int64?).self)
+            return .init(name: name, type: type, active: active, retainedBytes: retained, walStatus: walStatus, safeWALBytes: safe)
         }
     }
 

@@ -17,6 +17,17 @@ public enum DefaultAlarms {
             metric("storage-low", "primary free storage under \(t.freeStorage)",
                    .init(metric: "FreeStorage", target: "primary", statistic: .minimum, comparison: .lessThan,
                          threshold: Double(t.freeStorage.bytes), period: p, evaluationPeriods: 2)),
+            // A standby whose disk fills stops replaying, and its slot makes the
+            // primary keep WAL: watched on every node, not only the primary.
+            metric("storage-low-standby", "DR standby free storage under \(t.freeStorage)",
+                   .init(metric: "FreeStorage", target: "standby", statistic: .minimum, comparison: .lessThan,
+                         threshold: Double(t.freeStorage.bytes), period: p, evaluationPeriods: 2)),
+            metric("slot-wal-at-risk", "a replication slot on the primary is within \(t.slotSafeWAL) of being invalidated",
+                   .init(metric: "SlotSafeWAL", target: "primary", statistic: .minimum, comparison: .lessThan,
+                         threshold: Double(t.slotSafeWAL.bytes), period: p, evaluationPeriods: 2)),
+            metric("slot-lost", "a replication slot on the primary lost (or is losing) the WAL its standby needs",
+                   .init(metric: "SlotsLost", target: "primary", comparison: .greaterThanOrEqual, threshold: 1,
+                         period: p, evaluationPeriods: 1)),
             metric("connections-high", "primary connections over \(Int(t.connectionsPercent))% of max_connections",
                    .init(metric: "ConnectionsPercent", target: "primary", comparison: .greaterThan,
                          threshold: t.connectionsPercent, period: p, evaluationPeriods: 3)),

@@ -124,6 +124,9 @@ public struct Thresholds: Sendable, Hashable, Codable {
     public var freeStorage: ByteSize
     public var connectionsPercent: Double
     public var latency: TimeSpan
+    /// Alarm when a replication slot can take less WAL than this before
+    /// PostgreSQL invalidates it (`max_slot_wal_keep_size`).
+    public var slotSafeWAL: ByteSize = .megabytes(256)
 
     public init(replicationLag: TimeSpan, cpuPercent: Double, freeStorage: ByteSize, connectionsPercent: Double, latency: TimeSpan) {
         self.replicationLag = replicationLag

@@ -262,7 +262,9 @@ public enum SpecParser {
             connectionsPercent: t.double("connectionsPercent", default: d.connectionsPercent, range: 1...100,
                                          hint: "a percentage of max_connections, e.g. 80"),
             latency: t.timeSpan("latency", default: d.latency, range: TimeSpan(milliseconds: 1)...TimeSpan.minutes(10))!)
-        return Monitoring(interval: interval, thresholds: thresholds, reminder: reminder)
+        var withSlot = thresholds
+        withSlot.slotSafeWAL = t.byteSize("slotSafeWAL", default: d.slotSafeWAL)
+        return Monitoring(interval: interval, thresholds: withSlot, reminder: reminder)
     }
 
     static func readAgent(_ r: MappingReader) -> AgentSettings {

@@ -74,12 +74,16 @@ public struct NodeSample: Sendable, Codable, Hashable {
         public var retainedBytes: Int64?
         /// `reserved`, `extended`, `unreserved` or `lost` (pg_replication_slots.wal_status).
         public var walStatus: String?
-        public init(name: String, type: String, active: Bool, retainedBytes: Int64?, walStatus: String?) {
+        /// `safe_wal_size`: WAL that can still be written before the slot is
+        /// invalidated; nil when `max_slot_wal_keep_size` is unlimited.
+        public var safeWALBytes: Int64?
+        public init(name: String, type: String, active: Bool, retainedBytes: Int64?, walStatus: String?, safeWALBytes: Int64? = nil) {
             self.name = name
             self.type = type
             self.active = active
             self.retainedBytes = retainedBytes
             self.walStatus = walStatus
+            self.safeWALBytes = safeWALBytes
         }
     }
 

@@ -83,6 +83,8 @@ struct EventsCommand: ParsableCommand {
                 print("\(time)  #\(e.seq)  alarm \(e.alarm ?? "?"): \(e.from?.rawValue ?? "?") -> \(e.to?.rawValue ?? "?")  \(e.reason ?? "")")
             case .delivery:
                 print("\(time)  #\(e.seq)  \(e.ok == true ? "delivered" : "FAILED") \(e.alarm ?? "?") to \(e.sink ?? "?") (attempt \(e.attempt ?? 0))\(e.message.map { ": \($0)" } ?? "")")
+            case .queued:
+                print("\(time)  #\(e.seq)  queued \(e.alarm ?? "?") for \(e.sink ?? "?") (notice \(e.notice ?? "?"))")
             case .agentStarted, .agentStopped, .operation:
                 print("\(time)  #\(e.seq)  \(e.kind.rawValue)  \(e.message ?? "")")
             }

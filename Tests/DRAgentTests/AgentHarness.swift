@@ -21,7 +21,7 @@ final class WebhookReceiver: Sendable {
     let group: ServiceGroup
     let port: Int
 
-    static func start() async throws -> WebhookReceiver {
+    static func start(port wanted: Int = 0) async throws -> WebhookReceiver {
         let inbox = Inbox()
         let router = Router()
         router.post("/hook") { request, _ -> HTTPResponse.Status in
@@ -31,7 +31,7 @@ final class WebhookReceiver: Sendable {
             return .ok
         }
         let ready = AsyncStream<Int>.makeStream()
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: wanted)),
                               onServerRunning: { ready.continuation.yield($0.localAddress?.port ?? 0) },
                               logger: Logger(label: "webhook-receiver"))
         let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [],
@@ -68,9 +68,17 @@ final class AgentProcess: @unchecked Sendable {
     let process = Process()
     private(set) var base = ""
 
-    init(config: String) throws {
-        process.executableURL = URL(fileURLWithPath: AgentProcess.binary)
-        process.arguments = ["agent", "--config", config, "--listen", "127.0.0.1:0"]
+    /// `fileLimit`: start it with that open-file limit (soft and hard), as a
+    /// tight system would.
+    init(config: String, fileLimit: Int? = nil) throws {
+        if let fileLimit {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -n \(fileLimit) && exec \"$0\" agent --config \"$1\" --listen 127.0.0.1:0",
+                                 AgentProcess.binary, config]
+        } else {
+            process.executableURL = URL(fileURLWithPath: AgentProcess.binary)
+            process.arguments = ["agent", "--config", config, "--listen", "127.0.0.1:0"]
+        }
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
@@ -85,6 +93,12 @@ final class AgentProcess: @unchecked Sendable {
             throw AgentError("agent did not start: \(text)")
         }
         base = String(text[range.lowerBound...])
+    }
+
+    /// SIGKILL: the agent dies wherever it is.
+    func kill9() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
     }
 
     /// SIGTERM, then wait; returns the exit status.
@@ -133,6 +147,7 @@ struct AgentLab: Sendable {
 
     /// `failover`: an extra `failover:` line; `token`: turn on HTTP approval with `api.token`.
     static func with(sinks: String, lagThreshold: String = "3s", failover: String = "", token: Bool = false,
+                     thresholds: String = "",
                      _ body: @Sendable (AgentLab) async throws -> Void) async throws {
         let dir = NSTemporaryDirectory() + "pgdr-agent-\(UUID().uuidString.prefix(8))"
         let lab = Lab(directory: dir)
@@ -141,7 +156,8 @@ struct AgentLab: Sendable {
             _ = await lab.waitForStreaming()
             let labSpec = try SpecParser.load(path: lab.layout.specFile)
             let configPath = "\(dir)/agent.yaml"
-            try agentYAML(labSpec.spec, sinks: sinks, lagThreshold: lagThreshold, failover: failover, token: token)
+            try agentYAML(labSpec.spec, sinks: sinks, lagThreshold: lagThreshold, failover: failover, token: token,
+                          thresholds: thresholds)
                 .write(toFile: configPath, atomically: true, encoding: .utf8)
             let parsed = try SpecParser.load(path: configPath)
             try await body(AgentLab(lab: lab, parsed: parsed, configPath: configPath))
@@ -152,7 +168,8 @@ struct AgentLab: Sendable {
         try await lab.destroy()
     }
 
-    static func agentYAML(_ spec: Spec, sinks: String, lagThreshold: String, failover: String, token: Bool) -> String {
+    static func agentYAML(_ spec: Spec, sinks: String, lagThreshold: String, failover: String, token: Bool,
+                          thresholds: String = "") -> String {
         var text = """
         name: agenttest
         environment: lab
@@ -161,7 +178,7 @@ struct AgentLab: Sendable {
         monitoring:
           interval: 1s
           reminder: 0s
-          thresholds: {replicationLag: \(lagThreshold)}
+          thresholds: {replicationLag: \(lagThreshold)\(thresholds.isEmpty ? "" : ", " + thresholds)}
         agent: {journal: journal.jsonl\(token ? ", tokenFile: api.token" : "")}
         \(failover)
         notifications:

@@ -198,7 +198,9 @@ func errorAt(_ path: String, in yaml: String, sourceLocation: SourceLocation = #
         _ = errorAt("nodes[1].name", in: yaml)
         _ = errorAt("nodes[1].region", in: yaml)
         _ = errorAt("nodes[1].passwordEnv", in: yaml)
-        _ = errorAt("nodes[2].name", in: yaml)
+        _ = errorAt("nodes", in: yaml)  // three listed: a deployment has two
+        let unnamed = minimalSpec + "\nnodes:\n  - {region: us-east-2, host: c}\n"
+        _ = errorAt("nodes[0].name", in: unnamed)
     }
 
     @Test func oneNodePerRegion() {
