@@ -50,7 +50,10 @@ public final class AgentLoop: Service, Sendable {
         engine = Mutex(AlarmEngine(alarms: spec.effectiveAlarms, restored: restored))
         policy = Mutex(NotificationPolicy(reminder: spec.monitoring.reminder.seconds, sequenceStart: await journal.sequence))
         host = Mutex(HostMetrics())
-        let env = environment ?? OperationEnvironment.live(spec: spec, baseDirectory: baseDirectory, logger: logger)
+        // The detector's fresh look must not wait long on a silent old primary.
+        let observeTimeout = max(.seconds(1), spec.failover.detection.window.duration)
+        let env = environment ?? OperationEnvironment.live(spec: spec, baseDirectory: baseDirectory,
+                                                           observeTimeout: observeTimeout, logger: logger)
         store = env.store
         let detector = FailoverDetector(env: env, prober: PrimaryProbe(spec: spec, baseDirectory: baseDirectory, logger: logger),
                                         journal: journal, logger: logger)
@@ -178,7 +181,11 @@ public final class AgentLoop: Service, Sendable {
         }
         recordPrimaryPosition(report, at: tick)
         exporter.update(report: report, alarms: Array(entries.values), hosts: hosts)
-        await state.publish(report, alarms: Array(entries.values), at: tick)
+        let promotion = store.lastPromotion()
+        await state.publish(report, alarms: Array(entries.values), at: tick, lastPromotion: promotion)
+        if spec.failover.mode == .automatic, let verdict = SplitBrain.judge(report, lastPromotion: promotion), let stale = verdict.stale {
+            detector.trigger(.splitBrain(stale: stale))
+        }
         watchPrimary(report, previous: previous)
         return report
     }
@@ -204,9 +211,19 @@ public final class AgentLoop: Service, Sendable {
     /// region is lost, failover planning knows what the replica is missing.
     func recordPrimaryPosition(_ report: StatusReport, at tick: Date) {
         let primaries = report.nodes.filter { $0.reachable && $0.role == .primary }
-        guard primaries.count == 1, let primary = primaries.first, let flush = primary.flushLSN else { return }
+        var position: PrimaryPosition
+        if primaries.count == 1, let primary = primaries.first, let flush = primary.flushLSN {
+            position = PrimaryPosition(node: primary.name, flushLSN: flush, at: tick)
+        } else if var last = PrimaryPositionFile.load(directory: baseDirectory) {
+            // The primary did not answer: the last sight stands, and the agent
+            // says it kept watching (the record stays evidence while it does).
+            last.checkedAt = tick
+            position = last
+        } else {
+            return
+        }
         do {
-            try PrimaryPositionFile.save(PrimaryPosition(node: primary.name, flushLSN: flush, at: tick), directory: baseDirectory)
+            try PrimaryPositionFile.save(position, directory: baseDirectory)
         } catch {
             logger.warning("cannot record the primary's position", metadata: ["error": "\(error)"])
         }

@@ -1,4 +1,5 @@
 import DRMonitor
+import DROrchestrator
 import DRStatus
 import Foundation
 
@@ -8,12 +9,16 @@ public actor AgentState {
     public private(set) var alarms: [AlarmEngine.Entry] = []
     public private(set) var lastRound: Date?
     public private(set) var rounds = 0
+    /// The last failover or switchover, by the operations journal: with two
+    /// writable primaries it says which one clients must use.
+    public private(set) var lastPromotion: Promotion?
     /// How old a round may be before the API stops vouching for it.
     public let staleAfter: TimeInterval
 
     public init(interval: TimeInterval) { staleAfter = max(3 * interval, 5) }
 
-    func publish(_ report: StatusReport, alarms: [AlarmEngine.Entry], at: Date) {
+    func publish(_ report: StatusReport, alarms: [AlarmEngine.Entry], at: Date, lastPromotion: Promotion? = nil) {
+        self.lastPromotion = lastPromotion
         self.report = report
         self.alarms = alarms.sorted { $0.name < $1.name }
         lastRound = at

@@ -25,6 +25,8 @@ public actor FailoverDetector {
         case primaryLost(node: String, why: String)
         /// A round found the operation lock held by a dead process.
         case interrupted(operation: String)
+        /// A demoted primary takes writes again (a cut link healed): fence and rejoin it.
+        case splitBrain(stale: String)
     }
 
     let env: OperationEnvironment
@@ -72,6 +74,7 @@ public actor FailoverDetector {
     public func handle(_ trigger: Trigger) async -> Result {
         switch trigger {
         case .interrupted(let operation): return await resume(operation)
+        case .splitBrain(let stale): return await reconcile(stale)
         case .primaryLost(let node, let why): return await detect(node, why: why)
         }
     }
@@ -156,6 +159,35 @@ public actor FailoverDetector {
         } catch {
             await record("operation \(operation) could not be resumed: \(error)")
             return .failed("\(error)")
+        }
+    }
+
+    /// Automatic mode: a demoted primary that takes writes again is fenced at
+    /// once and made a standby of the legitimate primary (its writes since the
+    /// failover are discarded by pg_rewind, as Patroni's old leader's are).
+    func reconcile(_ stale: String) async -> Result {
+        guard env.spec.failover.mode == .automatic else { return .ignored("manual mode") }
+        let id = OperationStore.newID(.rejoin)
+        let report = await env.observer.observe()
+        switch RejoinPlanner.plan(node: stale, report: report, spec: env.spec, id: id, now: env.clock.now(),
+                                  demotedBy: env.store.lastPromotion()) {
+        case .failure(let refusal):
+            return .refused(refusal.description)
+        case .success(var plan):
+            plan.origin = .agent
+            do {
+                try env.store.savePlan(plan)
+                try env.store.append(.init(at: env.clock.now(), operation: plan.id, kind: .rejoin, phase: .planned,
+                                           detail: "automatic: \(stale) still took writes after its demotion; fenced and rejoined"))
+                await record("split brain: fencing and rejoining \(stale) (\(plan.id))")
+                let outcome = try await OperationRunner(environment: env).execute(plan)
+                await record("\(plan.id) \(outcome.outcome.rawValue): \(stale) follows \(plan.to)")
+                await afterFailover?()
+                return .resumed(outcome.outcome.rawValue)
+            } catch {
+                await record("could not rejoin \(stale) after the split brain: \(error)")
+                return .failed("\(error)")
+            }
         }
     }
 

@@ -1,3 +1,4 @@
+import DROrchestrator
 import DRSpec
 import DRStatus
 import Foundation
@@ -34,9 +35,17 @@ public enum HTTPAPI {
             }
             guard let report = await state.freshReport() else { return text(.serviceUnavailable, "no fresh round\n") }
             let writable = report.nodes.filter { $0.reachable && $0.role == .primary }
-            let isPrimary = writable.count == 1 && writable[0].name == name
-            return text(isPrimary ? .ok : .serviceUnavailable,
-                        isPrimary ? "\(name) is the primary\n" : "\(name) is not the only writable primary\n")
+            if writable.count == 1 {
+                let isPrimary = writable[0].name == name
+                return text(isPrimary ? .ok : .serviceUnavailable, isPrimary ? "\(name) is the primary\n" : "\(name) is not the primary\n")
+            }
+            // Two writable primaries: the journal's last promotion names the legitimate one.
+            if let verdict = SplitBrain.judge(report, lastPromotion: await state.lastPromotion), let legitimate = verdict.legitimate {
+                return text(legitimate == name ? .ok : .serviceUnavailable,
+                            legitimate == name ? "\(name) is the primary (\(verdict.stale ?? "another node") is a demoted primary that still takes writes)\n"
+                                               : "\(name) is not the primary: \(verdict.advice)\n")
+            }
+            return text(.serviceUnavailable, writable.isEmpty ? "no writable primary\n" : "\(name): more than one writable primary and no record of which is legitimate\n")
         }
         router.get("/replica") { request, _ -> Response in
             guard let name = request.uri.queryParameters.get("node") else {

@@ -29,6 +29,8 @@ actor NodeLink {
         var target = try ConnectionTarget(node: node, baseDirectory: baseDirectory, applicationName: "pgdr-agent")
         target.connectTimeout = deadline
         target.statementTimeout = deadline
+        // A silent server costs one deadline per round, not a second of grace on top.
+        target.clientGrace = .milliseconds(100)
         let opened = try await PostgresSession.connect(target, logger: logger)
         session = opened
         return opened

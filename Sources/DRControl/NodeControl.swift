@@ -20,9 +20,10 @@ public protocol NodeControl: Sendable {
     @discardableResult
     func stop(_ mode: StopMode) async throws -> Bool
     /// Makes the node unable to start as a writable primary (a standby
-    /// signal and a fence mark in its data directory), then stops it. From
-    /// here on, whoever starts it gets a read-only server.
-    func fence(operation: String) async throws -> String
+    /// signal and a fence mark in its data directory), then stops it, within
+    /// `limit` (a server that will not stop is killed). From here on, whoever
+    /// starts it gets a read-only server.
+    func fence(operation: String, within limit: Duration) async throws -> String
     /// Lifts the fence. `asPrimary`: the node will start writable again (a
     /// switchover rolled back); otherwise it stays a standby.
     func unfence(asPrimary: Bool) async throws

@@ -68,7 +68,7 @@ public struct CommandControl: NodeControl {
         return wasRunning
     }
 
-    public func fence(operation: String) async throws -> String {
+    public func fence(operation: String, within limit: Duration) async throws -> String {
         guard commands.fence != nil else {
             try await stop(.fast)
             return "stopped by control.commands.stop (no control.commands.fence: nothing stops a restart as a primary)"

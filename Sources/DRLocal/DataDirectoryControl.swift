@@ -1,4 +1,5 @@
 import DRControl
+import DRPostgres
 import DRProcess
 import DRSpec
 import DRStatus
@@ -130,7 +131,7 @@ public struct DataDirectoryControl: NodeControl {
 
     // MARK: fencing
 
-    public func fence(operation: String) async throws -> String {
+    public func fence(operation: String, within limit: Duration) async throws -> String {
         do {
             // The mark and the standby signal first: from this instant on, a
             // restart by anyone (a supervisor, an operator, `lab up`) gives a
@@ -145,15 +146,34 @@ public struct DataDirectoryControl: NodeControl {
             await data.reapOrphans()
             return "not running; marked fenced (it can only start read-only)"
         }
-        do {
-            try await stop(.fast)
+        // Fast (through the unit, for systemd), then immediate, then SIGKILL: a
+        // primary that will not stop (hung, or stopped by a signal) is killed,
+        // because a second writable primary is worse than crash recovery later.
+        if (try? await withDeadline(limit / 2, { try await self.stop(.fast) })) != nil, ProcessTable.hasExited(pid) {
             return "stopped (fast shutdown of pid \(pid)) and marked fenced"
-        } catch {
-            // A primary that will not shut down cleanly is stopped hard: a
-            // second writable primary is worse than crash recovery later.
-            try await stop(.immediate)
-            return "stopped (immediate shutdown of pid \(pid), the fast one failed: \(error)) and marked fenced"
         }
+        if await signalAndWait(pid, SIGQUIT, within: limit / 4) {
+            return "stopped (immediate shutdown of pid \(pid); the fast one did not finish within \(limit / 2)) and marked fenced"
+        }
+        let children = ProcessTable.children(of: pid)
+        Foundation.kill(pid, SIGKILL)
+        for child in children { Foundation.kill(child, SIGKILL) }
+        if await signalAndWait(pid, 0, within: limit / 4) {
+            await data.reapOrphans(grace: .milliseconds(200))
+            return "killed (pid \(pid) did not shut down within \(limit * 3 / 4)) and marked fenced"
+        }
+        throw ControlError(node: node, action: "fence", "pid \(pid) survived SIGKILL for \(limit / 4); it is marked fenced, so it can only restart read-only")
+    }
+
+    /// Sends `signal` (0: none) and waits until the process has exited, at most `limit`.
+    func signalAndWait(_ pid: pid_t, _ signal: Int32, within limit: Duration) async -> Bool {
+        if signal != 0 { Foundation.kill(pid, signal) }
+        let deadline = ContinuousClock.now + limit
+        while !ProcessTable.hasExited(pid) {
+            guard ContinuousClock.now < deadline else { return false }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return true
     }
 
     public func unfence(asPrimary: Bool) async throws {

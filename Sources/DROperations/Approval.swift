@@ -50,7 +50,8 @@ public enum Approval {
             case .switchover:
                 fresh = SwitchoverPlanner.plan(report: report, spec: env.spec, id: id, now: env.clock.now())
             case .rejoin:
-                fresh = RejoinPlanner.plan(node: plan.from, report: report, spec: env.spec, id: id, now: env.clock.now())
+                fresh = RejoinPlanner.plan(node: plan.from, report: report, spec: env.spec, id: id, now: env.clock.now(),
+                                           demotedBy: env.store.lastPromotion())
             }
             switch fresh {
             case .failure(let refusal):

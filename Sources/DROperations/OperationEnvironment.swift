@@ -37,7 +37,9 @@ public struct OperationEnvironment: Sendable {
     }
 
     /// The real servers, as pgdr.yaml describes them.
-    public static func live(spec: Spec, baseDirectory: String,
+    /// `observeTimeout`: how long a look at the servers waits for a silent
+    /// node (the agent, which must decide quickly, passes less than the default).
+    public static func live(spec: Spec, baseDirectory: String, observeTimeout: Duration? = nil,
                             logger: Logger = Logger(label: "pgdr.operations")) -> OperationEnvironment {
         var controls: [String: any NodeControl] = [:]
         for node in spec.nodes {
@@ -45,7 +47,8 @@ public struct OperationEnvironment: Sendable {
         }
         return OperationEnvironment(
             spec: spec, baseDirectory: baseDirectory, store: OperationStore(directory: baseDirectory),
-            observer: LiveObserver(spec: spec, baseDirectory: baseDirectory, logger: logger), controls: controls,
+            observer: LiveObserver(spec: spec, baseDirectory: baseDirectory, timeout: observeTimeout, logger: logger),
+            controls: controls,
             sql: { name in
                 guard let node = spec.nodes.first(where: { $0.name == name }) else {
                     throw OperationError.badInput("no node named \(name) in the spec")
@@ -115,16 +118,18 @@ public enum AdminTarget {
 public struct LiveObserver: ClusterObserver {
     let spec: Spec
     let baseDirectory: String
+    let timeout: Duration?
     let logger: Logger
 
-    public init(spec: Spec, baseDirectory: String, logger: Logger) {
+    public init(spec: Spec, baseDirectory: String, timeout: Duration? = nil, logger: Logger) {
         self.spec = spec
         self.baseDirectory = baseDirectory
+        self.timeout = timeout
         self.logger = logger
     }
 
     public func observe() async -> StatusReport {
-        let samples = await NodeProbe.sampleAll(spec.nodes, baseDirectory: baseDirectory, logger: logger)
+        let samples = await NodeProbe.sampleAll(spec.nodes, baseDirectory: baseDirectory, timeout: timeout, logger: logger)
         return StatusEvaluator.evaluate(samples, thresholds: spec.monitoring.thresholds)
     }
 

@@ -168,6 +168,14 @@ public struct OperationStore: Sendable {
         return "\(kind.rawValue)-" + String(format: "%08x", UInt32.random(in: 0...UInt32.max, using: &generator))
     }
 
+    /// The last finished failover or switchover: who holds the primary role
+    /// by the journal's account.
+    public func lastPromotion() -> Promotion? {
+        guard let done = entries().last(where: { $0.phase == .done && ($0.kind == .failover || $0.kind == .switchover) }),
+              let plan = plan(done.operation) else { return nil }
+        return Promotion(operation: done.operation, from: plan.from, to: plan.to, at: done.at)
+    }
+
     // MARK: where an operation stands
 
     public enum Standing: Sendable, Hashable {

@@ -13,6 +13,8 @@ import Foundation
 struct StepActions {
     let env: OperationEnvironment
     let plan: OperationPlan
+    /// A planned stop waits this long for a clean shutdown (its final checkpoint).
+    static let cleanStopLimit: Duration = .seconds(60)
 
     func perform(_ step: Step) async throws -> StepOutcome {
         switch step {
@@ -43,23 +45,30 @@ struct StepActions {
     /// node pgdr cannot stop is made read-only through SQL (a weaker fence,
     /// and said so); an unreachable one cannot be fenced at all, and the
     /// outcome says that too.
+    /// The whole step gives up after `failover.fenceTimeout`: a node that can
+    /// neither be stopped nor reached in that time is reported NOT fenced.
     func fence(_ node: String) async throws -> StepOutcome {
+        let budget = env.spec.failover.fenceTimeout.duration
+        let deadline = ContinuousClock.now + budget
         var controlFailure: String?
         if let control = env.control(node) {
             do {
-                return .done(try await control.fence(operation: plan.id))
+                let operation = plan.id
+                return .done(try await withDeadline(budget * 0.7) { try await control.fence(operation: operation, within: budget * 0.6) })
             } catch {
-                controlFailure = "\(error)"
+                controlFailure = error is DeadlineExceeded ? "could not stop it within \(budget * 0.7)" : "\(error)"
             }
         }
         let sqlFailure: String
         do {
-            try await env.sql(node).refuseWrites()
+            let remaining = max(.milliseconds(100), deadline - ContinuousClock.now)
+            let sql = try env.sql(node)
+            try await withDeadline(remaining) { try await sql.refuseWrites() }
             return .degraded("set read-only and its sessions ended through SQL",
                              reason: "weak fence: \(node) was not stopped" + (controlFailure.map { " (\($0))" } ?? " (no control: section)")
                                  + "; a session can lift read-only and a restart undoes it")
         } catch {
-            sqlFailure = "\(error)"
+            sqlFailure = error is DeadlineExceeded ? "no answer within failover.fenceTimeout (\(budget))" : "\(error)"
         }
         return .degraded("NOT fenced",
                          reason: "\(node) could not be fenced: " + (controlFailure.map { "\($0); " } ?? "") + sqlFailure
@@ -147,7 +156,7 @@ struct StepActions {
     /// fast shutdown, which ships its last WAL to the standby.
     func stopWrites(_ node: String) async throws -> StepOutcome {
         let control = try env.requireControl(node, for: "a switchover")
-        _ = try await control.fence(operation: plan.id)
+        _ = try await control.fence(operation: plan.id, within: Self.cleanStopLimit)
         let final = try await control.controlData()
         guard final.shutDownCleanly else {
             throw OperationError.failed("\(node) did not shut down cleanly (\(final.state))")
@@ -199,7 +208,7 @@ struct StepActions {
     func stopNode(_ node: String) async throws -> StepOutcome {
         let control = try env.requireControl(node, for: "rejoin")
         // Fenced first: until it follows its new primary, it must not start writable.
-        _ = try await control.fence(operation: plan.id)
+        _ = try await control.fence(operation: plan.id, within: Self.cleanStopLimit)
         return .done("\(node) stopped and fenced")
     }
 

@@ -47,8 +47,10 @@ public enum FailoverPlanner {
             let freshness = evidenceFreshness(spec)
             if let last = lastKnownPrimary, last.node == old.name, let received = candidate.receiveLSN ?? candidate.replayLSN {
                 let age = max(0, now.timeIntervalSince(last.at))
+                // Evidence only while the agent kept watching: its last round must be recent.
+                let watched = max(0, now.timeIntervalSince(last.checkedAt ?? last.at))
                 evidenceAt = last.at
-                if age <= freshness {
+                if watched <= freshness {
                     lossBytes = last.flushLSN.bytesAhead(of: received)
                     // What the primary wrote after the last sight is unknown, so the
                     // time estimate is an upper bound: the gap up to then, plus the age.
@@ -61,11 +63,13 @@ public enum FailoverPlanner {
                                     + String(format: "%.1fs ago", age) + "; writes after that sight are not counted in bytes")
                 } else {
                     warnings.append("the last sight of \(old.name) (\(last.flushLSN)) is " + String(format: "%.0fs", age)
-                                    + " old, older than the agent's freshness window of " + String(format: "%.0fs", freshness)
+                                    + " old, and the agent last looked " + String(format: "%.0fs", watched)
+                                    + " ago, longer than its freshness window of " + String(format: "%.0fs", freshness)
                                     + ": the primary may have written much more since (was the agent down?), so the loss is unknown")
                 }
             }
-            warnings.append("the primary \(old.name) is unreachable: it cannot be fenced before promotion. If it is alive "
+            warnings.append("the primary \(old.name) is unreachable: the fence gives up after failover.fenceTimeout (\(spec.failover.fenceTimeout)) "
+                            + "and the step will say NOT fenced. If it is alive "
                             + "behind a cut link, clients that still reach it could write to two primaries; "
                             + "make sure it is down or cut off before approving")
         }
@@ -84,13 +88,15 @@ public enum FailoverPlanner {
                                     + "(\([limit.bytes?.description, limit.time?.description].compactMap { $0 }.joined(separator: ", ")))",
                                     hint: "wait for the replica to catch up, or pass --accept-data-loss to fail over anyway (recorded)"))
         }
-        return .success(OperationPlan(
+        var plan = OperationPlan(
             id: id, kind: .failover, createdAt: now, expiresAt: now.addingTimeInterval(spec.failover.approvalTimeout.seconds),
             from: old.name, to: candidate.name, candidateReplayLSN: candidate.replayLSN,
             estimatedLossBytes: lossBytes, estimatedLossSeconds: lossSeconds, maxDataLoss: limit,
             acceptedDataLoss: acceptDataLoss && (overBytes || overTime || unknown),
             oldPrimaryReachable: old.reachable && old.role == .primary, warnings: warnings,
-            steps: [.fence, .promote, .verify, .repoint, .notify], evidenceAt: evidenceAt))
+            steps: [.fence, .promote, .verify, .repoint, .notify], evidenceAt: evidenceAt)
+        plan.fenceTimeout = spec.failover.fenceTimeout
+        return .success(plan)
     }
 
     /// How old the last sight of a lost primary may be and still count as

@@ -59,6 +59,8 @@ public struct OperationPlan: Sendable, Hashable, Codable {
     public var evidenceAt: Date?
     /// Who asked: `operator`, `agent` (automatic mode), `drill`.
     public var origin: Origin = .operator
+    /// The bound on the fence step (failover.fenceTimeout), stated in the plan.
+    public var fenceTimeout: TimeSpan?
 
     public enum Origin: String, Sendable, Hashable, Codable { case `operator`, agent, drill }
 

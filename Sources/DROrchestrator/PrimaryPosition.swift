@@ -9,12 +9,18 @@ import Foundation
 public struct PrimaryPosition: Sendable, Hashable, Codable {
     public var node: String
     public var flushLSN: LSN
+    /// The last time the primary answered.
     public var at: Date
+    /// The agent's last round, whether or not the primary answered: the
+    /// record speaks for everything up to here (an agent that stopped
+    /// watching leaves an old `checkedAt`, and the record is no evidence).
+    public var checkedAt: Date?
 
-    public init(node: String, flushLSN: LSN, at: Date) {
+    public init(node: String, flushLSN: LSN, at: Date, checkedAt: Date? = nil) {
         self.node = node
         self.flushLSN = flushLSN
         self.at = at
+        self.checkedAt = checkedAt ?? at
     }
 
     public static let fileName = "pgdr-last-primary.json"

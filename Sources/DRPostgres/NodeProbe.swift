@@ -7,11 +7,18 @@ import PostgresNIO
 /// Reads one server's replication state into a `NodeSample`. Read-only: it
 /// needs no more than membership of `pg_monitor`.
 public enum NodeProbe {
-    public static func sample(node: NodeSpec, baseDirectory: String,
+    /// `timeout`: the connect deadline (and the statement one), when a caller
+    /// cannot wait the default 3 s for a node that went silent.
+    public static func sample(node: NodeSpec, baseDirectory: String, timeout: Duration? = nil,
                               logger: Logger = Logger(label: "pgdr.probe")) async -> NodeSample {
         var sample = NodeSample(name: node.name, region: node.region, host: node.host, port: node.port, reachable: false)
         do {
-            let target = try ConnectionTarget(node: node, baseDirectory: baseDirectory)
+            var target = try ConnectionTarget(node: node, baseDirectory: baseDirectory)
+            if let timeout {
+                target.connectTimeout = timeout
+                target.statementTimeout = timeout
+                target.clientGrace = min(target.clientGrace, timeout / 2)
+            }
             try await PostgresSession.with(target, logger: logger) { session in
                 sample = try await read(session, into: sample)
             }
@@ -23,11 +30,11 @@ public enum NodeProbe {
     }
 
     /// Probes every node at once, so one slow node does not delay the others.
-    public static func sampleAll(_ nodes: [NodeSpec], baseDirectory: String,
+    public static func sampleAll(_ nodes: [NodeSpec], baseDirectory: String, timeout: Duration? = nil,
                                  logger: Logger = Logger(label: "pgdr.probe")) async -> [NodeSample] {
         await withTaskGroup(of: (Int, NodeSample).self) { group in
             for (index, node) in nodes.enumerated() {
-                group.addTask { (index, await sample(node: node, baseDirectory: baseDirectory, logger: logger)) }
+                group.addTask { (index, await sample(node: node, baseDirectory: baseDirectory, timeout: timeout, logger: logger)) }
             }
             var results: [(Int, NodeSample)] = []
             for await result in group { results.append(result) }

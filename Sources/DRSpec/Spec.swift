@@ -151,6 +151,9 @@ public struct Failover: Sendable, Hashable, Codable {
     public var hook: [String]? = nil
     /// How long the hook may run before it is killed and the step fails.
     public var hookTimeout: TimeSpan = .seconds(60)
+    /// The most a fence may take: a node that cannot be stopped or reached
+    /// within it is reported NOT fenced (the plan says so before approval).
+    public var fenceTimeout: TimeSpan = .seconds(5)
 
     public init(mode: Mode, maxDataLoss: DataLossLimit) {
         self.mode = mode

@@ -310,6 +310,8 @@ public enum SpecParser {
         if !hook.isEmpty { failover.hook = hook }
         failover.hookTimeout = f.timeSpan("hookTimeout", default: failover.hookTimeout,
                                           range: .seconds(1)...TimeSpan.hours(1))!
+        failover.fenceTimeout = f.timeSpan("fenceTimeout", default: failover.fenceTimeout,
+                                           range: .seconds(1)...TimeSpan.minutes(10))!
         return failover
     }
 

@@ -46,7 +46,8 @@ func printPlan(_ plan: OperationPlan) {
     if plan.kind == .failover {
         let limit = [plan.maxDataLoss?.bytes?.description, plan.maxDataLoss?.time?.description].compactMap { $0 }
         print("  estimated data loss: \(bytes), \(secs) (limit failover.maxDataLoss: \(limit.joined(separator: ", ")))")
-        print("  old primary: " + (plan.oldPrimaryReachable ? "reachable, will be fenced" : "UNREACHABLE, cannot be fenced"))
+        print("  old primary: " + (plan.oldPrimaryReachable ? "reachable, will be fenced" : "UNREACHABLE, cannot be fenced")
+              + " (the fence gives up after \(plan.fenceTimeout?.description ?? "failover.fenceTimeout"))")
         if plan.acceptedDataLoss { print("  data loss above the limit ACCEPTED by the operator (recorded)") }
     }
     for warning in plan.warnings { print("  warning: \(warning)") }
@@ -204,7 +205,8 @@ struct RejoinCommand: AsyncParsableCommand {
         do {
             let env = try options.environment()
             let id = OperationStore.newID(.rejoin)
-            switch RejoinPlanner.plan(node: node, report: await env.observer.observe(), spec: env.spec, id: id, now: Date()) {
+            switch RejoinPlanner.plan(node: node, report: await env.observer.observe(), spec: env.spec, id: id, now: Date(),
+                                      demotedBy: env.store.lastPromotion()) {
             case .failure(let refusal):
                 throw refuse(refusal, id: id, kind: .rejoin, env: env)
             case .success(let plan):

@@ -1,4 +1,6 @@
 import ArgumentParser
+import DROperations
+import DROrchestrator
 import DRPostgres
 import DRSpec
 import DRStatus
@@ -33,7 +35,11 @@ struct StatusCommand: AsyncParsableCommand {
         let logger = global.makeLogger("pgdr.status")
         repeat {
             let samples = await NodeProbe.sampleAll(parsed.spec.nodes, baseDirectory: parsed.baseDirectory, logger: logger)
-            let report = StatusEvaluator.evaluate(samples, thresholds: parsed.spec.monitoring.thresholds)
+            var report = StatusEvaluator.evaluate(samples, thresholds: parsed.spec.monitoring.thresholds)
+            // Two writable primaries: say which one the journal made primary, and what to do.
+            if let verdict = SplitBrain.judge(report, lastPromotion: OperationStore(directory: parsed.baseDirectory).lastPromotion()) {
+                report.problems.append(.init(node: verdict.stale, message: verdict.advice))
+            }
             if watch && !json { print("\u{1B}[H\u{1B}[2J", terminator: "") }
             print(json ? try JSON.encode(report) : StatusTable.render(report))
             if !watch {

@@ -1,5 +1,6 @@
 import DRLocal
 import DRPostgres
+import DRProcess
 import Foundation
 import PGDRTestSupport
 import Testing
@@ -98,7 +99,9 @@ import FoundationNetworking
             }
             #expect(metrics.contains("pgdr_slot_safe_wal_bytes{"))
             try await env.lab.control(node: "pg2").stop(.fast)
-            try await PostgresSession.with(try env.lab.adminTarget(node: "pg1")) { session in
+            var bulk = try env.lab.adminTarget(node: "pg1")
+            bulk.statementTimeout = .seconds(120)
+            try await PostgresSession.with(bulk) { session in
                 try await session.execute("CREATE TABLE wal_filler AS SELECT g, md5(g::text) AS a, md5((g * 7)::text) AS b FROM generate_series(1, 400000) g")
                 _ = try await session.rows("SELECT pg_switch_wal()")
             }
@@ -114,6 +117,84 @@ import FoundationNetworking
             }
             #expect(settings == "1GB")
             #expect(agent.stop() == 0)
+        }
+    }
+}
+
+/// Silent faults: a primary that accepts connections and never answers (its
+/// processes stopped with SIGSTOP, as a silently cut link looks from here).
+@Suite(.serialized) struct SilentPrimaryTests {
+    static func freeze(_ env: AgentLab, _ node: String) throws -> [Int32] {
+        let postmaster = try #require(try env.lab.control(node: node).data.postmasterPID)
+        let frozen = [postmaster] + ProcessTable.children(of: postmaster)
+        for pid in frozen { kill(pid, SIGSTOP) }
+        return frozen
+    }
+
+    /// Defect: an automatic failover across a silent link took 21 to 38 s,
+    /// most of it waiting on connection timeouts to the old primary. Every
+    /// wait is now bounded (probes by their interval, the agent's fresh look
+    /// by the detection window, the fence by failover.fenceTimeout), and a
+    /// local old primary that will not stop is killed by the fence.
+    @Test func anAutomaticFailoverAcrossASilentPrimaryIsBounded() async throws {
+        let failover = "failover: {mode: automatic, maxDataLoss: 1m, fenceTimeout: 3s}"
+        try await AgentLab.with(sinks: "  - {type: log, path: notices.jsonl}", failover: failover) { env in
+            let agent = try AgentProcess(config: env.configPath)
+            #expect(await agent.waitFor("/primary?node=pg1", status: 200, within: .seconds(15)))
+            try await Task.sleep(for: .seconds(2))
+            let frozen = try Self.freeze(env, "pg1")
+            defer { for pid in frozen { kill(pid, SIGCONT) } }
+            let started = ContinuousClock.now
+            #expect(await agent.waitFor("/primary?node=pg2", status: 200, within: .seconds(30)))
+            let took = ContinuousClock.now - started
+            #expect(took < .seconds(12), "failover across a silent primary took \(took)")
+            #expect(env.lab.isFenced(node: "pg1"))
+            #expect(frozen.allSatisfy { ProcessTable.hasExited($0) }, "the silent old primary was stopped (killed) by the fence")
+            #expect(agent.stop() == 0)
+        }
+    }
+
+    /// Defect: after a cut link healed, /primary answered 503 for both nodes and
+    /// nothing said what to do. Here the old primary cannot be fenced (no
+    /// `control:` for it, and it does not answer SQL): the failover says NOT
+    /// fenced within the bound, and once it answers again status names the
+    /// stale node and the command, /primary answers for the promoted node, and
+    /// that command brings the pair back.
+    @Test func aHealedSplitBrainIsNamedAndRepaired() async throws {
+        try await AgentLab.with(sinks: "  - {type: log, path: notices.jsonl}", failover: "failover: {mode: manual, fenceTimeout: 2s}") { env in
+            let full = env.configPath
+            let dir = (full as NSString).deletingLastPathComponent
+            let blind = "\(dir)/blind.yaml"
+            var text = try String(contentsOfFile: full, encoding: .utf8)
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+                guard line.contains("name: pg1"), let range = line.range(of: ", control: {") else { return String(line) }
+                return String(line[..<range.lowerBound]) + "}"
+            }
+            text = lines.joined(separator: "\n")
+            try text.write(toFile: blind, atomically: true, encoding: .utf8)
+            let frozen = try Self.freeze(env, "pg1")
+            let plan = try CLI.run(["failover", "--accept-data-loss", "--config", blind])
+            let id = try #require(plan.stdout.firstMatch(of: /approve with: pgdr approve (failover-[0-9a-f]+)/)?.1, "\(plan.stdout)\(plan.stderr)")
+            #expect(plan.stdout.contains("gives up after 2s"))
+            let started = ContinuousClock.now
+            let approve = try CLI.run(["approve", String(id), "--config", blind])
+            #expect(approve.status == 4, "NOT fenced is a degraded outcome: \(approve.stdout)\(approve.stderr)")
+            #expect(approve.stdout.contains("NOT fenced"))
+            #expect(ContinuousClock.now - started < .seconds(15), "the fence is bounded by fenceTimeout")
+            for pid in frozen { kill(pid, SIGCONT) }
+            try await Task.sleep(for: .milliseconds(500))
+            let status = try CLI.run(["status", "--config", full])
+            #expect(status.status == 1)
+            #expect(status.stdout.contains("split brain: pg1 was demoted by \(id)"), "\(status.stdout)")
+            #expect(status.stdout.contains("pgdr rejoin pg1"))
+            let agent = try AgentProcess(config: full)
+            #expect(await agent.waitFor("/primary?node=pg2", status: 200, within: .seconds(15)), "the promoted node is the primary")
+            #expect(try await agent.get("/primary?node=pg1").0 == 503)
+            #expect(agent.stop() == 0)
+            let rejoin = try CLI.run(["rejoin", "pg1", "--config", full])
+            #expect(rejoin.status == 0 || rejoin.status == 4, "\(rejoin.stdout)\(rejoin.stderr)")
+            let healed = try CLI.run(["status", "--config", full])
+            #expect(healed.status == 0, "\(healed.stdout)")
         }
     }
 }

@@ -65,7 +65,7 @@ enum SpecThresholds {
         #expect(plan.from == "pg1" && plan.to == "pg2")
         #expect(plan.steps == [.fence, .promote, .verify, .repoint, .notify])
         #expect(!plan.oldPrimaryReachable)
-        #expect(plan.warnings.contains { $0.contains("cannot be fenced") })
+        #expect(plan.warnings.contains { $0.contains("NOT fenced") && $0.contains("fenceTimeout") })
         #expect(plan.expiresAt == now.addingTimeInterval(15 * 60))
         #expect(!plan.acceptedDataLoss)
     }
@@ -156,6 +156,26 @@ enum SpecThresholds {
         #expect(accepted.estimatedLossBytes == nil && accepted.estimatedLossSeconds == nil)
         #expect(accepted.warnings.contains { $0.contains("20s old") })
         #expect(accepted.evidenceAt == now - 20, "the plan shows how old its evidence is")
+    }
+
+    /// The agent kept watching after the primary went silent (each round moves
+    /// `checkedAt`): the last sight stays evidence, its age an upper bound.
+    @Test func aSightKeptCurrentByTheAgentStaysEvidence() throws {
+        var replica = standby(replay: "0/5000000")
+        replica.receiveLSN = LSN("0/5000000")
+        var spec = try spec(maxDataLoss: DataLossLimit(bytes: nil, time: .seconds(30)))
+        spec.monitoring.interval = .seconds(1)
+        let watched = PrimaryPosition(node: "pg1", flushLSN: lsn("0/5000000"), at: now - 12, checkedAt: now - 1)
+        let plan = try FailoverPlanner.plan(report: report(down("pg1"), replica), spec: spec, id: "x", now: now,
+                                            acceptDataLoss: false, lastKnownPrimary: watched).get()
+        #expect(plan.estimatedLossBytes == 0)
+        #expect(plan.estimatedLossSeconds == 12)
+        let abandoned = PrimaryPosition(node: "pg1", flushLSN: lsn("0/5000000"), at: now - 12, checkedAt: now - 10)
+        guard case .failure = FailoverPlanner.plan(report: report(down("pg1"), replica), spec: spec, id: "x", now: now,
+                                                   acceptDataLoss: false, lastKnownPrimary: abandoned) else {
+            Issue.record("an agent that stopped looking 10 s ago is no witness: unknown, refused")
+            return
+        }
     }
 
     @Test func aFreshSightCountsItsAgeAgainstTheLimit() throws {
