@@ -109,6 +109,10 @@ let package = Package(
             "DRLocal", "DRPostgres", "DRStatus", "DRSpec", "DRProcess", "DRControl",
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
+        // The fault suite: pgdr killed at every step of every operation, on real servers.
+        .testTarget(name: "FaultSuiteTests", dependencies: [
+            "pgdr", "DRLocal", "DRPostgres", "DRDrill", "PGDRTestSupport",
+        ]),
         // Runs the built `pgdr` binary for exit codes and messages.
         .testTarget(name: "PGDRCLITests", dependencies: [
             "pgdr", "DRLocal", "DRPostgres", "DRSpec", "DROperations", "DRDrill", "PGDRTestSupport",

@@ -207,6 +207,8 @@ public struct DataDirectoryControl: NodeControl {
         } catch {
             throw failure("follow", error)
         }
+        // A running standby takes new primary_conninfo on a reload (PostgreSQL 13+).
+        if let pid = data.postmasterPID { Foundation.kill(pid, SIGHUP) }
     }
 
     public func rewind(from upstream: Upstream) async throws -> String {

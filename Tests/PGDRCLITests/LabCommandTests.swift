@@ -1,3 +1,4 @@
+import DRLocal
 import Foundation
 import PGDRTestSupport
 import Testing
@@ -100,5 +101,40 @@ import Testing
             #expect(destroy.status == 2, "\(destroy.stderr)")
             #expect(FileManager.default.fileExists(atPath: "\(dir)/data.txt"), "nothing may be deleted")
         }
+    }
+}
+
+/// A password pgdr reads from `passwordEnv` lives in pgdr's environment; no
+/// child pgdr starts (a postmaster, a hook) may inherit it.
+@Suite(.serialized) struct ChildEnvironmentTests {
+    @Test func neitherAPostmasterNorAHookInheritsPgdrsEnvironment() async throws {
+        let dir = NSTemporaryDirectory() + "pgdr-env-\(UUID().uuidString.prefix(8))"
+        let canary = "PGDR_TEST_PG1_PASSWORD"
+        let secret = "canary-\(UUID().uuidString)"
+        defer { _ = try? CLI.run(["lab", "destroy", "--dir", dir, "--yes"]) }
+        let up = try CLI.run(["lab", "up", "--dir", dir], environment: [canary: secret])
+        #expect(up.status == 0, "\(up.stderr)")
+        let lab = Lab(directory: dir)
+        for node in ["pg1", "pg2"] {
+            let pid = try #require(try lab.control(node: node).data.postmasterPID)
+            let environ = try Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))
+            #expect(!String(decoding: environ, as: UTF8.self).contains(secret), "\(node)'s postmaster inherited pgdr's environment")
+        }
+        // A failover hook that writes its environment down.
+        let hook = "\(dir)/hook.sh"
+        try "#!/bin/sh\nenv > \"\(dir)/hook.env\"\n".write(toFile: hook, atomically: true, encoding: .utf8)
+        chmod(hook, 0o755)
+        let config = "\(dir)/pgdr.yaml"
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+            .replacingOccurrences(of: "  approvalTimeout: 15m", with: "  approvalTimeout: 15m\n  hook: [\"\(hook)\"]")
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        _ = try await lab.kill(node: "pg1", withChildren: true)
+        let plan = try CLI.run(["failover", "--accept-data-loss", "--config", config], environment: [canary: secret])
+        let id = try #require(plan.stdout.firstMatch(of: /approve with: pgdr approve (failover-[0-9a-f]+)/)?.1, "\(plan.stderr)")
+        let approve = try CLI.run(["approve", String(id), "--config", config], environment: [canary: secret])
+        #expect(approve.status == 0, "\(approve.stdout)\(approve.stderr)")
+        let seen = try String(contentsOfFile: "\(dir)/hook.env", encoding: .utf8)
+        #expect(seen.contains("PGDR_NEW_PRIMARY_NAME=pg2"))
+        #expect(!seen.contains(secret), "the hook inherited pgdr's environment")
     }
 }

@@ -10,10 +10,14 @@ public enum CLI {
 
     public static let binary = PGDRBinary.path
 
-    public static func run(_ arguments: [String], in directory: String? = nil) throws -> Result {
+    /// `environment`: added to the test's own environment for this run.
+    public static func run(_ arguments: [String], in directory: String? = nil, environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
