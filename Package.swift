@@ -96,7 +96,7 @@ let package = Package(
         // The operation runner against fakes behind its seams (rollback, degraded outcomes, crash and resume).
         .testTarget(name: "DROperationsTests", dependencies: ["DROperations", "DROrchestrator", "DRControl", "DRSpec", "DRStatus", "DRAgent"]),
         // Golden templates are read through #filePath, not bundled.
-        .testTarget(name: "DRCloudTests", dependencies: ["DRCloud", "DRSpec"], exclude: ["Golden"]),
+        .testTarget(name: "DRCloudTests", dependencies: ["DRCloud", "DRSpec", "PGDRTestSupport"], exclude: ["Golden"]),
         // Integration: the agent binary against a lab, with a real webhook receiver.
         .testTarget(name: "DRAgentTests", dependencies: [
             "pgdr", "DRLocal", "DRPostgres", "DRSpec", "DRProcess", "PGDRTestSupport",

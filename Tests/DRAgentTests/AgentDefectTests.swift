@@ -124,7 +124,7 @@ import FoundationNetworking
 /// Silent faults: a primary that accepts connections and never answers (its
 /// processes stopped with SIGSTOP, as a silently cut link looks from here).
 @Suite(.serialized) struct SilentPrimaryTests {
-    static func freeze(_ env: AgentLab, _ node: String) throws -> [Int32] {
+    static func freeze(_ env: AgentLab, _ node: String) async throws -> [Int32] {
         let postmaster = try #require(try env.lab.control(node: node).data.postmasterPID)
         let frozen = [postmaster] + ProcessTable.children(of: postmaster)
         for pid in frozen { kill(pid, SIGSTOP) }
@@ -142,7 +142,7 @@ import FoundationNetworking
             let agent = try AgentProcess(config: env.configPath)
             #expect(await agent.waitFor("/primary?node=pg1", status: 200, within: .seconds(15)))
             try await Task.sleep(for: .seconds(2))
-            let frozen = try Self.freeze(env, "pg1")
+            let frozen = try await Self.freeze(env, "pg1")
             defer { for pid in frozen { kill(pid, SIGCONT) } }
             let started = ContinuousClock.now
             #expect(await agent.waitFor("/primary?node=pg2", status: 200, within: .seconds(30)))
@@ -172,18 +172,18 @@ import FoundationNetworking
             }
             text = lines.joined(separator: "\n")
             try text.write(toFile: blind, atomically: true, encoding: .utf8)
-            let frozen = try Self.freeze(env, "pg1")
-            let plan = try CLI.run(["failover", "--accept-data-loss", "--config", blind])
+            let frozen = try await Self.freeze(env, "pg1")
+            let plan = try await CLI.run(["failover", "--accept-data-loss", "--config", blind])
             let id = try #require(plan.stdout.firstMatch(of: /approve with: pgdr approve (failover-[0-9a-f]+)/)?.1, "\(plan.stdout)\(plan.stderr)")
             #expect(plan.stdout.contains("gives up after 2s"))
             let started = ContinuousClock.now
-            let approve = try CLI.run(["approve", String(id), "--config", blind])
+            let approve = try await CLI.run(["approve", String(id), "--config", blind])
             #expect(approve.status == 4, "NOT fenced is a degraded outcome: \(approve.stdout)\(approve.stderr)")
             #expect(approve.stdout.contains("NOT fenced"))
             #expect(ContinuousClock.now - started < .seconds(15), "the fence is bounded by fenceTimeout")
             for pid in frozen { kill(pid, SIGCONT) }
             try await Task.sleep(for: .milliseconds(500))
-            let status = try CLI.run(["status", "--config", full])
+            let status = try await CLI.run(["status", "--config", full])
             #expect(status.status == 1)
             #expect(status.stdout.contains("split brain: pg1 was demoted by \(id)"), "\(status.stdout)")
             #expect(status.stdout.contains("pgdr rejoin pg1"))
@@ -191,9 +191,9 @@ import FoundationNetworking
             #expect(await agent.waitFor("/primary?node=pg2", status: 200, within: .seconds(15)), "the promoted node is the primary")
             #expect(try await agent.get("/primary?node=pg1").0 == 503)
             #expect(agent.stop() == 0)
-            let rejoin = try CLI.run(["rejoin", "pg1", "--config", full])
+            let rejoin = try await CLI.run(["rejoin", "pg1", "--config", full])
             #expect(rejoin.status == 0 || rejoin.status == 4, "\(rejoin.stdout)\(rejoin.stderr)")
-            let healed = try CLI.run(["status", "--config", full])
+            let healed = try await CLI.run(["status", "--config", full])
             #expect(healed.status == 0, "\(healed.stdout)")
         }
     }

@@ -123,16 +123,9 @@ import Testing
             #expect(await agent.waitFor("/health", status: 200, within: .seconds(15)))
             try await Task.sleep(for: .seconds(2))
             #expect(agent.stop() == 0)
-            let events = Process()
-            events.executableURL = URL(fileURLWithPath: AgentProcess.binary)
-            events.arguments = ["events", "--config", env.configPath, "--since", "1h", "--json"]
-            let out = Pipe()
-            events.standardOutput = out
-            try events.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            events.waitUntilExit()
-            #expect(events.terminationStatus == 0)
-            let list = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] ?? []
+            let events = try await CLI.run(["events", "--config", env.configPath, "--since", "1h", "--json"])
+            #expect(events.status == 0)
+            let list = try JSONSerialization.jsonObject(with: Data(events.stdout.utf8)) as? [[String: Any]] ?? []
             #expect(list.first?["kind"] as? String == "agent-started")
             #expect(list.last?["kind"] as? String == "agent-stopped")
             #expect(list.contains { $0["kind"] as? String == "alarm" && $0["alarm"] as? String == "dr-at-risk" })
@@ -223,11 +216,11 @@ import Testing
             let agent = try AgentProcess(config: env.configPath)
             #expect(await agent.waitFor("/primary?node=pg1", status: 200, within: .seconds(15)))
             for round in 1...8 {
-                let result = try CLI.run(["switchover", "--config", env.configPath])
+                let result = try await CLI.run(["switchover", "--config", env.configPath])
                 #expect(result.status == 0, "switchover \(round): \(result.stderr)")
                 // Let a few agent rounds and a detection window pass.
                 try await Task.sleep(for: .milliseconds(1800))
-                let status = try CLI.run(["status", "--config", env.configPath])
+                let status = try await CLI.run(["status", "--config", env.configPath])
                 #expect(status.status == 0, "switchover \(round) left the pair unhealthy:\n\(status.stdout)")
                 #expect(!env.lab.isFenced(node: "pg1") && !env.lab.isFenced(node: "pg2"), "a node was fenced after switchover \(round)")
             }
@@ -249,14 +242,7 @@ import Testing
             chmod("\(dir)/api.token", 0o600)
             let agent = try AgentProcess(config: env.configPath)
             #expect(await agent.waitFor("/health", status: 200, within: .seconds(15)))
-            let plan = Process()
-            plan.executableURL = URL(fileURLWithPath: AgentProcess.binary)
-            plan.arguments = ["failover", "--config", env.configPath]
-            let out = Pipe()
-            plan.standardOutput = out
-            try plan.run()
-            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            plan.waitUntilExit()
+            let text = try await CLI.run(["failover", "--config", env.configPath]).stdout
             let id = try #require(text.firstMatch(of: /approve with: pgdr approve (failover-[0-9a-f]+)/)?.1)
             #expect(try await agent.post("/operations/\(id)/approve", token: nil).0 == 401)
             #expect(try await agent.post("/operations/\(id)/approve", token: "wrong").0 == 401)

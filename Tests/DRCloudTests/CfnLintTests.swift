@@ -1,5 +1,6 @@
 import DRSpec
 import Foundation
+import PGDRTestSupport
 import Testing
 @testable import DRCloud
 
@@ -13,7 +14,7 @@ import Testing
     }
 
     @Test(arguments: [("full", fullSpecText), ("minimal", minimalSpecText)])
-    func generatedTemplatesPassCfnLint(name: String, text: String) throws {
+    func generatedTemplatesPassCfnLint(name: String, text: String) async throws {
         let lint = try #require(Self.cfnLint(), "cfn-lint is not installed: pip install cfn-lint (.ci/run does)")
         let spec = try parse(text)
         let dir = NSTemporaryDirectory() + "pgdr-lint-\(UUID().uuidString.prefix(8))"
@@ -25,17 +26,10 @@ import Testing
             try RegionStack.build(spec, role: role).json().write(toFile: file, atomically: true, encoding: .utf8)
             files.append(file)
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: lint)
-        process.arguments = ["--regions", spec.primary.region, spec.dr.region, "--format", "parseable", "--"] + files
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let report = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let result = try await CLI.program(lint, ["--regions", spec.primary.region, spec.dr.region, "--format", "parseable", "--"] + files)
+        let report = result.stdout + result.stderr
         // cfn-lint's exit code is a bit set: 2 errors, 4 warnings, 8 informational.
-        #expect(process.terminationStatus & 2 == 0, "cfn-lint errors:\n\(report)")
+        #expect(result.status & 2 == 0, "cfn-lint errors:\n\(report)")
         let rules = Set(report.matches(of: /:([EWI]\d{4}):/).map { String($0.1) })
         #expect(rules.isSubset(of: ["W1030"]), "unexplained cfn-lint findings: \(rules)\n\(report)")
     }

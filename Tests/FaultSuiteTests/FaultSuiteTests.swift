@@ -114,8 +114,8 @@ import Testing
     }
 
     /// The documented way out of an interrupted operation, then a healthy pair.
-    static func recover(_ id: String, config: String, label: String) throws {
-        let approve = try CLI.run(["approve", id, "--config", config])
+    static func recover(_ id: String, config: String, label: String) async throws {
+        let approve = try await CLI.run(["approve", id, "--config", config])
         let ended = approve.status == 3 && approve.stderr.contains("has ended")
         #expect(approve.status == 0 || approve.status == 4 || ended,
                 "\(label): approve \(id): \(approve.status) \(approve.stdout)\(approve.stderr)\n\(serverLogs(config))")
@@ -125,19 +125,19 @@ import Testing
 
     static func waitHealthy(_ config: String, label: String) async throws {
         let deadline = ContinuousClock.now + .seconds(30)
-        var status = try CLI.run(["status", "--config", config])
+        var status = try await CLI.run(["status", "--config", config])
         while status.status != 0, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(200))
-            status = try CLI.run(["status", "--config", config])
+            status = try await CLI.run(["status", "--config", config])
         }
         #expect(status.status == 0, "\(label): the pair is not healthy:\n\(status.stdout)\n\(serverLogs(config))")
     }
 
     @Test func killedAtEveryStepOfEveryOperation() async throws {
         let dir = NSTemporaryDirectory() + "pgdr-faults-\(UUID().uuidString.prefix(8))"
-        let up = try CLI.run(["lab", "up", "--sync", "--dir", dir])
+        let up = try await CLI.run(["lab", "up", "--sync", "--dir", dir])
         try #require(up.status == 0, "\(up.stderr)")
-        defer { _ = try? CLI.run(["lab", "destroy", "--dir", dir, "--yes"]) }
+        defer { _ = try? CLI.runBlocking(["lab", "destroy", "--dir", dir, "--yes"]) }
         let lab = Lab(directory: dir)
         let config = "\(dir)/pgdr.yaml", journal = "\(dir)/pgdr-operations.jsonl"
         try await Self.waitHealthy(config, label: "start")
@@ -164,7 +164,7 @@ import Testing
                 }
                 try await Task.sleep(for: .milliseconds(300))
             }
-            try Self.recover(operation, config: config, label: label)
+            try await Self.recover(operation, config: config, label: label)
             try await Self.waitHealthy(config, label: label)
         }
 
@@ -173,12 +173,12 @@ import Testing
             let label = "failover killed at \(step)"
             let old = try #require(await Self.primary(lab), "\(label): no primary before the fault")
             _ = try await lab.kill(node: old, withChildren: true)
-            let plan = try CLI.run(["failover", "--accept-data-loss", "--config", config])
+            let plan = try await CLI.run(["failover", "--accept-data-loss", "--config", config])
             let id = try #require(plan.stdout.firstMatch(of: /approve with: pgdr approve (failover-[0-9a-f]+)/)?.1, "\(label): \(plan.stderr)")
             let (_, killed) = try await Self.killAt(step, ["approve", String(id), "--config", config], journal: journal)
             if killed { kills += 1 }
-            try Self.recover(String(id), config: config, label: label)
-            let rejoin = try CLI.run(["rejoin", old, "--config", config])
+            try await Self.recover(String(id), config: config, label: label)
+            let rejoin = try await CLI.run(["rejoin", old, "--config", config])
             #expect(rejoin.status == 0 || rejoin.status == 4, "\(label): rejoin \(old): \(rejoin.stderr)")
             try await Self.waitHealthy(config, label: label)
         }
@@ -188,12 +188,12 @@ import Testing
             let label = "rejoin killed at \(step)"
             let old = try #require(await Self.primary(lab), "\(label): no primary before the fault")
             _ = try await lab.kill(node: old, withChildren: true)
-            let plan = try CLI.run(["failover", "--accept-data-loss", "--config", config])
+            let plan = try await CLI.run(["failover", "--accept-data-loss", "--config", config])
             let id = try #require(plan.stdout.firstMatch(of: /approve with: pgdr approve (failover-[0-9a-f]+)/)?.1, "\(label): \(plan.stderr)")
-            #expect(try CLI.run(["approve", String(id), "--config", config]).status == 0, "\(label): the failover")
+            #expect(try await CLI.run(["approve", String(id), "--config", config]).status == 0, "\(label): the failover")
             let (rejoinID, killed) = try await Self.killAt(step, ["rejoin", old, "--config", config], journal: journal)
             if killed { kills += 1 }
-            try Self.recover(try #require(rejoinID, "\(label): no rejoin journaled"), config: config, label: label)
+            try await Self.recover(try #require(rejoinID, "\(label): no rejoin journaled"), config: config, label: label)
             try await Self.waitHealthy(config, label: label)
         }
 
@@ -233,9 +233,9 @@ import Testing
             kill(restarted.processIdentifier, SIGTERM)
             restarted.waitUntilExit()
             #expect(!FileManager.default.fileExists(atPath: "\(dir)/pgdr-operation.lock"), "\(label): the lock is still held")
-            let standing = try CLI.run(["operations", "--config", config])
+            let standing = try await CLI.run(["operations", "--config", config])
             #expect(standing.stdout.contains("\(operation)  failover  done"), "\(label): the restarted agent did not finish it:\n\(standing.stdout)")
-            let rejoin = try CLI.run(["rejoin", old, "--config", config])
+            let rejoin = try await CLI.run(["rejoin", old, "--config", config])
             #expect(rejoin.status == 0 || rejoin.status == 4, "\(label): rejoin \(old): \(rejoin.stderr)")
             try await Self.waitHealthy(config, label: label)
         }

@@ -12,7 +12,7 @@ import Testing
 /// checked is that pgdr drives both kinds, in both roles, on real servers.
 @Suite(.serialized) struct ControlKindsTests {
     /// One script for every action of the `commands` control, and a systemctl stand-in.
-    static func writeScripts(in dir: String, bin: String) throws -> (ctl: String, systemctl: String) {
+    static func writeScripts(in dir: String, bin: String) async throws -> (ctl: String, systemctl: String) {
         let prelude = """
             #!/bin/sh
             set -eu
@@ -70,7 +70,7 @@ import Testing
         try await OperationCommandTests.withLab { config, lab in
             let dir = (config as NSString).deletingLastPathComponent
             let state = try lab.state()
-            let (ctl, systemctl) = try Self.writeScripts(in: dir, bin: state.binDirectory)
+            let (ctl, systemctl) = try await Self.writeScripts(in: dir, bin: state.binDirectory)
             try FileManager.default.createDirectory(atPath: "\(dir)/units", withIntermediateDirectories: true)
             try "\(lab.layout.dataDirectory("us-east-2"))".write(toFile: "\(dir)/units/postgresql@lab-pg2", atomically: true, encoding: .utf8)
             // pg1 through commands, pg2 through systemd: rewrite the lab's control sections.
@@ -85,18 +85,18 @@ import Testing
                 + rest1[1] + "    control:\n      type: systemd\n      unit: postgresql@lab-pg2\n"
                 + "      replicationPassfile: us-east-2/pgpass\n      timeout: 60s\n"
             try text.write(toFile: config, atomically: true, encoding: .utf8)
-            let validate = try CLI.run(["validate", config])
+            let validate = try await CLI.run(["validate", config])
             #expect(validate.status == 0, "\(validate.stdout)\(validate.stderr)")
 
             setenv("PGDR_SYSTEMCTL", systemctl, 1)
             defer { unsetenv("PGDR_SYSTEMCTL") }
-            let there = try CLI.run(["switchover", "--config", config])
+            let there = try await CLI.run(["switchover", "--config", config])
             #expect(there.status == 0, "\(there.stdout)\(there.stderr)")
             #expect(await OperationCommandTests.isPrimary(lab, "pg2") == true)
-            let back = try CLI.run(["switchover", "--config", config])
+            let back = try await CLI.run(["switchover", "--config", config])
             #expect(back.status == 0, "\(back.stdout)\(back.stderr)")
             #expect(await OperationCommandTests.isPrimary(lab, "pg1") == true)
-            let status = try CLI.run(["status", "--config", config])
+            let status = try await CLI.run(["status", "--config", config])
             #expect(status.stdout.contains("replication pg1 -> pg2: streaming"), "\(status.stdout)")
 
             let pg1Actions = (try? String(contentsOfFile: "\(dir)/us-east-1/actions.log", encoding: .utf8)) ?? ""

@@ -4,21 +4,21 @@ import PGDRTestSupport
 import Testing
 
 @Suite(.serialized) struct LabCommandTests {
-    @Test func upStatusStopStandbyDown() throws {
+    @Test func upStatusStopStandbyDown() async throws {
         let dir = NSTemporaryDirectory() + "pgdr-cli-lab-\(UUID().uuidString.prefix(8))"
-        defer { _ = try? CLI.run(["lab", "destroy", "--dir", dir, "--yes"]) }
+        defer { _ = try? CLI.runBlocking(["lab", "destroy", "--dir", dir, "--yes"]) }
 
-        let up = try CLI.run(["lab", "up", "--dir", dir])
+        let up = try await CLI.run(["lab", "up", "--dir", dir])
         #expect(up.status == 0, "\(up.stderr)")
         #expect(up.stdout.contains("target_session_attrs=read-write"))
         #expect(!up.stdout.contains(try String(contentsOfFile: "\(dir)/secrets/pgdr_admin.password", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)), "the password must not be printed")
 
-        let healthy = try CLI.run(["status", "--config", "\(dir)/pgdr.yaml"])
+        let healthy = try await CLI.run(["status", "--config", "\(dir)/pgdr.yaml"])
         #expect(healthy.status == 0, "\(healthy.stdout)\(healthy.stderr)")
         #expect(healthy.stdout.contains("streaming"))
 
-        let json = try CLI.run(["status", "--json", "--config", "\(dir)/pgdr.yaml"])
+        let json = try await CLI.run(["status", "--json", "--config", "\(dir)/pgdr.yaml"])
         let report = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
         #expect(report?["healthy"] as? Bool == true)
         let replication = report?["replication"] as? [String: Any]
@@ -31,29 +31,29 @@ import Testing
         kill(pid, SIGINT)
         let deadline = Date().addingTimeInterval(30)
         while kill(pid, 0) == 0 && Date() < deadline { usleep(50_000) }
-        let broken = try CLI.run(["status", "--config", "\(dir)/pgdr.yaml"])
+        let broken = try await CLI.run(["status", "--config", "\(dir)/pgdr.yaml"])
         #expect(broken.status == 1)
         #expect(broken.stdout.contains("PROBLEM pg2: unreachable"))
 
-        let again = try CLI.run(["lab", "up", "--dir", dir])
+        let again = try await CLI.run(["lab", "up", "--dir", dir])
         #expect(again.status == 0, "\(again.stderr)")
         #expect(again.stdout.contains("pg2  us-east-2") && again.stdout.contains("started"))
         #expect(again.stdout.contains("already running"))
 
-        let down = try CLI.run(["lab", "down", "--dir", dir])
+        let down = try await CLI.run(["lab", "down", "--dir", dir])
         #expect(down.status == 0)
         #expect(down.stdout.components(separatedBy: "stopped").count == 3)
     }
 
-    @Test func upRefusesAFolderThatHoldsSomethingElse() throws {
+    @Test func upRefusesAFolderThatHoldsSomethingElse() async throws {
         let dir = try CLI.tempDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try "keep".write(toFile: "\(dir)/notes.txt", atomically: true, encoding: .utf8)
-        let result = try CLI.run(["lab", "up", "--dir", dir])
+        let result = try await CLI.run(["lab", "up", "--dir", dir])
         #expect(result.status == 2)
         #expect(result.stderr.contains("holds no lab"))
         #expect(try String(contentsOfFile: "\(dir)/notes.txt", encoding: .utf8) == "keep")
-        let destroy = try CLI.run(["lab", "destroy", "--yes", "--dir", dir])
+        let destroy = try await CLI.run(["lab", "destroy", "--yes", "--dir", dir])
         #expect(destroy.status == 2)
         #expect(FileManager.default.fileExists(atPath: "\(dir)/notes.txt"))
     }
@@ -61,43 +61,43 @@ import Testing
 
 /// Defects found by the fault suite in the CLI's handling of bad input.
 @Suite struct BadInputDefectTests {
-    @Test func usageErrorsExit2() throws {
-        let bogus = try CLI.run(["status", "--no-such-flag"])
+    @Test func usageErrorsExit2() async throws {
+        let bogus = try await CLI.run(["status", "--no-such-flag"])
         #expect(bogus.status == 2, "usage errors are bad input (2), not EX_USAGE (64): \(bogus.status)")
-        let level = try CLI.run(["status", "--log-level", "bogus"])
+        let level = try await CLI.run(["status", "--log-level", "bogus"])
         #expect(level.status == 2)
         #expect(level.stderr.contains("bogus"))
     }
 
-    @Test func aLabFolderThatIsAFileIsRefusedWithASentence() throws {
+    @Test func aLabFolderThatIsAFileIsRefusedWithASentence() async throws {
         let dir = try CLI.tempDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let file = "\(dir)/notafolder"
         try "keep me".write(toFile: file, atomically: true, encoding: .utf8)
-        let up = try CLI.run(["lab", "up", "--dir", file])
+        let up = try await CLI.run(["lab", "up", "--dir", file])
         #expect(up.status == 2, "\(up.stderr)")
         #expect(up.stderr.contains("is a file, not a folder"))
         #expect(try String(contentsOfFile: file, encoding: .utf8) == "keep me")
     }
 
-    @Test func synthNeverReplacesAFile() throws {
+    @Test func synthNeverReplacesAFile() async throws {
         let dir = try CLI.tempDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        #expect(try CLI.run(["init", "\(dir)/pgdr.yaml"]).status == 0)
+        #expect(try await CLI.run(["init", "\(dir)/pgdr.yaml"]).status == 0)
         let before = try String(contentsOfFile: "\(dir)/pgdr.yaml", encoding: .utf8)
-        let synth = try CLI.run(["synth", "--config", "\(dir)/pgdr.yaml", "--out", "\(dir)/pgdr.yaml"])
+        let synth = try await CLI.run(["synth", "--config", "\(dir)/pgdr.yaml", "--out", "\(dir)/pgdr.yaml"])
         #expect(synth.status == 2, "\(synth.stderr)")
         #expect(synth.stderr.contains("is a file"))
         #expect(try String(contentsOfFile: "\(dir)/pgdr.yaml", encoding: .utf8) == before, "the spec is intact")
     }
 
-    @Test func destroyNeedsARealLabNotJustALabJSON() throws {
+    @Test func destroyNeedsARealLabNotJustALabJSON() async throws {
         let dir = try CLI.tempDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try "precious".write(toFile: "\(dir)/data.txt", atomically: true, encoding: .utf8)
         for text in ["{}", #"{"format":1,"phase":"ready","postgresMajor":15,"binDirectory":"/x","serverUser":"pgdr","createdAt":"2026-01-01T00:00:00Z","nodes":[{"name":"pg1","region":"us-east-1","port":5432}]}"#] {
             try text.write(toFile: "\(dir)/lab.json", atomically: true, encoding: .utf8)
-            let destroy = try CLI.run(["lab", "destroy", "--dir", dir, "--yes"])
+            let destroy = try await CLI.run(["lab", "destroy", "--dir", dir, "--yes"])
             #expect(destroy.status == 2, "\(destroy.stderr)")
             #expect(FileManager.default.fileExists(atPath: "\(dir)/data.txt"), "nothing may be deleted")
         }
@@ -111,8 +111,8 @@ import Testing
         let dir = NSTemporaryDirectory() + "pgdr-env-\(UUID().uuidString.prefix(8))"
         let canary = "PGDR_TEST_PG1_PASSWORD"
         let secret = "canary-\(UUID().uuidString)"
-        defer { _ = try? CLI.run(["lab", "destroy", "--dir", dir, "--yes"]) }
-        let up = try CLI.run(["lab", "up", "--dir", dir], environment: [canary: secret])
+        defer { _ = try? CLI.runBlocking(["lab", "destroy", "--dir", dir, "--yes"]) }
+        let up = try await CLI.run(["lab", "up", "--dir", dir], environment: [canary: secret])
         #expect(up.status == 0, "\(up.stderr)")
         let lab = Lab(directory: dir)
         for node in ["pg1", "pg2"] {
@@ -129,9 +129,9 @@ import Testing
             .replacingOccurrences(of: "  approvalTimeout: 15m", with: "  approvalTimeout: 15m\n  hook: [\"\(hook)\"]")
         try text.write(toFile: config, atomically: true, encoding: .utf8)
         _ = try await lab.kill(node: "pg1", withChildren: true)
-        let plan = try CLI.run(["failover", "--accept-data-loss", "--config", config], environment: [canary: secret])
+        let plan = try await CLI.run(["failover", "--accept-data-loss", "--config", config], environment: [canary: secret])
         let id = try #require(plan.stdout.firstMatch(of: /approve with: pgdr approve (failover-[0-9a-f]+)/)?.1, "\(plan.stderr)")
-        let approve = try CLI.run(["approve", String(id), "--config", config], environment: [canary: secret])
+        let approve = try await CLI.run(["approve", String(id), "--config", config], environment: [canary: secret])
         #expect(approve.status == 0, "\(approve.stdout)\(approve.stderr)")
         let seen = try String(contentsOfFile: "\(dir)/hook.env", encoding: .utf8)
         #expect(seen.contains("PGDR_NEW_PRIMARY_NAME=pg2"))

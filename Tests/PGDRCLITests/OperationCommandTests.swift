@@ -53,7 +53,7 @@ import Testing
             #expect(try await lab.kill(node: "pg1", withChildren: true) != nil)
             try await Task.sleep(for: .milliseconds(300))
 
-            let plan = try CLI.run(["failover", "--config", config])
+            let plan = try await CLI.run(["failover", "--config", config])
             #expect(plan.status == 0, "\(plan.stderr)")
             #expect(plan.stdout.contains("UNREACHABLE, cannot be fenced"))
             #expect(plan.stdout.contains("estimated data loss: 0 B"))
@@ -61,43 +61,43 @@ import Testing
             let id = try #require(plan.stdout.firstMatch(of: /approve with: pgdr approve (failover-[0-9a-f]+)/)?.1)
             #expect(await Self.isPrimary(lab, "pg2") == false, "nothing happens before approval")
 
-            let unknown = try CLI.run(["approve", "failover-00000000", "--config", config])
+            let unknown = try await CLI.run(["approve", "failover-00000000", "--config", config])
             #expect(unknown.status == 3)
             #expect(unknown.stderr.contains("no pending operation"))
 
-            let approved = try CLI.run(["approve", String(id), "--config", config])
+            let approved = try await CLI.run(["approve", String(id), "--config", config])
             #expect(approved.status == 0, "\(approved.stdout)\(approved.stderr)")
             #expect(approved.stdout.contains("pg2 promoted"))
             #expect(await Self.isPrimary(lab, "pg2") == true)
-            let status = try CLI.run(["status", "--json", "--config", config])
+            let status = try await CLI.run(["status", "--json", "--config", config])
             let report = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
             let nodes = report["nodes"] as? [[String: Any]] ?? []
             #expect(nodes.first { $0["name"] as? String == "pg2" }?["role"] as? String == "primary", "pg2 took over")
 
             // The old primary cannot take a write: it is down and the lab will not start it.
             #expect(lab.isFenced(node: "pg1"))
-            let up = try CLI.run(["lab", "up", "--dir", dir])
+            let up = try await CLI.run(["lab", "up", "--dir", dir])
             #expect(up.stdout.contains("fenced, not started"))
             #expect(await Self.isPrimary(lab, "pg1") == nil, "pg1 must not be running")
-            let again = try CLI.run(["approve", String(id), "--config", config])
+            let again = try await CLI.run(["approve", String(id), "--config", config])
             #expect(again.status == 3, "an approval is used once")
             // With the only standby promoted, another failover has nothing to promote.
-            let noCandidate = try CLI.run(["failover", "--config", config])
+            let noCandidate = try await CLI.run(["failover", "--config", config])
             #expect(noCandidate.status == 3)
             #expect(noCandidate.stderr.contains("refused"))
             #expect(Self.journal(dir).last?["phase"] as? String == "refused")
 
             // Rejoin: pg_rewind from pg2, then streaming.
-            let rejoin = try CLI.run(["rejoin", "pg1", "--config", config])
+            let rejoin = try await CLI.run(["rejoin", "pg1", "--config", config])
             #expect(rejoin.status == 0, "\(rejoin.stdout)\(rejoin.stderr)")
             #expect(rejoin.stdout.contains("pg_rewind"))
             #expect(rejoin.stdout.contains("pg1 streams"))
             #expect(await Self.isPrimary(lab, "pg1") == false)
             #expect(!lab.isFenced(node: "pg1"))
-            let healthy = try CLI.run(["status", "--config", config])
+            let healthy = try await CLI.run(["status", "--config", config])
             #expect(healthy.status == 0, "\(healthy.stdout)")
 
-            let ops = try CLI.run(["operations", "--config", config])
+            let ops = try await CLI.run(["operations", "--config", config])
             #expect(ops.stdout.contains("\(id)  failover  done"))
             #expect(ops.stdout.contains("rejoin"))
             let phases = Self.journal(dir).filter { ($0["operation"] as? String) == String(id) }.compactMap { $0["phase"] as? String }
@@ -117,7 +117,7 @@ import Testing
             try await PostgresSession.with(try lab.adminTarget(node: "pg1")) {
                 try await $0.execute("CREATE TABLE bulk AS SELECT g, md5(g::text) FROM generate_series(1, 20000) g")
             }
-            let refused = try CLI.run(["failover", "--config", config])
+            let refused = try await CLI.run(["failover", "--config", config])
             #expect(refused.status == 3, "\(refused.stdout)\(refused.stderr)")
             #expect(refused.stderr.contains("exceeds failover.maxDataLoss"))
             #expect(refused.stderr.contains("--accept-data-loss"))
@@ -127,37 +127,37 @@ import Testing
             #expect(Self.journal(dir).last?["phase"] as? String == "refused")
 
             // Switchover refuses a lagging (paused) standby too.
-            let switchover = try CLI.run(["switchover", "--config", config])
+            let switchover = try await CLI.run(["switchover", "--config", config])
             #expect(switchover.status == 3)
             #expect(switchover.stderr.contains("paused"))
 
             // Accepting the loss makes a plan, recorded as accepted.
-            let accepted = try CLI.run(["failover", "--dry-run", "--accept-data-loss", "--config", config])
+            let accepted = try await CLI.run(["failover", "--dry-run", "--accept-data-loss", "--config", config])
             #expect(accepted.status == 0, "\(accepted.stderr)")
             #expect(accepted.stdout.contains("ACCEPTED"))
 
             // An approval past its expiry is refused and changes nothing.
-            let planned = try CLI.run(["failover", "--accept-data-loss", "--config", config])
+            let planned = try await CLI.run(["failover", "--accept-data-loss", "--config", config])
             let id = try #require(planned.stdout.firstMatch(of: /approve with: pgdr approve (failover-[0-9a-f]+)/)?.1)
             let file = "\(dir)/pgdr-plans/\(id).json"
             var plan = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any])
             plan["expiresAt"] = (Date().timeIntervalSince1970 - 60) * 1000
             try JSONSerialization.data(withJSONObject: plan).write(to: URL(fileURLWithPath: file))
-            let expired = try CLI.run(["approve", String(id), "--config", config])
+            let expired = try await CLI.run(["approve", String(id), "--config", config])
             #expect(expired.status == 3)
             #expect(expired.stderr.contains("expired"))
             #expect(await Self.isPrimary(lab, "pg1") == true)
             try await PostgresSession.with(try lab.adminTarget(node: "pg2")) { _ = try await $0.rows("SELECT pg_wal_replay_resume()") }
 
             // Rejoin of a writable primary, and a second operation while one holds the lock.
-            let rejoin = try CLI.run(["rejoin", "pg1", "--config", config])
+            let rejoin = try await CLI.run(["rejoin", "pg1", "--config", config])
             #expect(rejoin.status == 3)
             #expect(rejoin.stderr.contains("still a writable primary"))
             // Held by this (live) test process, as a running operation's would be.
             let boot = try String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             let lock = "{\"operation\":\"failover-held\",\"pid\":\(getpid()),\"bootID\":\"\(boot)\",\"since\":0}"
             try lock.write(toFile: "\(dir)/pgdr-operation.lock", atomically: true, encoding: .utf8)
-            let busy = try CLI.run(["switchover", "--config", config])
+            let busy = try await CLI.run(["switchover", "--config", config])
             #expect(busy.status == 3)
             #expect(busy.stderr.contains("failover-held is running"))
             try FileManager.default.removeItem(atPath: "\(dir)/pgdr-operation.lock")
@@ -171,7 +171,7 @@ import Testing
             try await writer.prepare()
             let task = Task { await writer.run() }
             try await Task.sleep(for: .seconds(2))
-            let result = try CLI.run(["switchover", "--config", config])
+            let result = try await CLI.run(["switchover", "--config", config])
             #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
             #expect(result.stdout.contains("nothing is lost"))
             let gap = try #require(result.stdout.firstMatch(of: /write gap seen by clients: ([0-9.]+)s/).flatMap { Double($0.1) })
@@ -186,10 +186,10 @@ import Testing
             let lost = try await writer.lost(on: try lab.adminTarget(node: "pg2"))
             #expect(lost.isEmpty, "acknowledged ids lost in switchover: \(lost.prefix(10))")
             // The old primary streams from the new one; and back again.
-            let status = try CLI.run(["status", "--config", config])
+            let status = try await CLI.run(["status", "--config", config])
             #expect(status.status == 0, "\(status.stdout)")
             #expect(status.stdout.contains("replication pg2 -> pg1: streaming"))
-            let back = try CLI.run(["switchover", "--config", config])
+            let back = try await CLI.run(["switchover", "--config", config])
             #expect(back.status == 0, "\(back.stderr)")
             #expect(await Self.isPrimary(lab, "pg1") == true)
         }
@@ -197,8 +197,8 @@ import Testing
 }
 
 @Suite(.serialized) struct DrillCommandTests {
-    static func drill(_ scenario: String, config: String, runs: Int = 1) throws -> (CLI.Result, [[String: Any]]) {
-        let result = try CLI.run(["drill", "--scenario", scenario, "--runs", "\(runs)", "--json", "--config", config])
+    static func drill(_ scenario: String, config: String, runs: Int = 1) async throws -> (CLI.Result, [[String: Any]]) {
+        let result = try await CLI.run(["drill", "--scenario", scenario, "--runs", "\(runs)", "--json", "--config", config])
         let report = (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [String: Any]
         return (result, report?["runs"] as? [[String: Any]] ?? [])
     }
@@ -206,7 +206,7 @@ import Testing
     @Test func oneDrillOfEachScenarioRestoresTheTopology() async throws {
         try await OperationCommandTests.withLab { config, lab in
             for scenario in ["node-loss", "postgres-crash", "switchover"] {
-                let (result, runs) = try Self.drill(scenario, config: config)
+                let (result, runs) = try await Self.drill(scenario, config: config)
                 #expect(result.status == 0, "\(scenario): \(result.stderr)")
                 let run = try #require(runs.first, "\(scenario): no run in the report")
                 let rto = try #require(run["rtoSeconds"] as? Double, "\(scenario): no RTO")
@@ -221,26 +221,26 @@ import Testing
                 }
                 #expect(await OperationCommandTests.isPrimary(lab, "pg1") == true, "\(scenario): roles restored")
             }
-            let status = try CLI.run(["status", "--config", config])
+            let status = try await CLI.run(["status", "--config", config])
             #expect(status.status == 0, "\(status.stdout)")
         }
     }
 
     @Test func synchronousModeLosesNoAcknowledgedCommit() async throws {
         let dir = NSTemporaryDirectory() + "pgdr-sync-\(UUID().uuidString.prefix(8))"
-        defer { _ = try? CLI.run(["lab", "destroy", "--dir", dir, "--yes"]) }
-        let up = try CLI.run(["lab", "up", "--sync", "--dir", dir])
+        defer { _ = try? CLI.runBlocking(["lab", "destroy", "--dir", dir, "--yes"]) }
+        let up = try await CLI.run(["lab", "up", "--sync", "--dir", dir])
         #expect(up.status == 0, "\(up.stderr)")
         // The standby reports itself synchronous once it has reconnected after the reload.
-        var status = try CLI.run(["status", "--json", "--config", "\(dir)/pgdr.yaml"])
+        var status = try await CLI.run(["status", "--json", "--config", "\(dir)/pgdr.yaml"])
         let deadline = ContinuousClock.now + .seconds(15)
         while !status.stdout.contains("\"syncState\" : \"quorum\""), ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(200))
-            status = try CLI.run(["status", "--json", "--config", "\(dir)/pgdr.yaml"])
+            status = try await CLI.run(["status", "--json", "--config", "\(dir)/pgdr.yaml"])
         }
         // ANY 1 (...) is quorum commit: pg_stat_replication says `quorum` for it.
         #expect(status.stdout.contains("\"syncState\" : \"quorum\""), "\(status.stdout)")
-        let (result, runs) = try Self.drill("node-loss", config: "\(dir)/pgdr.yaml", runs: 2)
+        let (result, runs) = try await Self.drill("node-loss", config: "\(dir)/pgdr.yaml", runs: 2)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(runs.count == 2)
         for run in runs { #expect(run["lost"] as? Int == 0, "sync mode must not lose an acknowledged commit: \(run)") }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Runs the built `pgdr` binary, as a user would.
 public enum CLI {
@@ -11,9 +12,45 @@ public enum CLI {
     public static let binary = PGDRBinary.path
 
     /// `environment`: added to the test's own environment for this run.
-    public static func run(_ arguments: [String], in directory: String? = nil, environment: [String: String] = [:]) throws -> Result {
+    ///
+    /// Async, and the waiting happens on a Dispatch thread: a test blocked in
+    /// `waitUntilExit` would hold one of the few threads of Swift's cooperative
+    /// pool (two on this machine), and tests running beside it would see their
+    /// timers and deadlines fire seconds late.
+    public static func run(_ arguments: [String], in directory: String? = nil, environment: [String: String] = [:]) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                do {
+                    continuation.resume(returning: try runBlocking(arguments, in: directory, environment: environment))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    /// Blocking: only for clean-up in a `defer`, where nothing can be awaited.
+    public static func runBlocking(_ arguments: [String], in directory: String? = nil, environment: [String: String] = [:]) throws -> Result {
+        try runProgram(binary, arguments, in: directory, environment: environment)
+    }
+
+    /// Any program (cfn-lint, a shell), awaited without holding a cooperative thread.
+    public static func program(_ executable: String, _ arguments: [String]) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                do {
+                    continuation.resume(returning: try runProgram(executable, arguments, in: nil, environment: [:]))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    static func runProgram(_ executable: String, _ arguments: [String], in directory: String?,
+                           environment: [String: String]) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
@@ -24,11 +61,21 @@ public enum CLI {
         process.standardError = err
         try process.run()
         // Read both pipes before waiting, so a chatty child never blocks on a full pipe.
+        let group = DispatchGroup()
+        let errBox = DataBox()
+        DispatchQueue.global().async(group: group) { errBox.set(err.fileHandleForReading.readDataToEndOfFile()) }
         let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        let errData = errBox.get()
         process.waitUntilExit()
         return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                       stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    final class DataBox: Sendable {
+        private let data = Mutex(Data())
+        func set(_ value: Data) { data.withLock { $0 = value } }
+        func get() -> Data { data.withLock { $0 } }
     }
 
     public static func tempDirectory() throws -> String {
