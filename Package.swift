@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // HTTP client: etcd's v3 JSON gateway (and the AWS APIs later).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Pure: pgdr.yaml model, parsing, validation, durations and sizes.
@@ -34,6 +36,11 @@ let package = Package(
         .target(name: "DRProcess", dependencies: [
             .product(name: "Subprocess", package: "swift-subprocess"),
             .product(name: "SystemPackage", package: "swift-system"),
+        ]),
+        // Shell: the DCS seam and its etcd implementation (v3 JSON gateway over HTTP).
+        .target(name: "DRDCS", dependencies: [
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // Seams: NodeControl (a server's processes), NodeSQL (its admin SQL), ClusterObserver, the clock.
         .target(name: "DRControl", dependencies: ["DRSpec", "DRStatus"]),
@@ -60,9 +67,10 @@ let package = Package(
         .target(name: "DRNotify", dependencies: ["DRSpec", "DRProcess"]),
         // Shell: the long-running agent (sampling, heartbeat, journal, notifiers, HTTP API).
         .target(name: "DRAgent", dependencies: [
-            "DRSpec", "DRStatus", "DRPostgres", "DRMonitor", "DROrchestrator", "DRNotify", "DROperations", "DRJournal", "DRControl",
+            "DRSpec", "DRStatus", "DRPostgres", "DRMonitor", "DROrchestrator", "DRNotify", "DROperations", "DRJournal", "DRControl", "DRDCS",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -70,7 +78,7 @@ let package = Package(
         ]),
         // Shell: runs failover / switchover / rejoin plans through the seams.
         .target(name: "DROperations", dependencies: [
-            "DRSpec", "DRStatus", "DRPostgres", "DRLocal", "DROrchestrator", "DRNotify", "DRJournal", "DRControl", "DRProcess",
+            "DRSpec", "DRStatus", "DRPostgres", "DRLocal", "DROrchestrator", "DRNotify", "DRJournal", "DRControl", "DRProcess", "DRDCS",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -80,7 +88,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "pgdr", dependencies: [
-            "DRSpec", "DRStatus", "DRPostgres", "DRLocal", "DRMonitor", "DRAgent", "DROrchestrator", "DROperations", "DRCloud", "DRDrill",
+            "DRSpec", "DRStatus", "DRPostgres", "DRLocal", "DRMonitor", "DRAgent", "DROrchestrator", "DROperations", "DRCloud", "DRDrill", "DRDCS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -11,7 +11,7 @@ pgdr=${PGDR_BIN:-$PWD/.build/debug/pgdr}   # PGDR_BIN=... to measure another bui
 dir=$(mktemp -d /tmp/pgdr-bench-agent-XXXXXX); rmdir "$dir"
 cleanup() { [ -n "${agent:-}" ] && kill -TERM "$agent" 2>/dev/null; wait 2>/dev/null; "$pgdr" lab destroy --dir "$dir" --yes >/dev/null 2>&1 || true; }
 trap cleanup EXIT
-"$pgdr" lab up --dir "$dir" >/dev/null
+"$pgdr" lab up --loopback --dir "$dir" >/dev/null
 sed -e 's/^  interval: 2s$/  interval: 1s/' "$dir/pgdr.yaml" > "$dir/agent.yaml"
 grep -q "interval: 1s" "$dir/agent.yaml"
 "$pgdr" agent --config "$dir/agent.yaml" --listen 127.0.0.1:0 > "$dir/agent.out" 2>&1 &

@@ -44,7 +44,7 @@ def main():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     lab = tempfile.mkdtemp(prefix="pgdr-bench-alarm-"); os.rmdir(lab)
-    subprocess.run([PGDR, "lab", "up", "--dir", lab], check=True, capture_output=True)
+    subprocess.run([PGDR, "lab", "up", "--loopback", "--dir", lab], check=True, capture_output=True)
     agent = None
     try:
         spec = open(f"{lab}/pgdr.yaml").read()

@@ -37,7 +37,7 @@ def pgdr(*args, check=True):
 class Lab:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="pgdr-bench-"); os.rmdir(self.dir)
-        pgdr("lab", "up", "--dir", self.dir)
+        pgdr("lab", "up", "--loopback", "--dir", self.dir)
         self.config = f"{self.dir}/pgdr.yaml"
         text = open(self.config).read()
         text = text.replace("mode: manual", "mode: automatic").replace("interval: 2s", "interval: 1s")

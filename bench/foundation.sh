@@ -14,7 +14,7 @@ median() { python3 -c 'import sys, statistics; v=[float(x) for x in sys.argv[1:]
 up_times=(); status_times=()
 for i in $(seq "$runs"); do
   dir=$(mktemp -d /tmp/pgdr-bench-XXXXXX); rmdir "$dir"
-  t0=$(now); "$pgdr" lab up --dir "$dir" >/dev/null; t1=$(now)
+  t0=$(now); "$pgdr" lab up --loopback --dir "$dir" >/dev/null; t1=$(now)
   "$pgdr" status --config "$dir/pgdr.yaml" >/dev/null   # warm: first connection after start
   t2=$(now); "$pgdr" status --config "$dir/pgdr.yaml" >/dev/null; t3=$(now)
   "$pgdr" lab destroy --dir "$dir" --yes >/dev/null

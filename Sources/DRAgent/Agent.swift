@@ -1,3 +1,4 @@
+import DROperations
 import DRPostgres
 import DRSpec
 import Foundation
@@ -13,18 +14,38 @@ public enum Agent {
     /// An HTTP connection with no request for this long is closed.
     public static let idleTimeoutSeconds = 5
 
-    public static func run(spec: Spec, baseDirectory: String, listen: String,
+    /// `node`: quorum mode, the agent beside that node (needs `dcs:`).
+    /// `stateDirectory`: where its journal and operation files live (default:
+    /// beside pgdr.yaml; two agents on one machine need one each).
+    public static func run(spec: Spec, baseDirectory: String, listen: String, node: String? = nil,
+                           stateDirectory: String? = nil,
                            onListening: @escaping @Sendable (String, Int) -> Void, logger: Logger) async throws {
         guard let (host, port) = AgentSettings.parseListen(listen) else {
             throw AgentError("`\(listen)` is not host:port")
         }
+        let state_ = stateDirectory ?? baseDirectory
+        try? FileManager.default.createDirectory(atPath: state_, withIntermediateDirectories: true)
         let journalPath = spec.agent.journal.hasPrefix("/") ? spec.agent.journal
-            : (baseDirectory as NSString).appendingPathComponent(spec.agent.journal)
+            : (state_ as NSString).appendingPathComponent(spec.agent.journal)
         let journal = try Journal(path: journalPath)
         let state = AgentState(interval: spec.monitoring.interval.seconds)
         let exporter = MetricsExporter()
+        var ha: HAService?
+        var environment: OperationEnvironment?
+        if let node {
+            guard let dcs = spec.dcs else { throw AgentError("--node needs a `dcs:` section in pgdr.yaml (quorum mode)") }
+            guard let me = spec.nodes.first(where: { $0.name == node }) else {
+                throw AgentError("no node named \(node) in pgdr.yaml (nodes: \(spec.nodes.map(\.name).joined(separator: ", ")))")
+            }
+            let env = OperationEnvironment.live(spec: spec, baseDirectory: baseDirectory, stateDirectory: state_, only: [node],
+                                                observeTimeout: dcs.requestTimeout.duration, logger: logger)
+            environment = env
+            ha = HAService(spec: spec, dcs: dcs, me: me, quorum: try Quorum.etcd(dcs), env: env, journal: journal,
+                           api: "http://\(host):\(port)", logger: logger)
+        }
+        let quorumService = ha
         let loop = await AgentLoop(spec: spec, baseDirectory: baseDirectory, state: state, exporter: exporter,
-                                   journal: journal, logger: logger)
+                                   journal: journal, logger: logger, environment: environment, ha: quorumService)
         var token: Secret?
         if let file = spec.agent.tokenFile {
             do {
@@ -40,12 +61,16 @@ public enum Agent {
         let budget = ConnectionBudget.prepare()
         logger.info("HTTP connections capped", metadata: ["max": "\(budget.maxConnections)", "fileLimit": "\(budget.fileLimit)"])
         let app = Application(
-            router: HTTPAPI.router(state: state, exporter: exporter, approvals: approvals),
+            router: HTTPAPI.router(state: state, exporter: exporter, approvals: approvals, ha: quorumService),
             server: .http1(configuration: .init(idleTimeout: .seconds(Int64(idleTimeoutSeconds)))),
             configuration: .init(address: .hostname(host, port: port), serverName: "pgdr-agent",
                                  availableConnectionsDelegate: MaximumAvailableConnections(budget.maxConnections, logger: logger)),
             services: [loop],
-            onServerRunning: { channel in onListening(host, channel.localAddress?.port ?? port) },
+            onServerRunning: { channel in
+                let actual = channel.localAddress?.port ?? port
+                quorumService?.setAPI("http://\(host):\(actual)")
+                onListening(host, actual)
+            },
             logger: logger)
         try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
     }

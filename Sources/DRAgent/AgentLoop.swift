@@ -33,14 +33,20 @@ public final class AgentLoop: Service, Sendable {
     /// Signalled when something asks for a round now (after a failover).
     let roundNow = Wakeup()
 
+    /// Quorum mode: the agent beside one node; it samples only that node and
+    /// learns the others from their agents' member records.
+    let ha: HAService?
+
     public init(spec: Spec, baseDirectory: String, state: AgentState, exporter: MetricsExporter,
-                journal: Journal, logger: Logger, environment: OperationEnvironment? = nil) async {
+                journal: Journal, logger: Logger, environment: OperationEnvironment? = nil, ha: HAService? = nil) async {
         self.spec = spec
         self.baseDirectory = baseDirectory
+        self.ha = ha
         let interval = spec.monitoring.interval.duration
         // A probe may take most of an interval, never more than 5 s.
         let deadline = min(interval * 0.8, .seconds(5))
-        links = spec.nodes.map { NodeLink(node: $0, baseDirectory: baseDirectory, deadline: deadline, logger: logger) }
+        links = spec.nodes.filter { ha == nil || $0.name == ha?.me.name }
+            .map { NodeLink(node: $0, baseDirectory: baseDirectory, deadline: deadline, logger: logger) }
         self.state = state
         self.exporter = exporter
         self.journal = journal
@@ -73,13 +79,14 @@ public final class AgentLoop: Service, Sendable {
         return states
     }
 
-    enum Child: Sendable { case dispatcher, detector, watch, deadline }
+    enum Child: Sendable { case dispatcher, detector, watch, quorum, deadline }
 
     public func run() async throws {
         try await journal.append(.init(at: Date(), kind: .agentStarted,
                                        message: "watching \(spec.nodes.map(\.name).joined(separator: ", ")) every \(spec.monitoring.interval)"
                                            + (spec.failover.mode == .automatic ? " (automatic failover)" : "")))
-        let automatic = spec.failover.mode == .automatic
+        // In quorum mode the HA service decides; the detector and watch are for one vantage point.
+        let automatic = spec.failover.mode == .automatic && ha == nil
         let outbox = dispatcher.resubmitOutbox()
         if outbox > 0 {
             _ = try? await journal.append(.init(at: Date(), kind: .agentStarted,
@@ -89,12 +96,15 @@ public final class AgentLoop: Service, Sendable {
             group.addTask { await self.dispatcher.run(); return .dispatcher }
             group.addTask { await self.detector.run(); return .detector }
             if automatic { group.addTask { await self.watch.run(); return .watch } }
+            if let ha = self.ha { group.addTask { await ha.run(); return .quorum } }
             await rounds()
             // Shutting down: close the queues, give deliveries in flight a moment.
             dispatcher.finish()
             detector.finish()
             watch.finish()
+            ha?.finish()
             var pending: Set<Child> = automatic ? [.dispatcher, .detector, .watch] : [.dispatcher, .detector]
+            if ha != nil { pending.insert(.quorum) }
             group.addTask {
                 try? await Task.sleep(for: .seconds(5))
                 return .deadline
@@ -149,12 +159,14 @@ public final class AgentLoop: Service, Sendable {
     @discardableResult
     func round(at tick: Date) async -> StatusReport {
         if let primary = await lastPrimaryLink() { await primary.beat(writer: "pgdr-agent") }
-        let samples = await withTaskGroup(of: (Int, NodeSample).self) { group in
+        let unordered = await withTaskGroup(of: (Int, NodeSample).self) { group in
             for (index, link) in links.enumerated() { group.addTask { (index, await link.sample()) } }
             var out: [(Int, NodeSample)] = []
             for await result in group { out.append(result) }
             return out.sorted { $0.0 < $1.0 }.map(\.1)
-        }
+        } + (ha?.peerSamples(now: tick) ?? [])
+        let order = spec.nodes.map(\.name)
+        let samples = unordered.sorted { (order.firstIndex(of: $0.name) ?? 0) < (order.firstIndex(of: $1.name) ?? 0) }
         let previous = await state.report
         let report = StatusEvaluator.evaluate(samples, thresholds: spec.monitoring.thresholds, at: tick)
         let hosts = hostReadings()
@@ -179,14 +191,15 @@ public final class AgentLoop: Service, Sendable {
         if await journal.backlog > 0 {
             do { try await journal.flush() } catch { logger.error("journal still not writable", metadata: ["error": "\(error)"]) }
         }
-        recordPrimaryPosition(report, at: tick)
+        if ha == nil { recordPrimaryPosition(report, at: tick) }
         exporter.update(report: report, alarms: Array(entries.values), hosts: hosts)
         let promotion = store.lastPromotion()
         await state.publish(report, alarms: Array(entries.values), at: tick, lastPromotion: promotion)
         if spec.failover.mode == .automatic, let verdict = SplitBrain.judge(report, lastPromotion: promotion), let stale = verdict.stale {
             detector.trigger(.splitBrain(stale: stale))
         }
-        watchPrimary(report, previous: previous)
+        if ha == nil { watchPrimary(report, previous: previous) }
+        if let ha { exporter.update(quorum: ha.snapshot) }
         return report
     }
 

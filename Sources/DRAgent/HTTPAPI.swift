@@ -10,9 +10,10 @@ import Hummingbird
 /// including when the agent's newest round is stale.
 public enum HTTPAPI {
     public static func router(state: AgentState, exporter: MetricsExporter,
-                              approvals: ApprovalEndpoint? = nil) -> Router<BasicRequestContext> {
+                              approvals: ApprovalEndpoint? = nil, ha: HAService? = nil) -> Router<BasicRequestContext> {
         let router = Router()
         approvals?.register(on: router)
+        if let ha { register(ha, on: router) }
         router.get("/metrics") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(string: exporter.render())))
@@ -34,6 +35,15 @@ public enum HTTPAPI {
                 return text(.badRequest, "give the node: /primary?node=NAME\n")
             }
             guard let report = await state.freshReport() else { return text(.serviceUnavailable, "no fresh round\n") }
+            if let ha {
+                // Quorum mode: the primary is the holder of the leader key, if it takes writes.
+                let view = ha.snapshot
+                guard let leader = view.leader?.node else { return text(.serviceUnavailable, "nobody holds the leader key\n") }
+                let writable = report.nodes.contains { $0.name == leader && $0.reachable && $0.role == .primary }
+                let yes = leader == name && writable
+                return text(yes ? .ok : .serviceUnavailable, yes ? "\(name) is the primary (it holds the leader key)\n"
+                                                             : "\(name) is not the primary (the leader key: \(leader))\n")
+            }
             let writable = report.nodes.filter { $0.reachable && $0.role == .primary }
             if writable.count == 1 {
                 let isPrimary = writable[0].name == name
@@ -67,6 +77,30 @@ public enum HTTPAPI {
             return text(.ok, "\(name) is a streaming standby\n")
         }
         return router
+    }
+
+    /// Quorum mode: `POST /dcs/failsafe` (a primary that cannot reach the DCS
+    /// asks to be acknowledged) and `GET /dcs` (this agent's view).
+    static func register(_ ha: HAService, on router: Router<BasicRequestContext>) {
+        router.post("/dcs/failsafe") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 4096)
+            let object = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any]
+            guard let leader = object?["leader"] as? String else { return text(.badRequest, "give the leader: {\"leader\": NAME}\n") }
+            return ha.acknowledgeFailsafe(from: leader) ? text(.ok, "acknowledged \(leader)\n")
+                                                         : text(.conflict, "not acknowledged: this node is not a standby or holds the key\n")
+        }
+        router.get("/dcs") { _, _ -> Response in
+            let view = ha.snapshot
+            let object: [String: Any] = [
+                "leader": view.leader?.node ?? NSNull(), "dcsReachable": view.dcsReachable,
+                "leaseSecondsLeft": view.leaseLeft.map { Int($0.components.seconds) } ?? NSNull(),
+                "role": view.role.map { "\($0)" } ?? NSNull(), "state": view.lastAction,
+                "members": view.members.map { ["node": $0.node, "at": $0.at.timeIntervalSince1970, "fenced": $0.fenced,
+                                               "role": $0.sample.role?.rawValue ?? "unreachable"] as [String: Any] },
+            ]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
+            return json(.ok, String(decoding: data, as: UTF8.self))
+        }
     }
 
     struct Health: Encodable {

@@ -53,6 +53,15 @@ public final class MetricsExporter: Sendable {
         }
     }
 
+    /// Quorum mode: the leader key, its lease, whether etcd answers.
+    public func update(quorum: HAService.Snapshot) {
+        gauge("pgdr_dcs_reachable").record(quorum.dcsReachable ? 1 : 0)
+        gauge("pgdr_dcs_lease_seconds_left").record(quorum.leaseLeft.map { Double($0.components.seconds) } ?? .nan)
+        for member in quorum.members {
+            gauge("pgdr_dcs_leader", [("node", member.node)]).record(quorum.leader?.node == member.node ? 1 : 0)
+        }
+    }
+
     /// The Prometheus text exposition format.
     public func render() -> String { registry.emitToString() }
 }

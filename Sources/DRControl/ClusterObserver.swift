@@ -10,17 +10,6 @@ public protocol ClusterObserver: Sendable {
     func roles(of nodes: [String], timeout: Duration) async -> [String: NodeRole?]
 }
 
-/// A node's role as operations care about it: a primary that refuses
-/// writes (fenced through SQL) is not a second writable primary.
-public enum NodeRole: Sendable, Hashable {
-    case writablePrimary
-    /// Out of recovery, but `default_transaction_read_only` is on.
-    case readOnlyPrimary
-    case standby
-
-    public var isPrimary: Bool { self != .standby }
-}
-
 /// The seam at time, so the runner and detector can be tested without waiting.
 public protocol OperationClock: Sendable {
     func now() -> Date

@@ -23,7 +23,9 @@ public protocol NodeControl: Sendable {
     /// signal and a fence mark in its data directory), then stops it, within
     /// `limit` (a server that will not stop is killed). From here on, whoever
     /// starts it gets a read-only server.
-    func fence(operation: String, within limit: Duration) async throws -> String
+    /// `urgent`: no fast shutdown first (a primary that lost its lease must
+    /// stop taking writes now, not after a checkpoint).
+    func fence(operation: String, within limit: Duration, urgent: Bool) async throws -> String
     /// Lifts the fence. `asPrimary`: the node will start writable again (a
     /// switchover rolled back); otherwise it stays a standby.
     func unfence(asPrimary: Bool) async throws
@@ -38,6 +40,12 @@ public protocol NodeControl: Sendable {
     func rebuild(from upstream: Upstream) async throws -> String
     /// SIGKILL of the postmaster (and its children): drills only.
     func kill(withChildren: Bool) async throws -> Int32?
+}
+
+extension NodeControl {
+    public func fence(operation: String, within limit: Duration) async throws -> String {
+        try await fence(operation: operation, within: limit, urgent: false)
+    }
 }
 
 public enum ServerState: Sendable, Hashable, CustomStringConvertible {

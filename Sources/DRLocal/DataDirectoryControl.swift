@@ -25,10 +25,13 @@ public struct DataDirectoryControl: NodeControl {
     let replicationPassfile: String?
     let restoreCommand: String?
     let timeout: Duration
+    /// The network namespace the server and its tools run in (the lab's regions).
+    let namespace: String?
 
     public init(node: String, dataDirectory: String, starter: Starter, binDirectory: String? = nil,
                 replicationUser: String = "pgdr_replicator", replicationPassfile: String? = nil,
-                restoreCommand: String? = nil, timeout: Duration = .seconds(300)) {
+                restoreCommand: String? = nil, timeout: Duration = .seconds(300), namespace: String? = nil) {
+        self.namespace = namespace
         self.node = node
         data = DataDirectory(path: dataDirectory)
         self.starter = starter
@@ -56,7 +59,7 @@ public struct DataDirectoryControl: NodeControl {
         do {
             return try await ChildProcess.checked(.init(try binaries().path(program), arguments,
                                                         environment: environment.merging(["LC_ALL": "C"]) { a, _ in a },
-                                                        timeout: timeout, runAs: try data.runAs()))
+                                                        timeout: timeout, runAs: try data.runAs(), namespace: namespace))
         } catch {
             throw ControlError(node: node, action: action, "\(error)")
         }
@@ -131,7 +134,7 @@ public struct DataDirectoryControl: NodeControl {
 
     // MARK: fencing
 
-    public func fence(operation: String, within limit: Duration) async throws -> String {
+    public func fence(operation: String, within limit: Duration, urgent: Bool) async throws -> String {
         do {
             // The mark and the standby signal first: from this instant on, a
             // restart by anyone (a supervisor, an operator, `lab up`) gives a
@@ -149,7 +152,7 @@ public struct DataDirectoryControl: NodeControl {
         // Fast (through the unit, for systemd), then immediate, then SIGKILL: a
         // primary that will not stop (hung, or stopped by a signal) is killed,
         // because a second writable primary is worse than crash recovery later.
-        if (try? await withDeadline(limit / 2, { try await self.stop(.fast) })) != nil, ProcessTable.hasExited(pid) {
+        if !urgent, (try? await withDeadline(limit / 2, { try await self.stop(.fast) })) != nil, ProcessTable.hasExited(pid) {
             return "stopped (fast shutdown of pid \(pid)) and marked fenced"
         }
         if await signalAndWait(pid, SIGQUIT, within: limit / 4) {

@@ -24,10 +24,17 @@ public struct Lab: Sendable {
     let logger: Logger
     /// For a new lab: make the DR standby synchronous (replication.mode: sync).
     let synchronous: Bool
+    /// For a new lab: regions as network namespaces, etcd, an agent per node (root only).
+    let quorum: Bool
+    /// For a new lab of regions: failover.mode automatic.
+    let automatic: Bool
 
-    public init(directory: String, synchronous: Bool = false, logger: Logger = Logger(label: "pgdr.lab")) {
+    public init(directory: String, synchronous: Bool = false, quorum: Bool = false, automatic: Bool = false,
+                logger: Logger = Logger(label: "pgdr.lab")) {
         self.layout = LabLayout(root: directory)
         self.synchronous = synchronous
+        self.quorum = quorum
+        self.automatic = automatic
         self.logger = logger
     }
 
@@ -73,7 +80,8 @@ public struct Lab: Sendable {
                              replicationUser: LabConfig.replicationRole,
                              replicationPassfile: layout.serverPassfile(node.region),
                              restoreCommand: LabConfig.restoreCommand(peerArchive: layout.archive(peer(of: node).region)),
-                             timeout: .seconds(60))
+                             timeout: .seconds(60),
+                             namespace: (try? loadState())?.quorum?.network.region(node.region)?.namespace)
     }
 
     /// The control of a lab node by name.
@@ -98,17 +106,33 @@ public struct Lab: Sendable {
         let binaries = try await PostgresBinaries.discover()
         let user = try await ServerUser.resolve()
         let fm = FileManager.default
-        let primaryPort = try FreePort.pick()
-        var standbyPort = try FreePort.pick()
-        while standbyPort == primaryPort { standbyPort = try FreePort.pick() }
-        let nodes = [
-            LabState.Node(name: Self.primaryNode, region: Self.primaryRegion, port: primaryPort),
-            LabState.Node(name: Self.drNode, region: Self.drRegion, port: standbyPort),
-        ]
+        var nodes: [LabState.Node]
+        var network: LabNetwork?
+        if quorum {
+            guard geteuid() == 0 else {
+                throw LocalError.badInput("regions as network namespaces need root; run as root, or use --loopback")
+            }
+            let created = try await LabNetworking.create(regions: [Self.primaryRegion, Self.drRegion, LabNetworking.witnessRegion])
+            network = created
+            // Each node alone in its region's namespace: the same port for both is fine.
+            nodes = [Self.primaryNode, Self.drNode].enumerated().map { index, name in
+                let region = index == 0 ? Self.primaryRegion : Self.drRegion
+                return LabState.Node(name: name, region: region, port: 5432, host: created.region(region)?.address)
+            }
+        } else {
+            let primaryPort = try FreePort.pick()
+            var standbyPort = try FreePort.pick()
+            while standbyPort == primaryPort { standbyPort = try FreePort.pick() }
+            nodes = [
+                LabState.Node(name: Self.primaryNode, region: Self.primaryRegion, port: primaryPort),
+                LabState.Node(name: Self.drNode, region: Self.drRegion, port: standbyPort),
+            ]
+        }
         try fm.createDirectory(atPath: layout.root, withIntermediateDirectories: true,
                                attributes: [.posixPermissions: 0o755])
         var state = LabState(phase: .building, postgresMajor: binaries.major, binDirectory: binaries.directory,
                              serverUser: user.name, createdAt: Date(), nodes: nodes)
+        state.quorum = network.map { LabState.Quorum(network: $0, automatic: automatic) }
         try state.save(layout.stateFile)
 
         // Passwords: generated here, kept in files only the invoking user can read.
@@ -141,7 +165,7 @@ public struct Lab: Sendable {
         let primary = nodes[0], standby = nodes[1]
         try await initPrimary(primary, binaries: binaries, user: user, admin: admin)
         try await control(primary).start()
-        try await bootstrapRoles(port: primary.port, passwords: passwords, standby: standby.name)
+        try await bootstrapRoles(host: primary.address, port: primary.port, passwords: passwords, standby: standby.name)
         try await cloneStandby(standby, from: primary, binaries: binaries, user: user)
         try await control(standby).start()
         if synchronous {
@@ -150,12 +174,16 @@ public struct Lab: Sendable {
             state.synchronous = true
             try state.save(layout.stateFile)
             for node in nodes { try writeServerSettings(node, user: user) }
-            try await PostgresSession.with(adminTarget(port: primary.port, password: admin),
+            try await PostgresSession.with(adminTarget(host: primary.address, port: primary.port, password: admin),
                                            logger: logger) { _ = try await $0.rows("SELECT pg_reload_conf()") }
         }
 
-        try LabSpecFile.text(major: binaries.major, nodes: nodes, layout: layout, synchronous: synchronous)
+        try LabSpecFile.text(major: binaries.major, nodes: nodes, layout: layout, synchronous: synchronous, quorum: state.quorum)
             .write(toFile: layout.specFile, atomically: true, encoding: .utf8)
+        if state.quorum != nil {
+            try await startQuorum(user: user)
+        }
+        state = try loadState()
         state.phase = .ready
         try state.save(layout.stateFile)
         return UpReport(created: true, nodes: [
@@ -195,10 +223,11 @@ public struct Lab: Sendable {
         try writeServerSettings(node, user: user)
     }
 
-    func tool(_ program: String, _ arguments: [String], environment: [String: String] = [:], user: ServerUser) async throws {
+    func tool(_ program: String, _ arguments: [String], environment: [String: String] = [:], user: ServerUser,
+              namespace: String? = nil) async throws {
         do {
             try await ChildProcess.checked(.init(program, arguments, environment: environment.merging(["LC_ALL": "C"]) { a, _ in a },
-                                                 timeout: .seconds(300), runAs: user.runAs))
+                                                 timeout: .seconds(300), runAs: user.runAs, namespace: namespace))
         } catch {
             throw LocalError("\(error)")
         }
@@ -212,8 +241,9 @@ public struct Lab: Sendable {
         let state = try? loadState()
         let peers = (state?.nodes ?? []).map(\.name).filter { $0 != node.name }
         let settings = LabConfig.serverSettings(port: node.port, archive: layout.archive(node.region), node: node.name,
-                                                sync: state?.synchronous ?? false, peers: peers)
-        for (file, text) in [("pgdr.conf", settings), ("pg_hba.conf", LabConfig.hba)] {
+                                                sync: state?.synchronous ?? false, peers: peers, address: node.address)
+        let hba = LabConfig.hba(network: state?.quorum?.network.cidr ?? "127.0.0.1/32")
+        for (file, text) in [("pgdr.conf", settings), ("pg_hba.conf", hba)] {
             let path = "\(data)/\(file)"
             try text.write(toFile: path, atomically: false, encoding: .utf8)
             try user.own(path)
@@ -227,19 +257,19 @@ public struct Lab: Sendable {
         guard let password = try PasswordResolver.resolve(.file(layout.secret(LabConfig.adminRole)), baseDirectory: "/") else {
             throw LocalError("the lab's admin password file is missing")
         }
-        return adminTarget(port: node.port, password: password)
+        return adminTarget(host: node.address, port: node.port, password: password)
     }
 
-    func adminTarget(port: Int, password: Secret) -> ConnectionTarget {
-        ConnectionTarget(host: "127.0.0.1", port: port, user: LabConfig.adminRole, password: password,
+    func adminTarget(host: String, port: Int, password: Secret) -> ConnectionTarget {
+        ConnectionTarget(host: host, port: port, user: LabConfig.adminRole, password: password,
                          applicationName: "pgdr-lab")
     }
 
     /// Roles, the heartbeat table and the standby's slot. Role passwords are
     /// passed as bind parameters, so they never appear in SQL text or logs.
-    func bootstrapRoles(port: Int, passwords: [String: Secret], standby: String) async throws {
+    func bootstrapRoles(host: String, port: Int, passwords: [String: Secret], standby: String) async throws {
         guard let adminPassword = passwords[LabConfig.adminRole] else { throw LocalError("no admin password") }
-        let admin = adminTarget(port: port, password: adminPassword)
+        let admin = adminTarget(host: host, port: port, password: adminPassword)
         try await PostgresSession.with(admin, logger: logger) { session in
             for (role, options) in [(LabConfig.replicationRole, "LOGIN REPLICATION"),
                                     (LabConfig.monitorRole, "LOGIN IN ROLE pg_monitor")] {
@@ -267,12 +297,13 @@ public struct Lab: Sendable {
     func cloneStandby(_ node: LabState.Node, from primary: LabState.Node, binaries: PostgresBinaries,
                       user: ServerUser) async throws {
         try await tool(binaries.path("pg_basebackup"), [
-            "-h", "127.0.0.1", "-p", "\(primary.port)", "-U", LabConfig.replicationRole, "--no-password",
+            "-h", primary.address, "-p", "\(primary.port)", "-U", LabConfig.replicationRole, "--no-password",
             "-D", layout.dataDirectory(node.region), "--wal-method=stream",
             "--slot=\(LabConfig.slotName(for: node.name))", "--checkpoint=fast",
-        ], environment: ["PGPASSFILE": layout.serverPassfile(node.region)], user: user)
+        ], environment: ["PGPASSFILE": layout.serverPassfile(node.region)], user: user,
+           namespace: (try? loadState())?.quorum?.network.region(node.region)?.namespace)
         try writeServerSettings(node, user: user)
-        try await control(node).follow(Upstream(name: primary.name, host: "127.0.0.1", port: primary.port,
+        try await control(node).follow(Upstream(name: primary.name, host: primary.address, port: primary.port,
                                                 database: "postgres", slot: LabConfig.slotName(for: node.name)))
     }
 
@@ -285,7 +316,7 @@ public struct Lab: Sendable {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             for node in state.nodes {
-                let streaming = try? await PostgresSession.with(adminTarget(port: node.port, password: password),
+                let streaming = try? await PostgresSession.with(adminTarget(host: node.address, port: node.port, password: password),
                                                                 logger: logger) { session in
                     try await session.rows("SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming'").count > 0
                 }
@@ -318,6 +349,14 @@ public struct Lab: Sendable {
         var reports: [NodeReport] = []
         for node in state.nodes {
             let control = control(node)
+            if state.quorum != nil {
+                // The agent beside each node decides how its server comes back
+                // (primary only while it holds the leader key).
+                reports.append(NodeReport(name: node.name, region: node.region, port: node.port,
+                                          action: control.data.postmasterPID.map { "already running (pid \($0))" }
+                                              ?? "stopped; its agent starts it as the leader key says"))
+                continue
+            }
             guard control.data.exists else {
                 throw LocalError("the data directory of \(node.name) (\(control.data.path)) is missing; destroy and recreate the lab")
             }
@@ -334,12 +373,13 @@ public struct Lab: Sendable {
                                           action: "fenced, not started (run `pgdr rejoin \(node.name)` to bring it back as a standby, or see `pgdr operations`)"))
                 continue
             }
-            guard FreePort.isFree(node.port) else {
+            guard state.quorum != nil || FreePort.isFree(node.port) else {
                 throw LocalError("port \(node.port) on 127.0.0.1, which \(node.name) uses, is taken by another process; stop that process and run `pgdr lab up` again")
             }
             try await control.start()
             reports.append(NodeReport(name: node.name, region: node.region, port: node.port, action: "started"))
         }
+        if state.quorum != nil { try await startQuorum(user: try await ServerUser.resolve()) }
         return UpReport(created: false, nodes: reports, layout: layout)
     }
 
@@ -347,6 +387,8 @@ public struct Lab: Sendable {
     /// WAL has somewhere to go until the end. Returns what it did per node.
     public func down() async throws -> [NodeReport] {
         let state = try loadState()
+        // Agents first (they would act on servers going down), etcd last.
+        await stopAgents()
         var reports: [NodeReport] = []
         for node in state.nodes.reversed() {
             let control = control(node)
@@ -358,6 +400,7 @@ public struct Lab: Sendable {
                 reports.append(NodeReport(name: node.name, region: node.region, port: node.port, action: "was not running"))
             }
         }
+        await stopEtcd()
         return reports.reversed()
     }
 
@@ -388,6 +431,8 @@ public struct Lab: Sendable {
             throw LocalError.badInput("\(layout.root) has a lab.json but not a lab's layout (missing \(missing.sorted().joined(separator: ", "))); pgdr will not delete it")
         }
         _ = try await down()
+        await stopEtcd()
+        if let network = state.quorum?.network { await LabNetworking.destroy(network) }
         try fm.removeItem(atPath: layout.root)
     }
 

@@ -12,10 +12,11 @@ public enum LabConfig {
     /// `pgdr.conf`, included from postgresql.conf. Written for each node after
     /// initdb or pg_basebackup, so a copied primary's settings never leak into
     /// the standby.
-    static func serverSettings(port: Int, archive: String, node: String, sync: Bool = false, peers: [String] = []) -> String {
+    static func serverSettings(port: Int, archive: String, node: String, sync: Bool = false, peers: [String] = [],
+                               address: String = "127.0.0.1") -> String {
         """
         # Written by pgdr lab. Edit with care: `pgdr lab up` does not rewrite it.
-        listen_addresses = '127.0.0.1'
+        listen_addresses = '\(address)'
         port = \(port)
         unix_socket_directories = ''
         cluster_name = '\(node)'
@@ -70,14 +71,17 @@ public enum LabConfig {
         "cp \"\(peerArchive)/%f\" \"%p\""
     }
 
-    /// Loopback only, passwords always (SCRAM); replication only for its role.
-    static let hba = """
+    /// Loopback (or the lab's own subnet) only, passwords always (SCRAM);
+    /// replication only for its role.
+    static func hba(network: String = "127.0.0.1/32") -> String {
+        """
         # Written by pgdr lab.
         # TYPE  DATABASE     USER              ADDRESS        METHOD
-        host    replication  \(replicationRole)   127.0.0.1/32   scram-sha-256
-        host    all          all               127.0.0.1/32   scram-sha-256
+        host    replication  \(replicationRole)   \(network)   scram-sha-256
+        host    all          all               \(network)   scram-sha-256
 
         """
+    }
 
     /// Paths end up inside quoted settings: refuse characters that would need escaping there.
     static func checkPath(_ path: String) throws {

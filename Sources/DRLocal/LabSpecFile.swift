@@ -1,9 +1,25 @@
 /// The pgdr.yaml a lab writes for itself: the same file format a real
 /// deployment uses, so every runtime verb works on the lab unchanged.
 enum LabSpecFile {
+    /// The lab's etcd cluster: one member per region, the witness included.
+    /// A short lease: the lab trades false failovers for speed.
+    static func dcsSection(_ quorum: LabState.Quorum) -> String {
+        let endpoints = quorum.network.regions.map { "    - http://\($0.address):\(Lab.etcdClientPort)" }.joined(separator: "\n")
+        return """
+            dcs:
+              prefix: lab-\(quorum.network.id)
+              ttl: 2s
+              requestTimeout: 300ms
+              endpoints:
+            \(endpoints)
+
+            """
+    }
+
     static func peerRegion(_ region: String) -> String { region == Lab.primaryRegion ? Lab.drRegion : Lab.primaryRegion }
 
-    static func text(major: Int, nodes: [LabState.Node], layout: LabLayout, synchronous: Bool = false) -> String {
+    static func text(major: Int, nodes: [LabState.Node], layout: LabLayout, synchronous: Bool = false,
+                     quorum: LabState.Quorum? = nil) -> String {
         var text = """
         # Written by `pgdr lab up`: two real PostgreSQL servers on this machine,
         # standing in for two AWS regions. `pgdr status --config \(layout.specFile)`
@@ -36,7 +52,7 @@ enum LabSpecFile {
           mode: \(synchronous ? "sync" : "async")
 
         failover:
-          mode: manual
+          mode: \(quorum?.automatic == true ? "automatic" : "manual")
           maxDataLoss: 1m
           approvalTimeout: 15m
 
@@ -47,6 +63,7 @@ enum LabSpecFile {
         tags:
           purpose: lab
 
+        \(quorum.map(dcsSection) ?? "")
         nodes:
 
         """
@@ -54,7 +71,7 @@ enum LabSpecFile {
             text += """
               - name: \(node.name)
                 region: \(node.region)
-                host: 127.0.0.1
+                host: \(node.address)
                 port: \(node.port)
                 database: postgres
                 dataDirectory: \(node.region)/data
@@ -69,7 +86,7 @@ enum LabSpecFile {
                   replicationPassfile: \(node.region)/pgpass
                   restoreCommand: '\(LabConfig.restoreCommand(peerArchive: layout.archive(peerRegion(node.region))))'
                   timeout: 60s
-
+            \(quorum.flatMap { $0.network.region(node.region) }.map { "      namespace: \($0.namespace)\n" } ?? "")
             """
         }
         return text

@@ -9,6 +9,19 @@ public struct LabState: Codable, Sendable {
         public var name: String
         public var region: String
         public var port: Int
+        /// The address it listens on (its region's, in a lab of namespaces).
+        public var host: String?
+        public var address: String { host ?? "127.0.0.1" }
+    }
+
+    /// A lab whose regions are network namespaces, with an etcd member per
+    /// region and an agent beside each node.
+    public struct Quorum: Codable, Sendable {
+        public var network: LabNetwork
+        public var automatic: Bool
+        /// PIDs of the etcd members, by region, and of the agents, by node.
+        public var etcd: [String: Int32] = [:]
+        public var agents: [String: Int32] = [:]
     }
 
     public var format: Int = 1
@@ -20,6 +33,7 @@ public struct LabState: Codable, Sendable {
     public var nodes: [Node]
     /// replication.mode: sync (the DR standby is synchronous).
     public var synchronous: Bool? = nil
+    public var quorum: Quorum? = nil
 
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()

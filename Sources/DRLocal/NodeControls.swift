@@ -21,7 +21,7 @@ public enum NodeControls {
                                         binDirectory: control.binDirectory.map(resolve),
                                         replicationUser: control.replicationUser,
                                         replicationPassfile: control.replicationPassfile.map(resolve),
-                                        restoreCommand: control.restoreCommand, timeout: timeout)
+                                        restoreCommand: control.restoreCommand, timeout: timeout, namespace: control.namespace)
         }
     }
 }

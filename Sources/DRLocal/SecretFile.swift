@@ -16,9 +16,9 @@ enum SecretFile {
         try writePrivate(secret.reveal() + "\n", to: path, owner: owner)
     }
 
-    /// A libpq password file (`host:port:database:user:password`) for 127.0.0.1.
+    /// A libpq password file (`host:port:database:user:password`) for the lab's hosts.
     static func writePassfile(to path: String, owner: ServerUser?, entries: [(user: String, password: Secret)]) throws {
-        let text = entries.map { "127.0.0.1:*:*:\($0.user):\($0.password.reveal())" }.joined(separator: "\n") + "\n"
+        let text = entries.map { "*:*:*:\($0.user):\($0.password.reveal())" }.joined(separator: "\n") + "\n"
         try writePrivate(text, to: path, owner: owner)
     }
 

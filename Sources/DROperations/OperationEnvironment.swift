@@ -39,14 +39,19 @@ public struct OperationEnvironment: Sendable {
     /// The real servers, as pgdr.yaml describes them.
     /// `observeTimeout`: how long a look at the servers waits for a silent
     /// node (the agent, which must decide quickly, passes less than the default).
-    public static func live(spec: Spec, baseDirectory: String, observeTimeout: Duration? = nil,
+    ///
+    /// `stateDirectory`: where the journal, lock and plans live (default: beside
+    /// pgdr.yaml). `only`: control the processes of these nodes alone (an agent
+    /// beside one node never controls another's).
+    public static func live(spec: Spec, baseDirectory: String, stateDirectory: String? = nil, only: Set<String>? = nil,
+                            observeTimeout: Duration? = nil,
                             logger: Logger = Logger(label: "pgdr.operations")) -> OperationEnvironment {
         var controls: [String: any NodeControl] = [:]
-        for node in spec.nodes {
+        for node in spec.nodes where only?.contains(node.name) ?? true {
             if let control = NodeControls.make(node, baseDirectory: baseDirectory) { controls[node.name] = control }
         }
         return OperationEnvironment(
-            spec: spec, baseDirectory: baseDirectory, store: OperationStore(directory: baseDirectory),
+            spec: spec, baseDirectory: baseDirectory, store: OperationStore(directory: stateDirectory ?? baseDirectory),
             observer: LiveObserver(spec: spec, baseDirectory: baseDirectory, timeout: observeTimeout, logger: logger),
             controls: controls,
             sql: { name in

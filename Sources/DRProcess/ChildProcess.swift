@@ -22,11 +22,13 @@ public enum ChildProcess {
         public var input: [UInt8]
         /// Run as this user (through util-linux `setpriv`), when pgdr is root.
         public var runAs: RunAs?
+        /// Run inside this network namespace (`ip netns exec`; the lab's regions).
+        public var namespace: String?
         public var workingDirectory: String
 
         public init(_ executable: String, _ arguments: [String] = [], environment: [String: String] = [:],
                     timeout: Duration, outputLimit: Int = 64 << 10, input: [UInt8] = [], runAs: RunAs? = nil,
-                    workingDirectory: String = "/") {
+                    namespace: String? = nil, workingDirectory: String = "/") {
             self.executable = executable
             self.arguments = arguments
             self.environment = environment
@@ -34,6 +36,7 @@ public enum ChildProcess {
             self.outputLimit = outputLimit
             self.input = input
             self.runAs = runAs
+            self.namespace = namespace
             self.workingDirectory = workingDirectory
         }
 
@@ -93,6 +96,7 @@ public enum ChildProcess {
     }
 
     static let setpriv = "/usr/bin/setpriv"
+    public static let ip = "/bin/ip"
     static let passedThrough = ["PATH", "LANG", "LC_ALL", "TZ", "TMPDIR", "HOME"]
     static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -117,6 +121,10 @@ public enum ChildProcess {
             // deadlocked in glibc in one of our CI runs; setpriv is exec'd.
             program = setpriv
             argv = ["--reuid=\(user.uid)", "--regid=\(user.gid)", "--clear-groups", "--", request.executable] + request.arguments
+        }
+        if let namespace = request.namespace {
+            argv = ["netns", "exec", namespace, program] + argv
+            program = Self.ip
         }
         var environment: [Environment.Key: String] = [:]
         for (key, value) in baseEnvironment().merging(request.environment, uniquingKeysWith: { $1 }) {

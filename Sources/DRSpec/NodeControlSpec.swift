@@ -52,6 +52,9 @@ public struct NodeControlSpec: Sendable, Hashable, Codable {
     public var commands: Commands = Commands()
     /// The longest any one action (a command, pg_ctl, pg_rewind) may take.
     public var timeout: TimeSpan = .minutes(5)
+    /// A network namespace the server and its tools run in (the lab's
+    /// regions are namespaces; real servers have no use for it).
+    public var namespace: String?
 
     public init(kind: Kind) { self.kind = kind }
 }

@@ -23,6 +23,8 @@ public struct Spec: Sendable, Hashable, Codable {
     public var network: Network = Network()
     /// Route 53 failover records, when a hosted zone is given.
     public var dns: DNS? = nil
+    /// The etcd cluster that decides who is primary (quorum mode).
+    public var dcs: DCSSpec? = nil
 
     /// Defaults first, a user alarm of the same name replacing its default.
     public var effectiveAlarms: [AlarmSpec] {

@@ -152,6 +152,7 @@ public enum SpecParser {
             if let zone, let record { dns = DNS(hostedZoneId: zone, recordName: record) }
             d.finish()
         }
+        let dcs = readDCS(r, name: name, environment: environment)
         var replication = Replication()
         if let rep = r.mapping("replication") {
             replication.mode = rep.oneOf("mode", default: Replication.Mode.async)
@@ -167,7 +168,53 @@ public enum SpecParser {
         spec.replication = replication
         spec.network = network
         spec.dns = dns
+        spec.dcs = dcs
         return spec
+    }
+
+    static func readDCS(_ r: MappingReader, name: String?, environment: String?) -> DCSSpec? {
+        guard let d = r.mapping("dcs") else { return nil }
+        defer { d.finish() }
+        d.accepts(["endpoints", "prefix", "ttl", "loopInterval", "requestTimeout", "tls"])
+        let items = d.list("endpoints")
+        var endpoints: [String] = []
+        for item in items {
+            guard let text = item.node.string, let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""),
+                  url.host != nil, url.port != nil else {
+                d.sink.add(item.path, at: item.node, "`\(item.node.string ?? "?")` is not an etcd client URL",
+                           hint: "write http://HOST:2379 (https with dcs.tls)")
+                continue
+            }
+            endpoints.append(text)
+        }
+        if items.isEmpty {
+            d.missing("endpoints", hint: "the etcd members' client URLs: 3 or 5, one in a third place (a witness)")
+        }
+        var dcs = DCSSpec(endpoints: endpoints, prefix: d.string("prefix") ?? [name, environment].compactMap { $0 }.joined(separator: "-"))
+        if dcs.prefix.wholeMatch(of: /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/) == nil {
+            d.sink.add(d.childPath("prefix"), at: d.value("prefix"), "`\(dcs.prefix)` cannot be a key prefix",
+                       hint: "letters, digits, `-` and `_`: one prefix per deployment")
+        }
+        dcs.ttl = d.timeSpan("ttl", default: dcs.ttl, range: .seconds(1)...TimeSpan.minutes(5))!
+        dcs.loopInterval = d.timeSpan("loopInterval", default: nil, range: TimeSpan(milliseconds: 100)...TimeSpan.minutes(1))
+        dcs.requestTimeout = d.timeSpan("requestTimeout", default: dcs.requestTimeout,
+                                        range: TimeSpan(milliseconds: 50)...TimeSpan.seconds(30))!
+        if let loop = dcs.loopInterval, loop.milliseconds * 3 > dcs.ttl.milliseconds {
+            d.sink.add(d.childPath("loopInterval"), at: d.value("loopInterval"),
+                       "a loop of \(loop) cannot renew a lease of \(dcs.ttl) in time (at least three renewals per lease)",
+                       hint: "set ttl to at least 3 × loopInterval (\(TimeSpan(milliseconds: loop.milliseconds * 3)))")
+        }
+        if dcs.requestTimeout.milliseconds * 2 > dcs.tick.milliseconds * 3 {
+            d.sink.add(d.childPath("requestTimeout"), at: d.value("requestTimeout"),
+                       "requests of up to \(dcs.requestTimeout) do not fit the loop of \(dcs.tick)",
+                       hint: "keep requestTimeout under 1.5 × the loop (ttl / 3)")
+        }
+        if let value = d.value("tls") {
+            // Refused rather than ignored: a user who asks for TLS must not get plain HTTP.
+            d.sink.add(d.childPath("tls"), at: value, "TLS to etcd is not supported yet: pgdr reaches etcd over plain HTTP",
+                       hint: "keep etcd's client port on a private network, or remove `tls` until pgdr supports it")
+        }
+        return dcs
     }
 
     static func readObjectives(_ r: MappingReader) -> Objectives? {
@@ -378,7 +425,7 @@ public enum SpecParser {
         guard let c = n.mapping("control") else { return nil }
         defer { c.finish() }
         c.accepts(["type", "binDirectory", "logFile", "unit", "replicationUser", "replicationPassfile", "restoreCommand",
-                   "timeout", "commands"])
+                   "timeout", "commands", "namespace"])
         guard c.has("type") else {
             c.missing("type", hint: "one of pg_ctl, systemd, commands")
             return nil
@@ -391,6 +438,7 @@ public enum SpecParser {
         control.replicationPassfile = c.string("replicationPassfile")
         control.restoreCommand = c.string("restoreCommand")
         control.timeout = c.timeSpan("timeout", default: control.timeout, range: .seconds(1)...TimeSpan.hours(24))!
+        control.namespace = c.string("namespace")
         if let m = c.mapping("commands") {
             func words(_ key: String) -> [String]? {
                 let items = m.list(key)

@@ -44,6 +44,15 @@ enum SpecRules {
                      hint: "lower maxDataLoss to at most objectives.rpo", severity: .warning)
         }
         checkNodes(spec, sink: sink, at: at)
+        if let dcs = spec.dcs, spec.failover.mode == .automatic, dcs.endpoints.count < 3 {
+            sink.add("dcs.endpoints", at: at("dcs.endpoints") ?? at("dcs"),
+                     "automatic failover needs a quorum of 3 or 5 etcd members; \(dcs.endpoints.count) given",
+                     hint: "with fewer, the region that loses the link cannot tell it is the minority: put a member in a third place")
+        }
+        if let dcs = spec.dcs, dcs.endpoints.count % 2 == 0, !dcs.endpoints.isEmpty {
+            sink.add("dcs.endpoints", at: at("dcs.endpoints"), "\(dcs.endpoints.count) etcd members: an even count tolerates no more failures than one fewer",
+                     hint: "use 3 or 5", severity: .warning)
+        }
         checkAlarms(spec, sink: sink, at: at)
         checkAWS(spec, sink: sink, at: at)
     }

@@ -21,10 +21,28 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Listen on host:port (default: agent.listen in pgdr.yaml; port 0 picks a free one).")
     var listen: String?
 
+    @Option(help: "Quorum mode (a `dcs:` section): the node this agent runs beside; it samples and controls that node only.")
+    var node: String?
+
+    @Option(help: "Where this agent keeps its journal and operation files (default: beside pgdr.yaml).")
+    var stateDir: String?
+
     func run() async throws {
         let parsed = try config.load()
         guard !parsed.spec.nodes.isEmpty else {
             throw fail("the spec lists no nodes; add them under `nodes:` to run the agent", code: Exit.badInput)
+        }
+        if let dcs = parsed.spec.dcs {
+            guard let node else {
+                throw fail("pgdr.yaml has a `dcs:` section: run one agent beside each node with --node NAME (\(parsed.spec.nodes.map(\.name).joined(separator: ", ")))",
+                           code: Exit.badInput)
+            }
+            guard parsed.spec.nodes.contains(where: { $0.name == node }) else {
+                throw fail("no node named \(node) in the spec (nodes: \(parsed.spec.nodes.map(\.name).joined(separator: ", ")))", code: Exit.badInput)
+            }
+            _ = dcs
+        } else if node != nil {
+            throw fail("--node is for quorum mode: add a `dcs:` section (etcd endpoints) to pgdr.yaml", code: Exit.badInput)
         }
         let address = listen ?? parsed.spec.agent.listen
         guard AgentSettings.parseListen(address) != nil else {
@@ -33,7 +51,8 @@ struct AgentCommand: AsyncParsableCommand {
         var logger = global.makeLogger("pgdr.agent")
         logger[metadataKey: "deployment"] = "\(parsed.spec.resourceName(parsed.spec.name))"
         do {
-            try await Agent.run(spec: parsed.spec, baseDirectory: parsed.baseDirectory, listen: address,
+            try await Agent.run(spec: parsed.spec, baseDirectory: parsed.baseDirectory, listen: address, node: node,
+                                stateDirectory: stateDir,
                                 onListening: { host, port in
                                     // Written straight to fd 1: a supervisor reading the pipe sees it at once.
                                     FileHandle.standardOutput.write(Data("pgdr agent listening on http://\(host):\(port)\n".utf8))

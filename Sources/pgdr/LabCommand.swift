@@ -19,7 +19,7 @@ struct LabCommand: AsyncParsableCommand {
             streaming through a physical replication slot, with the primary's archive as fallback. \
             Servers listen on 127.0.0.1 only, on free ports; as root they run as the unprivileged user `pgdr`.
             """,
-        subcommands: [LabUp.self, LabDown.self, LabDestroy.self])
+        subcommands: [LabUp.self, LabDown.self, LabDestroy.self, LabFault.self])
 }
 
 /// Maps a lab failure to the exit code its kind deserves.
@@ -43,21 +43,45 @@ struct LabUp: AsyncParsableCommand {
     @Flag(help: "Make the DR standby synchronous (replication.mode: sync). Only for a new lab.")
     var sync = false
 
+    @Flag(help: "failover.mode: automatic: the agents fail over by themselves, under the etcd quorum. Only for a new lab of regions.")
+    var automatic = false
+
+    @Flag(help: "Keep both servers on 127.0.0.1 (no namespaces, no etcd, no agents): the only layout without root.")
+    var loopback = false
+
+    func validate() throws {
+        if automatic && (loopback || geteuid() != 0) {
+            throw ValidationError("--automatic needs the lab's quorum (regions as network namespaces, etcd, an agent per node), which needs root and no --loopback")
+        }
+    }
+
     func run() async throws {
-        let lab = Lab(directory: self.lab.dir, synchronous: sync, logger: global.makeLogger("pgdr.lab"))
+        let regions = !loopback && geteuid() == 0
+        if !loopback && !regions, !FileManager.default.fileExists(atPath: "\(self.lab.dir)/lab.json") {
+            print("note: regions as network namespaces (for partitions) need root; this lab keeps them on 127.0.0.1")
+        }
+        let lab = Lab(directory: self.lab.dir, synchronous: sync, quorum: regions, automatic: automatic,
+                      logger: global.makeLogger("pgdr.lab"))
         do {
             let report = try await lab.up()
             // A fenced node stays down until `pgdr rejoin`: nothing will stream yet.
             let fenced = report.nodes.contains { $0.action.hasPrefix("fenced") }
             let streaming = fenced ? true : await lab.waitForStreaming()
             print(report.created ? "lab created in \(report.layout.root)" : "lab in \(report.layout.root)")
+            let state = try? lab.state()
             for node in report.nodes {
-                print("  \(node.name)  \(node.region)  127.0.0.1:\(node.port)  \(node.action)")
+                let host = state?.nodes.first { $0.name == node.name }?.address ?? "127.0.0.1"
+                print("  \(node.name)  \(node.region)  \(host):\(node.port)  \(node.action)")
+            }
+            if let quorum = state?.quorum {
+                print("  etcd: " + quorum.network.regions.map { "\($0.region) \($0.address):2379" }.joined(separator: ", "))
+                print("  agents: " + (state?.nodes ?? []).map { "\($0.name) http://\($0.address):8008" }.joined(separator: ", ")
+                      + " (failover.mode: \(quorum.automatic ? "automatic" : "manual"))")
             }
             if !streaming {
                 print("warning: the standby is not streaming yet; see \(report.layout.root)/*/postgres.log")
             }
-            let hosts = report.nodes.map { "127.0.0.1:\($0.port)" }.joined(separator: ",")
+            let hosts = (state?.nodes ?? []).map { "\($0.address):\($0.port)" }.joined(separator: ",")
             print("""
 
                 connect (password in \(report.layout.clientPassfile), read by libpq):
@@ -109,6 +133,75 @@ struct LabDestroy: AsyncParsableCommand {
             print("destroyed \(lab.dir)")
         } catch {
             throw labFailure(error)
+        }
+    }
+}
+
+struct LabFault: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fault",
+        abstract: "Inject faults into a lab of regions: cut a region off, heal, kill a node.",
+        discussion: """
+            A lab whose regions are network namespaces (`pgdr lab up` as root) only. The machine itself \
+            keeps reaching every node during a fault, so a split brain can be watched from outside.
+            """,
+        subcommands: [Partition.self, Heal.self, Kill.self, Latency.self, StopEtcd.self])
+
+    struct Partition: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cut a region off from the other regions (packets dropped silently).")
+        @Argument(help: "us-east-1, us-east-2 or us-west-2 (the witness).") var region: String
+        @OptionGroup var lab: LabOptions
+        func run() async throws {
+            do {
+                try await Lab(directory: lab.dir).partition(region: region)
+                print("\(region) is cut off from the other regions (heal with `pgdr lab fault heal`)")
+            } catch { throw labFailure(error) }
+        }
+    }
+
+    struct Heal: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove every cut between regions.")
+        @OptionGroup var lab: LabOptions
+        func run() async throws {
+            do {
+                try await Lab(directory: lab.dir).heal()
+                print("every region reaches every other again")
+            } catch { throw labFailure(error) }
+        }
+    }
+
+    struct Kill: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Node loss: SIGKILL of a node's postmaster, its children and its agent.")
+        @Argument(help: "pg1 or pg2.") var node: String
+        @OptionGroup var lab: LabOptions
+        func run() async throws {
+            do {
+                let pids = try await Lab(directory: lab.dir).killNode(node)
+                print("killed \(node) (pids \(pids.map(String.init).joined(separator: ", "))); `pgdr lab up` starts what is stopped")
+            } catch { throw labFailure(error) }
+        }
+    }
+
+    struct Latency: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Not available: this kernel has no netem queueing discipline.")
+        @Argument(help: "A region.") var region: String
+        @Argument(help: "A delay such as 80ms.") var delay: String
+        @OptionGroup var lab: LabOptions
+        func run() async throws {
+            throw fail("latency injection is not available: this kernel has no netem or tbf queueing discipline, and pgdr does not "
+                       + "proxy the links between regions; partitions (`pgdr lab fault partition`) are", code: Exit.badInput)
+        }
+    }
+
+    struct StopEtcd: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "stop-etcd", abstract: "Stop one region's etcd member.")
+        @Argument(help: "The region whose member stops (`pgdr lab up` starts it again).") var region: String
+        @OptionGroup var lab: LabOptions
+        func run() async throws {
+            do {
+                try await Lab(directory: lab.dir).stopEtcdMember(region: region)
+                print("the etcd member in \(region) is stopped")
+            } catch { throw labFailure(error) }
         }
     }
 }

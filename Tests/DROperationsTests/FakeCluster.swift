@@ -114,7 +114,7 @@ struct FakeControl: NodeControl {
         return wasRunning
     }
 
-    func fence(operation: String, within limit: Duration) async throws -> String {
+    func fence(operation: String, within limit: Duration, urgent: Bool) async throws -> String {
         try await cluster.act(node, "fence") { state in
             state.nodes[node]?.fenced = true
             state.nodes[node]?.running = false

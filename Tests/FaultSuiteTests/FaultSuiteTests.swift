@@ -135,7 +135,7 @@ import Testing
 
     @Test func killedAtEveryStepOfEveryOperation() async throws {
         let dir = NSTemporaryDirectory() + "pgdr-faults-\(UUID().uuidString.prefix(8))"
-        let up = try await CLI.run(["lab", "up", "--sync", "--dir", dir])
+        let up = try await CLI.run(["lab", "up", "--loopback", "--sync", "--dir", dir])
         try #require(up.status == 0, "\(up.stderr)")
         defer { _ = try? CLI.runBlocking(["lab", "destroy", "--dir", dir, "--yes"]) }
         let lab = Lab(directory: dir)

@@ -8,7 +8,7 @@ import Testing
         let dir = NSTemporaryDirectory() + "pgdr-cli-lab-\(UUID().uuidString.prefix(8))"
         defer { _ = try? CLI.runBlocking(["lab", "destroy", "--dir", dir, "--yes"]) }
 
-        let up = try await CLI.run(["lab", "up", "--dir", dir])
+        let up = try await CLI.run(["lab", "up", "--loopback", "--dir", dir])
         #expect(up.status == 0, "\(up.stderr)")
         #expect(up.stdout.contains("target_session_attrs=read-write"))
         #expect(!up.stdout.contains(try String(contentsOfFile: "\(dir)/secrets/pgdr_admin.password", encoding: .utf8)
@@ -35,7 +35,7 @@ import Testing
         #expect(broken.status == 1)
         #expect(broken.stdout.contains("PROBLEM pg2: unreachable"))
 
-        let again = try await CLI.run(["lab", "up", "--dir", dir])
+        let again = try await CLI.run(["lab", "up", "--loopback", "--dir", dir])
         #expect(again.status == 0, "\(again.stderr)")
         #expect(again.stdout.contains("pg2  us-east-2") && again.stdout.contains("started"))
         #expect(again.stdout.contains("already running"))
@@ -49,7 +49,7 @@ import Testing
         let dir = try CLI.tempDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try "keep".write(toFile: "\(dir)/notes.txt", atomically: true, encoding: .utf8)
-        let result = try await CLI.run(["lab", "up", "--dir", dir])
+        let result = try await CLI.run(["lab", "up", "--loopback", "--dir", dir])
         #expect(result.status == 2)
         #expect(result.stderr.contains("holds no lab"))
         #expect(try String(contentsOfFile: "\(dir)/notes.txt", encoding: .utf8) == "keep")
@@ -112,7 +112,7 @@ import Testing
         let canary = "PGDR_TEST_PG1_PASSWORD"
         let secret = "canary-\(UUID().uuidString)"
         defer { _ = try? CLI.runBlocking(["lab", "destroy", "--dir", dir, "--yes"]) }
-        let up = try await CLI.run(["lab", "up", "--dir", dir], environment: [canary: secret])
+        let up = try await CLI.run(["lab", "up", "--loopback", "--dir", dir], environment: [canary: secret])
         #expect(up.status == 0, "\(up.stderr)")
         let lab = Lab(directory: dir)
         for node in ["pg1", "pg2"] {

@@ -76,7 +76,7 @@ import Testing
 
             // The old primary cannot take a write: it is down and the lab will not start it.
             #expect(lab.isFenced(node: "pg1"))
-            let up = try await CLI.run(["lab", "up", "--dir", dir])
+            let up = try await CLI.run(["lab", "up", "--loopback", "--dir", dir])
             #expect(up.stdout.contains("fenced, not started"))
             #expect(await Self.isPrimary(lab, "pg1") == nil, "pg1 must not be running")
             let again = try await CLI.run(["approve", String(id), "--config", config])
@@ -229,7 +229,7 @@ import Testing
     @Test func synchronousModeLosesNoAcknowledgedCommit() async throws {
         let dir = NSTemporaryDirectory() + "pgdr-sync-\(UUID().uuidString.prefix(8))"
         defer { _ = try? CLI.runBlocking(["lab", "destroy", "--dir", dir, "--yes"]) }
-        let up = try await CLI.run(["lab", "up", "--sync", "--dir", dir])
+        let up = try await CLI.run(["lab", "up", "--loopback", "--sync", "--dir", dir])
         #expect(up.status == 0, "\(up.stderr)")
         // The standby reports itself synchronous once it has reconnected after the reload.
         var status = try await CLI.run(["status", "--json", "--config", "\(dir)/pgdr.yaml"])

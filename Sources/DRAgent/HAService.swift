@@ -1,0 +1,488 @@
+import DRControl
+import DRDCS
+import DROperations
+import DROrchestrator
+import DRSpec
+import DRStatus
+import Foundation
+import Logging
+import Synchronization
+
+/// Quorum mode: the agent beside one node. Every `dcs.tick` it looks at its
+/// own server and at the DCS, asks `HADecision` what to do, and does it to
+/// its own server only (no process control across the network): renew or
+/// take the leader key, demote itself before its lease can end, promote only
+/// after taking the key, rejoin the leader after a demotion, and carry out
+/// its part of operations requested through the DCS. It publishes what it
+/// sees under its member key, with a lease of its own.
+public final class HAService: Sendable {
+    let spec: Spec
+    let dcs: DCSSpec
+    let me: NodeSpec
+    let quorum: Quorum
+    let env: OperationEnvironment
+    let journal: Journal?
+    let logger: Logger
+    let api: Mutex<String>
+    let state = Mutex(State())
+    let stopped = Mutex(false)
+
+    struct State {
+        var leaderLease: LeaseID?
+        var leaseValidUntil: Date?
+        var memberLease: LeaseID?
+        var holdoffUntil: Date?
+        var lastReason: String?
+        var role: NodeRole?
+        var members: [String: MemberRecord] = [:]
+        var leader: LeaderRecord?
+        var leaderLeaseLeft: Duration?
+        var dcsReachable = false
+        var lastAction: String = "starting"
+    }
+
+    /// What the agent's HTTP API and metrics show of the quorum.
+    public struct Snapshot: Sendable {
+        public var leader: LeaderRecord?
+        public var leaseLeft: Duration?
+        public var dcsReachable: Bool
+        public var members: [MemberRecord]
+        public var role: NodeRole?
+        public var lastAction: String
+    }
+
+    public init(spec: Spec, dcs: DCSSpec, me: NodeSpec, quorum: Quorum, env: OperationEnvironment, journal: Journal?,
+                api: String, logger: Logger) {
+        self.spec = spec
+        self.dcs = dcs
+        self.me = me
+        self.quorum = quorum
+        self.env = env
+        self.journal = journal
+        self.logger = logger
+        self.api = Mutex(api)
+    }
+
+    public func setAPI(_ url: String) { api.withLock { $0 = url } }
+    public func finish() { stopped.withLock { $0 = true } }
+
+    public var snapshot: Snapshot {
+        state.withLock { s in
+            Snapshot(leader: s.leader, leaseLeft: s.leaderLeaseLeft, dcsReachable: s.dcsReachable,
+                     members: Array(s.members.values).sorted { $0.node < $1.node }, role: s.role, lastAction: s.lastAction)
+        }
+    }
+
+    /// Peers' samples from their member records (stale ones count as unreachable).
+    public func peerSamples(now: Date) -> [NodeSample] {
+        let stale = max(3 * dcs.ttl.seconds, 3)
+        return spec.nodes.filter { $0.name != me.name }.map { node in
+            if let record = state.withLock({ $0.members[node.name] }), now.timeIntervalSince(record.at) <= stale {
+                return record.sample
+            }
+            return NodeSample(name: node.name, region: node.region, host: node.host, port: node.port, reachable: false,
+                              error: "no member record from its agent (agent down, or its region cut off)")
+        }
+    }
+
+    public func run() async {
+        while !Task.isCancelled && !stopped.withLock({ $0 }) {
+            let started = ContinuousClock.now
+            await tick()
+            try? await Task.sleep(until: started + dcs.tick.duration, clock: .continuous)
+        }
+        // Leaving cleanly: a primary keeps its key until its lease ends (a
+        // restarted agent renews it); the member record goes with its lease.
+    }
+
+    // MARK: one round
+
+    func tick() async {
+        let now = Date()
+        let role = (await env.observer.roles(of: [me.name], timeout: dcs.requestTimeout.duration))[me.name] ?? nil
+        let fenced = (try? await env.control(me.name)?.isFenced()) ?? false
+        var leader: LeaderRecord?
+        var reachable = true
+        var active: OperationRecord?
+        do {
+            let found = try await quorum.leader()
+            leader = found?.record
+            if let lease = found?.lease {
+                let left = try? await quorum.dcs.timeToLive(lease)
+                state.withLock { $0.leaderLeaseLeft = left ?? nil }
+            } else {
+                state.withLock { $0.leaderLeaseLeft = nil }
+            }
+            active = try await quorum.active(now: now)
+            let members = try await quorum.members()
+            state.withLock { s in
+                for record in members { s.members[record.node] = record }
+            }
+        } catch {
+            reachable = false
+        }
+        state.withLock { s in
+            s.role = role
+            s.leader = reachable ? leader : s.leader
+            s.dcsReachable = reachable
+        }
+        // Only the approved operations that concern this node.
+        let mine = active.flatMap { $0.plan.from == me.name || $0.plan.to == me.name ? $0 : nil }
+        var view = HADecision.View(
+            me: me.name, mode: spec.failover.mode, role: role, fenced: fenced, dcsReachable: reachable, leader: leader,
+            leaseValidUntil: state.withLock { $0.leaseValidUntil }, now: now, margin: dcs.demoteMargin.seconds,
+            holdoffUntil: state.withLock { $0.holdoffUntil }, approved: mine,
+            takeoverRefusal: role == .standby && reachable && leader == nil ? takeoverRefusal(now: now) : nil)
+        // A renewal that fails turns into the DCS-unreachable path in the same round.
+        for _ in 0..<3 {
+            let action = HADecision.next(view)
+            guard let retry = await perform(action, view: view, operation: mine) else { break }
+            view = retry
+        }
+        await publish(role: role, fenced: fenced, reachable: reachable)
+    }
+
+    /// Performs the action; returns a new view to decide on again, or nil.
+    func perform(_ action: HADecision.Action, view: HADecision.View, operation: OperationRecord?) async -> HADecision.View? {
+        switch action {
+        case .renew:
+            guard let lease = state.withLock({ $0.leaderLease }) else {
+                // The key names me but I lost my lease id (a restart): take a new lease.
+                return await acquire(view, replacing: true)
+            }
+            let sent = Date()
+            do {
+                if let left = try await quorum.dcs.keepAlive(lease) {
+                    state.withLock { $0.leaseValidUntil = sent.addingTimeInterval(min(Self.seconds(left), dcs.ttl.seconds)) }
+                    note("primary: leader lease renewed")
+                    return nil
+                }
+                // The lease is gone (it ended): the key went with it; take it again.
+                state.withLock { $0.leaderLease = nil }
+                return await acquire(view, replacing: false)
+            } catch {
+                var next = view
+                next.dcsReachable = false
+                return next
+            }
+        case .acquire:
+            return await acquire(view, replacing: false)
+        case .askPeer:
+            var next = view
+            next.peerAcknowledged = await askPeerForFailsafe(sent: Date())
+            return next
+        case .demote(let reason):
+            await demote(reason, operation: operation)
+            return nil
+        case .takeOver(let reason):
+            await takeOver(reason, operation: operation)
+            return nil
+        case .promote(let reason):
+            await promote(reason, operation: operation)
+            return nil
+        case .release(let reason):
+            await release(reason)
+            return nil
+        case .rejoin(let reason):
+            await rejoin(reason, leader: view.leader, operation: operation)
+            return nil
+        case .start(let reason):
+            await startServer(reason)
+            return nil
+        case .stopWritesForSwitchover:
+            if let operation { await stopWritesForSwitchover(operation) }
+            return nil
+        case .wait(let reason):
+            note(reason)
+            return nil
+        }
+    }
+
+    // MARK: actions
+
+    func acquire(_ view: HADecision.View, replacing: Bool) async -> HADecision.View? {
+        let sent = Date()
+        do {
+            let lease = try await quorum.dcs.grantLease(ttl: dcs.ttl.duration)
+            let record = LeaderRecord(node: me.name, since: sent)
+            let value = try DCSCoding.encoder.encode(record)
+            if replacing {
+                // The key is mine by name but under a lease I no longer know: rewrite it under the new one.
+                try await quorum.dcs.put(quorum.leaderKey, value: value, lease: lease)
+            } else if try await !quorum.dcs.create(quorum.leaderKey, value: value, lease: lease) {
+                try? await quorum.dcs.revoke(lease)
+                return nil
+            }
+            state.withLock { s in
+                s.leaderLease = lease
+                s.leaseValidUntil = sent.addingTimeInterval(dcs.ttl.seconds)
+                s.leader = record
+            }
+            await self.record("took the leader key (lease \(lease))")
+            return nil
+        } catch {
+            var next = view
+            next.dcsReachable = false
+            return next
+        }
+    }
+
+    /// Failsafe: the DCS does not answer; the peer's agent acknowledges this
+    /// primary (and then holds off taking the key for a lease's length).
+    func askPeerForFailsafe(sent: Date) async -> Bool {
+        let peers = state.withLock { Array($0.members.values) }.filter { $0.node != me.name }
+        for peer in peers {
+            if await FailsafeCall.ask(peer.api, leader: me.name, ttl: dcs.ttl, timeout: dcs.requestTimeout.duration) {
+                state.withLock { $0.leaseValidUntil = sent.addingTimeInterval(dcs.ttl.seconds) }
+                note("the DCS does not answer; \(peer.node)'s agent acknowledged this primary (failsafe)")
+                return true
+            }
+        }
+        return false
+    }
+
+    /// The peer's side of failsafe: acknowledge a primary that cannot reach
+    /// the DCS, unless this node is itself a primary or holds the key.
+    public func acknowledgeFailsafe(from leader: String) -> Bool {
+        let now = Date()
+        return state.withLock { s in
+            guard leader != me.name, s.role == .standby, s.leader?.node != me.name else { return false }
+            s.holdoffUntil = now.addingTimeInterval(dcs.ttl.seconds)
+            return true
+        }
+    }
+
+    func demote(_ reason: String, operation: OperationRecord?) async {
+        guard let control = env.control(me.name) else {
+            // Without process control, refuse writes through SQL (weaker, said so).
+            try? await env.sql(me.name).refuseWrites()
+            await record("demoted (read-only through SQL, no control: section): \(reason)")
+            return
+        }
+        let id = operation?.plan.id ?? "lease-\(me.name)"
+        do {
+            let did = try await control.fence(operation: id, within: dcs.demoteMargin.duration, urgent: true)
+            await record("demoted: \(reason); \(did)")
+        } catch {
+            await record("demotion failed: \(reason); \(error)")
+        }
+        // A key this node still holds is given up, so the other can take it now.
+        await giveUpKey()
+    }
+
+    func giveUpKey() async {
+        let lease = state.withLock { s -> LeaseID? in
+            defer { s.leaderLease = nil; s.leaseValidUntil = nil }
+            return s.leaderLease
+        }
+        if let value = try? DCSCoding.encoder.encode(state.withLock { $0.leader }), state.withLock({ $0.leader?.node }) == me.name {
+            _ = try? await quorum.dcs.delete(quorum.leaderKey, ifValue: value)
+        }
+        if let lease { try? await quorum.dcs.revoke(lease) }
+    }
+
+    /// Starts this node's server; one that will not start gives its key up.
+    func startServer(_ reason: String) async {
+        guard let control = env.control(me.name) else { return note("the server does not answer and pgdr has no control of it") }
+        do {
+            try await control.start()
+            await record("started the server: \(reason)")
+        } catch {
+            await record("the server does not start (\(error))")
+            if state.withLock({ $0.leader?.node }) == me.name { await release("the server does not start") }
+        }
+    }
+
+    func release(_ reason: String) async {
+        if let control = env.control(me.name) {
+            _ = try? await control.fence(operation: "release-\(me.name)", within: dcs.demoteMargin.duration, urgent: true)
+        }
+        await giveUpKey()
+        await record("gave up the leader key: \(reason)")
+    }
+
+    func takeOver(_ reason: String, operation: OperationRecord?) async {
+        let before = state.withLock { $0.leaderLease }
+        _ = await acquire(HADecision.View(me: me.name, mode: spec.failover.mode, role: .standby, fenced: false,
+                                          dcsReachable: true, leader: nil, leaseValidUntil: nil, now: Date(), margin: 0),
+                          replacing: false)
+        guard state.withLock({ $0.leaderLease }) != before, state.withLock({ $0.leaderLease }) != nil else {
+            note("could not take the leader key (another agent was first)")
+            return
+        }
+        await promote(reason, operation: operation)
+    }
+
+    /// Promotes this node (it holds the key), renewing the lease meanwhile.
+    func promote(_ reason: String, operation: OperationRecord?) async {
+        let from = spec.nodes.first { $0.name != me.name }?.name ?? "?"
+        if let operation, operation.plan.kind == .switchover, let final = operation.finalCheckpoint {
+            // Nothing is lost: replay past the old primary's final checkpoint first.
+            let deadline = ContinuousClock.now + .seconds(30)
+            while ContinuousClock.now < deadline {
+                if let replay = try? await env.sql(me.name).replayLSN(), replay > final { break }
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        var plan = OperationPlan(id: operation?.plan.id ?? OperationStore.newID(.failover), kind: .failover, createdAt: Date(),
+                                 from: from, to: me.name, oldPrimaryReachable: false,
+                                 warnings: ["quorum mode: \(from) fences itself when its lease ends; this node took the leader key first"],
+                                 steps: [.promote, .verify, .repoint, .notify])
+        plan.origin = .agent
+        let runID = operation?.plan.kind == .switchover ? "\(plan.id.replacingOccurrences(of: "switchover", with: "failover"))" : plan.id
+        plan.id = OperationStore.isValidID(runID) ? runID : OperationStore.newID(.failover)
+        do {
+            try env.store.savePlan(plan)
+            try env.store.append(.init(operation: plan.id, kind: .failover, phase: .planned, detail: "quorum: \(reason)"))
+            let run = plan
+            let outcome = try await withRenewal { try await OperationRunner(environment: self.env).execute(run) }
+            state.withLock { $0.leader = LeaderRecord(node: me.name, since: Date(), operation: operation?.plan.id) }
+            if var operation {
+                operation.state = operation.plan.kind == .switchover ? .promoted : .done
+                operation.outcome = outcome.outcome
+                operation.detail = "\(me.name) promoted"
+                operation.updatedAt = Date()
+                try? await quorum.save(operation)
+            }
+            await record("promoted \(me.name) (\(reason)): \(outcome.outcome.rawValue) in \(String(format: "%.2fs", outcome.totalSeconds))")
+        } catch {
+            await record("promotion failed: \(error)")
+            if var operation {
+                operation.state = .failed
+                operation.detail = "promotion of \(me.name) failed: \(error)"
+                operation.updatedAt = Date()
+                try? await quorum.save(operation)
+            }
+        }
+    }
+
+    /// Runs `body` while renewing the leader lease every tick.
+    func withRenewal<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    if let lease = self.state.withLock({ $0.leaderLease }) {
+                        let sent = Date()
+                        if let left = try? await self.quorum.dcs.keepAlive(lease) {
+                            self.state.withLock { $0.leaseValidUntil = sent.addingTimeInterval(min(Self.seconds(left), self.dcs.ttl.seconds)) }
+                        }
+                    }
+                    try await Task.sleep(for: self.dcs.tick.duration)
+                }
+                return nil
+            }
+            group.addTask { try await body() }
+            while let result = try await group.next() {
+                if let value = result {
+                    group.cancelAll()
+                    return value
+                }
+            }
+            throw CancellationError()
+        }
+    }
+
+    /// Becomes a standby of the leader: a rejoin run by this node's agent.
+    func rejoin(_ reason: String, leader: LeaderRecord?, operation: OperationRecord?) async {
+        guard let leader else { return }
+        let plan = OperationPlan(id: OperationStore.newID(.rejoin), kind: .rejoin, createdAt: Date(), from: me.name, to: leader.node,
+                                 oldPrimaryReachable: false,
+                                 steps: [.stopNode, .resync, .configureStandby, .createSlot, .startStandby, .waitStreaming])
+        do {
+            try env.store.savePlan(plan)
+            try env.store.append(.init(operation: plan.id, kind: .rejoin, phase: .planned, detail: "quorum: \(reason)"))
+            let outcome = try await OperationRunner(environment: env).execute(plan)
+            await record("rejoined \(leader.node) as its standby: \(outcome.outcome.rawValue)")
+            if var operation, operation.plan.from == me.name {
+                operation.state = .done
+                operation.outcome = outcome.outcome
+                operation.updatedAt = Date()
+                try? await quorum.save(operation)
+            }
+        } catch {
+            await record("rejoin of \(leader.node) failed: \(error)")
+        }
+    }
+
+    /// Switchover, old primary: fence and stop cleanly (the walsender ships
+    /// the last WAL), publish the final checkpoint, give the key up.
+    func stopWritesForSwitchover(_ operation: OperationRecord) async {
+        guard let control = env.control(me.name) else {
+            await record("switchover \(operation.plan.id): \(me.name) has no control: section; it cannot stop writes")
+            return
+        }
+        do {
+            _ = try await control.fence(operation: operation.plan.id, within: .seconds(60))
+            let final = try await control.controlData()
+            guard final.shutDownCleanly else { throw OperationError.failed("\(me.name) did not shut down cleanly (\(final.state))") }
+            var updated = operation
+            updated.state = .writesStopped
+            updated.finalCheckpoint = final.checkpoint
+            updated.updatedAt = Date()
+            try await quorum.save(updated)
+            await giveUpKey()
+            await record("switchover \(operation.plan.id): writes stopped at \(final.checkpoint); leader key released")
+        } catch {
+            await record("switchover \(operation.plan.id) could not stop writes: \(error)")
+        }
+    }
+
+    static func seconds(_ d: Duration) -> TimeInterval {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    // MARK: member record, notes
+
+    func publish(role: NodeRole?, fenced: Bool, reachable: Bool) async {
+        guard reachable else { return }
+        let sample = await NodeSamples.sample(me, baseDirectory: env.baseDirectory, timeout: dcs.requestTimeout.duration)
+        let record = MemberRecord(node: me.name, api: api.withLock { $0 }, sample: sample, fenced: fenced, at: Date())
+        do {
+            var lease = state.withLock { $0.memberLease }
+            if let current = lease, (try await quorum.dcs.keepAlive(current)) == nil { lease = nil }
+            if lease == nil {
+                lease = try await quorum.dcs.grantLease(ttl: .seconds(max(3, Int64(dcs.ttl.seconds * 2))))
+                state.withLock { $0.memberLease = lease }
+            }
+            try await quorum.dcs.put(quorum.memberKey(me.name), value: try DCSCoding.encoder.encode(record), lease: lease)
+            state.withLock { $0.members[me.name] = record }
+        } catch {
+            logger.info("member record not published", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func note(_ reason: String) {
+        let changed = state.withLock { s -> Bool in
+            s.lastAction = reason
+            defer { s.lastReason = reason }
+            return s.lastReason != reason
+        }
+        if changed { logger.info("quorum", metadata: ["node": "\(me.name)", "state": "\(reason)"]) }
+    }
+
+    func record(_ message: String) async {
+        note(message)
+        logger.notice("quorum: \(message)", metadata: ["node": "\(me.name)"])
+        _ = try? await journal?.append(.init(at: Date(), kind: .operation, message: "\(me.name): \(message)"))
+    }
+
+    /// Automatic mode, a standby looking at a free key: the RPO guard, from
+    /// the old primary's last published record (its flush position, when).
+    func takeoverRefusal(now: Date) -> String? {
+        let peers = state.withLock { $0.members }.values.filter { $0.node != me.name }
+        guard let own = state.withLock({ $0.members[me.name] })?.sample else { return "this node has not published its state yet" }
+        let last = peers.first { $0.sample.role == .primary }
+        let position = last.flatMap { record in
+            record.sample.flushLSN.map { PrimaryPosition(node: record.node, flushLSN: $0, at: record.at, checkedAt: now) }
+        }
+        var report = StatusEvaluator.evaluate([own] + spec.nodes.filter { $0.name != me.name }.map {
+            NodeSample(name: $0.name, region: $0.region, host: $0.host, port: $0.port, reachable: false)
+        }, thresholds: spec.monitoring.thresholds, at: now)
+        report.nodes.sort { $0.name < $1.name }
+        switch FailoverPlanner.plan(report: report, spec: spec, id: OperationStore.newID(.failover), now: now,
+                                    acceptDataLoss: false, lastKnownPrimary: position) {
+        case .failure(let refusal): return refusal.description
+        case .success: return nil
+        }
+    }
+}
