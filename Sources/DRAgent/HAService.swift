@@ -29,6 +29,8 @@ public final class HAService: Sendable {
 
     struct State {
         var leaderLease: LeaseID?
+        /// When this primary last saved its position in etcd (renewals follow it).
+        var positionSavedAt: Date?
         var leaseValidUntil: Date?
         var memberLease: LeaseID?
         var holdoffUntil: Date?
@@ -38,6 +40,8 @@ public final class HAService: Sendable {
         var leader: LeaderRecord?
         var leaderLeaseLeft: Duration?
         var dcsReachable = false
+        /// The agent said etcd does not answer (said once per outage).
+        var dcsWarned = false
         var lastAction: String = "starting"
     }
 
@@ -101,6 +105,7 @@ public final class HAService: Sendable {
         let now = Date()
         let role = (await env.observer.roles(of: [me.name], timeout: dcs.requestTimeout.duration))[me.name] ?? nil
         let fenced = (try? await env.control(me.name)?.isFenced()) ?? false
+        let sample = await NodeSamples.sample(me, baseDirectory: env.baseDirectory, timeout: dcs.requestTimeout.duration)
         var leader: LeaderRecord?
         var reachable = true
         var active: OperationRecord?
@@ -120,6 +125,26 @@ public final class HAService: Sendable {
             }
         } catch {
             reachable = false
+            let first = state.withLock { s in defer { s.dcsWarned = true }; return !s.dcsWarned }
+            if first {
+                logger.error("etcd unreachable; the agent keeps retrying every \(dcs.tick)",
+                             metadata: ["endpoints": "\(dcs.endpoints.joined(separator: ","))", "error": "\(error)"])
+            }
+        }
+        if reachable, state.withLock({ s in defer { s.dcsWarned = false }; return s.dcsWarned }) {
+            logger.notice("etcd answers again", metadata: ["endpoints": "\(dcs.endpoints.joined(separator: ","))"])
+        }
+        // The primary saves its position before renewing its lease: the RPO
+        // guard's evidence, final once the lease that follows it has ended.
+        if reachable, role?.isPrimary == true, leader == nil || leader?.node == me.name, let flush = sample.flushLSN {
+            let at = Date()
+            let bound = at.addingTimeInterval(dcs.ttl.seconds + 2 * dcs.requestTimeout.seconds)
+            do {
+                try await quorum.savePosition(PrimaryPosition(node: me.name, flushLSN: flush, at: at, checkedAt: at, writesEndBy: bound))
+                state.withLock { $0.positionSavedAt = at }
+            } catch {
+                reachable = false
+            }
         }
         state.withLock { s in
             s.role = role
@@ -132,20 +157,27 @@ public final class HAService: Sendable {
             me: me.name, mode: spec.failover.mode, role: role, fenced: fenced, dcsReachable: reachable, leader: leader,
             leaseValidUntil: state.withLock { $0.leaseValidUntil }, now: now, margin: dcs.demoteMargin.seconds,
             holdoffUntil: state.withLock { $0.holdoffUntil }, approved: mine,
-            takeoverRefusal: role == .standby && reachable && leader == nil ? takeoverRefusal(now: now) : nil)
+            takeoverRefusal: role == .standby && reachable && leader == nil ? await takeoverRefusal(own: sample, now: now) : nil,
+            newerTimelineOn: role?.isPrimary == true && reachable && leader == nil ? await newerTimeline() : nil)
         // A renewal that fails turns into the DCS-unreachable path in the same round.
         for _ in 0..<3 {
             let action = HADecision.next(view)
             guard let retry = await perform(action, view: view, operation: mine) else { break }
             view = retry
         }
-        await publish(role: role, fenced: fenced, reachable: reachable)
+        await publish(sample, fenced: fenced, reachable: reachable)
     }
 
     /// Performs the action; returns a new view to decide on again, or nil.
     func perform(_ action: HADecision.Action, view: HADecision.View, operation: OperationRecord?) async -> HADecision.View? {
         switch action {
         case .renew:
+            // The position record bounds the primary's writes only if the renewal follows it closely.
+            let saved = state.withLock { $0.positionSavedAt }
+            guard let saved, Date().timeIntervalSince(saved) < 2 * dcs.requestTimeout.seconds else {
+                note("primary: lease not renewed this round (its position was not saved just before)")
+                return nil
+            }
             guard let lease = state.withLock({ $0.leaderLease }) else {
                 // The key names me but I lost my lease id (a restart): take a new lease.
                 return await acquire(view, replacing: true)
@@ -337,21 +369,21 @@ public final class HAService: Sendable {
             let run = plan
             let outcome = try await withRenewal { try await OperationRunner(environment: self.env).execute(run) }
             state.withLock { $0.leader = LeaderRecord(node: me.name, since: Date(), operation: operation?.plan.id) }
-            if var operation {
-                operation.state = operation.plan.kind == .switchover ? .promoted : .done
-                operation.outcome = outcome.outcome
-                operation.detail = "\(me.name) promoted"
-                operation.updatedAt = Date()
-                try? await quorum.save(operation)
+            if let operation {
+                await update(operation.plan.id) { r in
+                    r.state = r.plan.kind == .switchover ? .promoted : .done
+                    r.outcome = outcome.outcome
+                    r.detail = "\(self.me.name) promoted: \(outcome.outcome.rawValue) in \(String(format: "%.2fs", outcome.totalSeconds))"
+                }
             }
             await record("promoted \(me.name) (\(reason)): \(outcome.outcome.rawValue) in \(String(format: "%.2fs", outcome.totalSeconds))")
         } catch {
             await record("promotion failed: \(error)")
-            if var operation {
-                operation.state = .failed
-                operation.detail = "promotion of \(me.name) failed: \(error)"
-                operation.updatedAt = Date()
-                try? await quorum.save(operation)
+            if let operation {
+                await update(operation.plan.id) { r in
+                    r.state = .failed
+                    r.detail = "promotion of \(self.me.name) failed: \(error)"
+                }
             }
         }
     }
@@ -393,14 +425,22 @@ public final class HAService: Sendable {
             try env.store.append(.init(operation: plan.id, kind: .rejoin, phase: .planned, detail: "quorum: \(reason)"))
             let outcome = try await OperationRunner(environment: env).execute(plan)
             await record("rejoined \(leader.node) as its standby: \(outcome.outcome.rawValue)")
-            if var operation, operation.plan.from == me.name {
-                operation.state = .done
-                operation.outcome = outcome.outcome
-                operation.updatedAt = Date()
-                try? await quorum.save(operation)
+            if let operation, operation.plan.from == me.name {
+                await update(operation.plan.id) { r in
+                    r.state = .done
+                    // A switchover's outcome is its worse half.
+                    if r.outcome != .degraded { r.outcome = outcome.outcome }
+                    r.detail = [r.detail, "\(self.me.name) rejoined \(leader.node): \(outcome.outcome.rawValue)"].compactMap { $0 }.joined(separator: "; ")
+                }
             }
         } catch {
             await record("rejoin of \(leader.node) failed: \(error)")
+            if let operation, operation.plan.from == me.name {
+                await update(operation.plan.id) { r in
+                    r.state = .failed
+                    r.detail = "rejoin of \(self.me.name) failed: \(error)"
+                }
+            }
         }
     }
 
@@ -415,15 +455,34 @@ public final class HAService: Sendable {
             _ = try await control.fence(operation: operation.plan.id, within: .seconds(60))
             let final = try await control.controlData()
             guard final.shutDownCleanly else { throw OperationError.failed("\(me.name) did not shut down cleanly (\(final.state))") }
-            var updated = operation
-            updated.state = .writesStopped
-            updated.finalCheckpoint = final.checkpoint
-            updated.updatedAt = Date()
-            try await quorum.save(updated)
+            guard let _ = try await quorum.update(operation.plan.id, { r in
+                r.state = .writesStopped
+                r.finalCheckpoint = final.checkpoint
+                r.updatedAt = Date()
+            }) else { throw OperationError.failed("the operation's record is gone from etcd") }
             await giveUpKey()
             await record("switchover \(operation.plan.id): writes stopped at \(final.checkpoint); leader key released")
         } catch {
-            await record("switchover \(operation.plan.id) could not stop writes: \(error)")
+            // Nothing moved yet: this node stays the primary (it still holds the key), writable again.
+            try? await control.unfence(asPrimary: true)
+            try? await control.start()
+            await record("switchover \(operation.plan.id) could not stop writes (\(error)); \(me.name) stays the primary")
+            await update(operation.plan.id) { r in
+                r.state = .failed
+                r.detail = "\(self.me.name) could not stop writes: \(error); it stays the primary"
+            }
+        }
+    }
+
+    /// Updates an operation's record in the DCS (best effort: the journal on disk has the truth of this node's part).
+    func update(_ id: String, _ change: @escaping (inout OperationRecord) -> Void) async {
+        do {
+            try await quorum.update(id) { r in
+                change(&r)
+                r.updatedAt = Date()
+            }
+        } catch {
+            logger.warning("operation record not updated in etcd", metadata: ["operation": "\(id)", "error": "\(error)"])
         }
     }
 
@@ -433,10 +492,10 @@ public final class HAService: Sendable {
 
     // MARK: member record, notes
 
-    func publish(role: NodeRole?, fenced: Bool, reachable: Bool) async {
+    func publish(_ sample: NodeSample, fenced: Bool, reachable: Bool) async {
         guard reachable else { return }
-        let sample = await NodeSamples.sample(me, baseDirectory: env.baseDirectory, timeout: dcs.requestTimeout.duration)
-        let record = MemberRecord(node: me.name, api: api.withLock { $0 }, sample: sample, fenced: fenced, at: Date())
+        let record = MemberRecord(node: me.name, api: api.withLock { $0 }, sample: sample, fenced: fenced,
+                                  decision: state.withLock { $0.lastAction }, at: Date())
         do {
             var lease = state.withLock { $0.memberLease }
             if let current = lease, (try await quorum.dcs.keepAlive(current)) == nil { lease = nil }
@@ -466,15 +525,19 @@ public final class HAService: Sendable {
         _ = try? await journal?.append(.init(at: Date(), kind: .operation, message: "\(me.name): \(message)"))
     }
 
-    /// Automatic mode, a standby looking at a free key: the RPO guard, from
-    /// the old primary's last published record (its flush position, when).
-    func takeoverRefusal(now: Date) -> String? {
-        let peers = state.withLock { $0.members }.values.filter { $0.node != me.name }
-        guard let own = state.withLock({ $0.members[me.name] })?.sample else { return "this node has not published its state yet" }
-        let last = peers.first { $0.sample.role == .primary }
-        let position = last.flatMap { record in
-            record.sample.flushLSN.map { PrimaryPosition(node: record.node, flushLSN: $0, at: record.at, checkedAt: now) }
-        }
+    /// A peer whose agent published a newer timeline than my server's.
+    func newerTimeline() async -> String? {
+        let members = state.withLock { $0.members }
+        guard let mine = members[me.name]?.sample.timeline else { return nil }
+        return members.values
+            .first { $0.node != me.name && ($0.sample.timeline ?? 0) > mine }?.node
+    }
+
+    /// Automatic mode, a standby looking at a free key: the RPO guard, on
+    /// the position the old primary saved before its last renewal.
+    func takeoverRefusal(own: NodeSample, now: Date) async -> String? {
+        let position: PrimaryPosition?
+        do { position = try await quorum.position() } catch { return "etcd did not answer for the old primary's position" }
         var report = StatusEvaluator.evaluate([own] + spec.nodes.filter { $0.name != me.name }.map {
             NodeSample(name: $0.name, region: $0.region, host: $0.host, port: $0.port, reachable: false)
         }, thresholds: spec.monitoring.thresholds, at: now)

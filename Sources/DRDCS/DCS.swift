@@ -14,6 +14,8 @@ public protocol DCS: Sendable {
     /// Creates the key only when it does not exist (a transaction); false when it did.
     func create(_ key: String, value: Data, lease: LeaseID?) async throws -> Bool
     func put(_ key: String, value: Data, lease: LeaseID?) async throws
+    /// Writes the key only when it was last modified at `revision` (a transaction); false when it changed since.
+    func replace(_ key: String, value: Data, ifModRevision revision: Int64) async throws -> Bool
     func get(_ key: String) async throws -> KeyValue?
     func list(prefix: String) async throws -> [KeyValue]
     /// Deletes the key only when it holds `value` (nil: whatever it holds).

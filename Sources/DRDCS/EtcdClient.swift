@@ -66,6 +66,14 @@ public final class EtcdClient: DCS {
         _ = try await call("/v3/kv/put", body)
     }
 
+    public func replace(_ key: String, value: Data, ifModRevision revision: Int64) async throws -> Bool {
+        let answer = try await call("/v3/kv/txn", [
+            "compare": [["target": "MOD", "key": Self.b64(key), "result": "EQUAL", "modRevision": String(revision)]],
+            "success": [["requestPut": ["key": Self.b64(key), "value": value.base64EncodedString()]]],
+        ])
+        return answer["succeeded"] as? Bool ?? false
+    }
+
     public func get(_ key: String) async throws -> KeyValue? {
         try await range(["key": Self.b64(key)]).first
     }

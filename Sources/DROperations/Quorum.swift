@@ -22,6 +22,8 @@ public struct Quorum: Sendable {
     }
 
     public var leaderKey: String { spec.root + "leader" }
+    /// The primary's last published flush position (no lease: it outlives its writer).
+    public var positionKey: String { spec.root + "last-primary" }
     public func memberKey(_ node: String) -> String { spec.root + "members/" + node }
     public var membersPrefix: String { spec.root + "members/" }
     public func operationKey(_ id: String) -> String { spec.root + "operations/" + id }
@@ -30,6 +32,14 @@ public struct Quorum: Sendable {
     public func leader() async throws -> (record: LeaderRecord, lease: LeaseID?)? {
         guard let kv = try await dcs.get(leaderKey) else { return nil }
         return (try kv.decode(LeaderRecord.self), kv.lease)
+    }
+
+    public func position() async throws -> PrimaryPosition? {
+        try await dcs.get(positionKey).map { try $0.decode(PrimaryPosition.self) }
+    }
+
+    public func savePosition(_ position: PrimaryPosition) async throws {
+        try await dcs.put(positionKey, value: try DCSCoding.encoder.encode(position), lease: nil)
     }
 
     public func members() async throws -> [MemberRecord] {
@@ -47,6 +57,27 @@ public struct Quorum: Sendable {
 
     public func save(_ record: OperationRecord) async throws {
         try await dcs.put(operationKey(record.plan.id), value: try DCSCoding.encoder.encode(record), lease: nil)
+    }
+
+    /// Creates an operation's record; false when one with that id exists.
+    public func create(_ record: OperationRecord) async throws -> Bool {
+        try await dcs.create(operationKey(record.plan.id), value: try DCSCoding.encoder.encode(record), lease: nil)
+    }
+
+    /// Changes an operation's record only from the version it read (a
+    /// transaction), read again and retried when another writer came
+    /// between; nil when there is no such record. `change` may throw to stop.
+    @discardableResult
+    public func update(_ id: String, _ change: (inout OperationRecord) throws -> Void) async throws -> OperationRecord? {
+        for _ in 0..<5 {
+            guard let kv = try await dcs.get(operationKey(id)) else { return nil }
+            var record = try kv.decode(OperationRecord.self)
+            try change(&record)
+            if try await dcs.replace(operationKey(id), value: try DCSCoding.encoder.encode(record), ifModRevision: kv.modRevision) {
+                return record
+            }
+        }
+        throw OperationError.failed("operation \(id) kept changing in etcd while pgdr tried to update it")
     }
 
     /// The operation the agents act on now: approved, not finished, not expired.

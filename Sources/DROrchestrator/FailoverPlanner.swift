@@ -49,15 +49,19 @@ public enum FailoverPlanner {
                 let age = max(0, now.timeIntervalSince(last.at))
                 // Evidence only while the agent kept watching: its last round must be recent.
                 let watched = max(0, now.timeIntervalSince(last.checkedAt ?? last.at))
+                // Quorum mode: once the lease that followed the record has ended, nothing was written later.
+                let final = last.writesEndBy.map { now >= $0 } ?? false
+                let unseen = final ? min(age, max(0, last.writesEndBy!.timeIntervalSince(last.at))) : age
                 evidenceAt = last.at
-                if watched <= freshness {
+                if watched <= freshness || final {
                     lossBytes = last.flushLSN.bytesAhead(of: received)
                     // What the primary wrote after the last sight is unknown, so the
-                    // time estimate is an upper bound: the gap up to then, plus the age.
+                    // time estimate is an upper bound: the gap up to then, plus the
+                    // time it may have gone on writing (its age, or the lease's bound).
                     if lossBytes == 0 {
-                        lossSeconds = age
+                        lossSeconds = unseen
                     } else if let beat = candidate.heartbeatAt {
-                        lossSeconds = max(0, last.at.timeIntervalSince(beat)) + age
+                        lossSeconds = max(0, last.at.timeIntervalSince(beat)) + unseen
                     }
                     warnings.append("loss estimated from the agent's last sight of \(old.name) at \(last.flushLSN), "
                                     + String(format: "%.1fs ago", age) + "; writes after that sight are not counted in bytes")

@@ -23,12 +23,15 @@ public struct MemberRecord: Sendable, Hashable, Codable {
     public var api: String
     public var sample: NodeSample
     public var fenced: Bool
+    /// The agent's latest decision, in words ("primary: leader lease renewed").
+    public var decision: String?
     public var at: Date
-    public init(node: String, api: String, sample: NodeSample, fenced: Bool, at: Date) {
+    public init(node: String, api: String, sample: NodeSample, fenced: Bool, decision: String? = nil, at: Date) {
         self.node = node
         self.api = api
         self.sample = sample
         self.fenced = fenced
+        self.decision = decision
         self.at = at
     }
 }
@@ -103,11 +106,15 @@ public enum HADecision {
         public var approved: OperationRecord?
         /// Automatic mode: why the RPO guard refuses a takeover now (nil: it allows it).
         public var takeoverRefusal: String?
+        /// A peer whose agent reported a newer timeline than mine: a primary
+        /// that sees one must not take a free key (it would bring back a
+        /// history the cluster has moved past).
+        public var newerTimelineOn: String?
 
         public init(me: String, mode: Failover.Mode, role: NodeRole?, fenced: Bool, dcsReachable: Bool,
                     leader: LeaderRecord?, leaseValidUntil: Date?, now: Date, margin: TimeInterval,
                     holdoffUntil: Date? = nil, peerAcknowledged: Bool? = nil, approved: OperationRecord? = nil,
-                    takeoverRefusal: String? = nil) {
+                    takeoverRefusal: String? = nil, newerTimelineOn: String? = nil) {
             self.me = me
             self.mode = mode
             self.role = role
@@ -121,6 +128,7 @@ public enum HADecision {
             self.peerAcknowledged = peerAcknowledged
             self.approved = approved
             self.takeoverRefusal = takeoverRefusal
+            self.newerTimelineOn = newerTimelineOn
         }
     }
 
@@ -165,7 +173,10 @@ public enum HADecision {
             return .demote("operation \(approved.plan.id) moves the primary role to \(approved.plan.to)")
         }
         if v.dcsReachable {
-            guard let leader = v.leader else { return .acquire }
+            guard let leader = v.leader else {
+                if let newer = v.newerTimelineOn { return .demote("the leader key is free, but \(newer) is on a newer timeline") }
+                return .acquire
+            }
             if leader.node == v.me { return .renew }
             return .demote("\(leader.node) holds the leader key")
         }
@@ -173,6 +184,9 @@ public enum HADecision {
         let deadline = v.leaseValidUntil.map { $0.addingTimeInterval(-v.margin) }
         guard let deadline, v.now < deadline else {
             if v.peerAcknowledged == true { return .wait("the DCS does not answer; the peer acknowledges this primary (failsafe)") }
+            // An agent that just started knows no lease of its own: the peer's word may keep the primary up.
+            // Past a known deadline there is no time to ask: the peer may take the key when the lease ends.
+            if v.leaseValidUntil == nil && v.peerAcknowledged == nil { return .askPeer }
             return .demote("the leader lease could not be renewed (the DCS does not answer) and the peer did not acknowledge this primary")
         }
         if v.peerAcknowledged == nil { return .askPeer }
@@ -191,6 +205,10 @@ public enum HADecision {
             return .wait("acknowledged the primary's failsafe call until \(holdoff.formatted(.iso8601))")
         }
         if let approved = v.approved, approved.plan.to == v.me {
+            // A switchover takes the key only once the old primary has stopped writes and published its final checkpoint.
+            if approved.plan.kind == .switchover && approved.state != .writesStopped {
+                return .wait("switchover \(approved.plan.id): waiting for the primary to stop writes")
+            }
             return .takeOver("operation \(approved.plan.id) was approved")
         }
         guard v.mode == .automatic else {

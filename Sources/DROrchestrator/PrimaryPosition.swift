@@ -15,12 +15,17 @@ public struct PrimaryPosition: Sendable, Hashable, Codable {
     /// record speaks for everything up to here (an agent that stopped
     /// watching leaves an old `checkedAt`, and the record is no evidence).
     public var checkedAt: Date?
+    /// Quorum mode: the primary cannot have taken a write after this time
+    /// (its leader lease, renewed only after this record was saved, ends by
+    /// then). Past it, the record is final evidence however old it is.
+    public var writesEndBy: Date?
 
-    public init(node: String, flushLSN: LSN, at: Date, checkedAt: Date? = nil) {
+    public init(node: String, flushLSN: LSN, at: Date, checkedAt: Date? = nil, writesEndBy: Date? = nil) {
         self.node = node
         self.flushLSN = flushLSN
         self.at = at
         self.checkedAt = checkedAt ?? at
+        self.writesEndBy = writesEndBy
     }
 
     public static let fileName = "pgdr-last-primary.json"

@@ -8,6 +8,8 @@ public struct StatusReport: Sendable, Codable, Hashable {
     public var problems: [Problem]
     public var replication: Replication?
     public var nodes: [NodeSample]
+    /// Quorum mode: the leader key and the agents' records in etcd.
+    public var quorum: QuorumView? = nil
 
     public struct Problem: Sendable, Codable, Hashable, CustomStringConvertible {
         public var node: String?

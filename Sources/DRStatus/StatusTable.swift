@@ -38,6 +38,7 @@ public enum StatusTable {
             out += "slot \(slot.name) on \(node): \(slot.active ? "active" : "INACTIVE"), retains "
                 + (slot.retainedBytes.map { ByteSize.human(Double($0)) } ?? "?") + "\n"
         }
+        if let quorum = report.quorum { out += quorum.rendered }
         if report.problems.isEmpty {
             out += "healthy: both regions up, standby streaming\n"
         } else {

@@ -13,6 +13,18 @@ struct OperationOptions: ParsableArguments {
     @Flag(help: "Print JSON.")
     var json = false
 
+    @Option(help: "Quorum mode (a dcs: section): how many seconds to wait for the agents to carry an operation out.")
+    var timeout: Int = 120
+
+    func validate() throws {
+        guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
+    }
+
+    /// Quorum mode's verbs, when pgdr.yaml has a `dcs:` section.
+    func quorum(_ env: OperationEnvironment) throws -> QuorumVerbs? {
+        try QuorumVerbs(env: env, json: json, timeout: timeout)
+    }
+
     func environment() throws -> OperationEnvironment {
         let parsed = try config.load()
         return OperationEnvironment.live(spec: parsed.spec, baseDirectory: parsed.baseDirectory,
@@ -103,6 +115,9 @@ struct FailoverCommand: AsyncParsableCommand {
     func run() async throws {
         do {
             let env = try options.environment()
+            if let quorum = try options.quorum(env) {
+                return try await quorum.failover(acceptDataLoss: acceptDataLoss, dryRun: dryRun)
+            }
             let id = OperationStore.newID(.failover)
             let report = await env.observer.observe()
             switch FailoverPlanner.plan(report: report, spec: env.spec, id: id, now: Date(), acceptDataLoss: acceptDataLoss,
@@ -146,7 +161,9 @@ struct ApproveCommand: AsyncParsableCommand {
     func run() async throws {
         let outcome: OperationRunner.Outcome
         do {
-            outcome = try await Approval.approve(id: id, env: try options.environment())
+            let env = try options.environment()
+            if let quorum = try options.quorum(env), try await quorum.approve(id: id) { return }
+            outcome = try await Approval.approve(id: id, env: env)
         } catch {
             throw operationFailure(error)
         }
@@ -172,6 +189,7 @@ struct SwitchoverCommand: AsyncParsableCommand {
         let outcome: OperationRunner.Outcome
         do {
             let env = try options.environment()
+            if let quorum = try options.quorum(env) { return try await quorum.switchover() }
             let id = OperationStore.newID(.switchover)
             switch SwitchoverPlanner.plan(report: await env.observer.observe(), spec: env.spec, id: id, now: Date()) {
             case .failure(let refusal):
@@ -204,6 +222,7 @@ struct RejoinCommand: AsyncParsableCommand {
         let outcome: OperationRunner.Outcome
         do {
             let env = try options.environment()
+            if let quorum = try options.quorum(env) { return try await quorum.rejoin(node: node) }
             let id = OperationStore.newID(.rejoin)
             switch RejoinPlanner.plan(node: node, report: await env.observer.observe(), spec: env.spec, id: id, now: Date(),
                                       demotedBy: env.store.lastPromotion()) {
@@ -222,26 +241,52 @@ struct RejoinCommand: AsyncParsableCommand {
     }
 }
 
-struct OperationsCommand: ParsableCommand {
+struct OperationsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "operations",
-        abstract: "List DR operations and where each stands (done, refused, awaiting approval, interrupted at a step).")
+        abstract: "List DR operations and where each stands (done, refused, awaiting approval, interrupted at a step).",
+        discussion: """
+            From the journal beside pgdr.yaml; in quorum mode (a dcs: section) also the operations requested \
+            through etcd, with the state the agents have brought them to.
+            """)
 
     @OptionGroup var options: OperationOptions
 
-    func run() throws {
+    func run() async throws {
         let env = try options.environment()
         let summaries = OperationSummary.all(store: env.store)
+        var records: [OperationRecord] = []
+        var etcdError: String?
+        if let dcs = env.spec.dcs {
+            do { records = try await Quorum.etcd(dcs).operations() } catch { etcdError = "\(error)" }
+        }
         if options.json {
-            print(try JSON.encode(summaries))
+            // Without a dcs: section the journal's list alone, as before; with one, both sources.
+            if env.spec.dcs == nil { print(try JSON.encode(summaries)) } else {
+                print(try JSON.encode(OperationsListing(operations: summaries, etcd: records.map(QuorumOutcome.init), etcdError: etcdError)))
+            }
             return
         }
-        if summaries.isEmpty { print("no operations yet") }
+        if summaries.isEmpty && records.isEmpty { print("no operations yet") }
         for s in summaries {
             print("\(s.operation)  \(s.kind.rawValue)  \(s.state)  \(s.startedAt.formatted(.iso8601))"
                   + (s.detail.map { "\n    \($0)" } ?? ""))
             for reason in s.degraded { print("    degraded: \(reason)") }
             if let next = s.next { print("    next: \(next)") }
         }
+        if let etcdError { print("etcd: UNREACHABLE (\(etcdError))") }
+        if !records.isEmpty { print("in etcd:") }
+        for r in records {
+            print("  \(r.plan.id)  \(r.plan.kind.rawValue)  \(r.state.rawValue)\(r.outcome.map { " (\($0.rawValue))" } ?? "")  "
+                  + "\(r.plan.from) -> \(r.plan.to)  \(r.updatedAt.formatted(.iso8601))" + (r.detail.map { "\n      \($0)" } ?? ""))
+            if r.state == .planned { print("      next: pgdr approve \(r.plan.id)" + (r.plan.expiresAt.map { " (expires \($0.formatted(.iso8601)))" } ?? "")) }
+        }
     }
+}
+
+/// `pgdr operations --json` in quorum mode: `operations` from the journal on disk, `etcd` from the DCS.
+struct OperationsListing: Encodable {
+    var operations: [OperationSummary]
+    var etcd: [QuorumOutcome]?
+    var etcdError: String?
 }

@@ -40,6 +40,12 @@ struct StatusCommand: AsyncParsableCommand {
             if let verdict = SplitBrain.judge(report, lastPromotion: OperationStore(directory: parsed.baseDirectory).lastPromotion()) {
                 report.problems.append(.init(node: verdict.stale, message: verdict.advice))
             }
+            if let dcs = parsed.spec.dcs, let quorum = try? Quorum.etcd(dcs) {
+                let (view, problems) = await quorum.view(report: report)
+                report.quorum = view
+                report.problems += problems
+                report.healthy = report.problems.isEmpty
+            }
             if watch && !json { print("\u{1B}[H\u{1B}[2J", terminator: "") }
             print(json ? try JSON.encode(report) : StatusTable.render(report))
             if !watch {
