@@ -121,6 +121,10 @@ let package = Package(
         .testTarget(name: "FaultSuiteTests", dependencies: [
             "pgdr", "DRLocal", "DRPostgres", "DRDrill", "PGDRTestSupport",
         ]),
+        // Quorum mode on real etcd members, in real network namespaces (root), with a libpq writer outside pgdr.
+        .testTarget(name: "QuorumTests", dependencies: [
+            "pgdr", "DRLocal", "DRPostgres", "DRDCS", "PGDRTestSupport",
+        ]),
         // Runs the built `pgdr` binary for exit codes and messages.
         .testTarget(name: "PGDRCLITests", dependencies: [
             "pgdr", "DRLocal", "DRPostgres", "DRSpec", "DROperations", "DRDrill", "PGDRTestSupport",

@@ -8,22 +8,30 @@ acknowledged it and the client's clock when the answer arrived.
 usage: dual_writer.py OUTFILE INTERVAL_MS DSN [DSN ...]
 Runs until SIGTERM; then writes
   {"acks": [[id, t_ack, dsn_index], ...], "errors": [n per dsn]}.
-The table pgdr_bench(id int primary key) must exist on the primary.
+The table pgdr_dual(id bigint primary key) must exist on the primary. Ids start
+from the clock (milliseconds x 1000), so runs one after another never collide.
 """
 import itertools, json, signal, sys, threading, time
 import psycopg2
 
 outfile, interval, dsns = sys.argv[1], float(sys.argv[2]) / 1000, sys.argv[3:]
-stop = threading.Event()
-signal.signal(signal.SIGTERM, lambda *_: stop.set())
-signal.signal(signal.SIGINT, lambda *_: stop.set())
-ids = itertools.count(1)  # next() is atomic in CPython: ids never repeat across threads
+# A plain flag: a signal handler that takes a lock (Event.set) can deadlock
+# against the main thread it interrupted.
+running = [True]
+def stop_running(*_):
+    running[0] = False
+signal.signal(signal.SIGTERM, stop_running)
+signal.signal(signal.SIGINT, stop_running)
+# A parent that spawned us from a thread blocking signals (libdispatch workers
+# do) leaves them blocked here: SIGTERM would never arrive.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT])
+ids = itertools.count(int(time.time() * 1000) * 1000)  # next() is atomic in CPython: ids never repeat across threads
 lock = threading.Lock()
 acks, errors = [], [0] * len(dsns)
 
 def write(index, dsn):
     conn = None
-    while not stop.is_set():
+    while running[0]:
         started = time.time()
         try:
             if conn is None:
@@ -34,7 +42,7 @@ def write(index, dsn):
                 conn.autocommit = True
             row = next(ids)
             with conn.cursor() as cur:
-                cur.execute("INSERT INTO pgdr_bench (id) VALUES (%s)", (row,))
+                cur.execute("INSERT INTO pgdr_dual (id) VALUES (%s)", (row,))
             with lock:
                 acks.append((row, time.time(), index))
         except Exception:
@@ -45,13 +53,13 @@ def write(index, dsn):
             except Exception:
                 pass
             conn = None
-        stop.wait(max(0.0, interval - (time.time() - started)))
+        time.sleep(max(0.0, interval - (time.time() - started)))
 
 threads = [threading.Thread(target=write, args=(i, d), daemon=True) for i, d in enumerate(dsns)]
 for t in threads:
     t.start()
-while not stop.is_set():
-    stop.wait(0.2)
+while running[0]:
+    time.sleep(0.1)
 for t in threads:
     t.join(timeout=5)
 with open(outfile, "w") as f:

@@ -22,6 +22,7 @@ def stop(*_):
 
 signal.signal(signal.SIGTERM, stop)
 signal.signal(signal.SIGINT, stop)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT])  # a parent may have left them blocked
 acks, errors, next_id, conn = [], 0, 0, None
 while running:
     next_id += 1  # an id whose answer never came is never reused: it may have committed

@@ -31,9 +31,16 @@ public final class HAService: Sendable {
         var leaderLease: LeaseID?
         /// When this primary last saved its position in etcd (renewals follow it).
         var positionSavedAt: Date?
-        var leaseValidUntil: Date?
+        /// Until when my leader lease is certainly alive, on the monotonic
+        /// clock (a wall-clock step must not stretch it).
+        var leaseValidUntil: ContinuousClock.Instant?
+        /// A takeover is under way (decided, the key not yet known to be taken): no failsafe acknowledgement.
+        var takingOver = false
+        /// The deadline a failsafe call was last made for (one call per deadline).
+        var failsafeAskedFor: ContinuousClock.Instant?
         var memberLease: LeaseID?
-        var holdoffUntil: Date?
+        /// I promised a failsafe primary not to take the key until then (monotonic).
+        var holdoffUntil: ContinuousClock.Instant?
         var lastReason: String?
         var role: NodeRole?
         var members: [String: MemberRecord] = [:]
@@ -90,13 +97,54 @@ public final class HAService: Sendable {
     }
 
     public func run() async {
-        while !Task.isCancelled && !stopped.withLock({ $0 }) {
-            let started = ContinuousClock.now
-            await tick()
-            try? await Task.sleep(until: started + dcs.tick.duration, clock: .continuous)
+        // The rounds, and beside them the lease watchdog: a round can take
+        // longer than planned (every etcd endpoint timing out in a partition),
+        // the watchdog does not wait for it.
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.watchdog() }
+            group.addTask {
+                while !Task.isCancelled && !self.stopped.withLock({ $0 }) {
+                    let started = ContinuousClock.now
+                    await self.tick()
+                    try? await Task.sleep(until: started + self.dcs.tick.duration, clock: .continuous)
+                }
+            }
+            await group.next()
+            group.cancelAll()
         }
         // Leaving cleanly: a primary keeps its key until its lease ends (a
         // restarted agent renews it); the member record goes with its lease.
+    }
+
+    /// Fences this node the moment its lease could be about to end
+    /// (`demoteMargin` before), unless a renewal or the peer's failsafe
+    /// acknowledgement moved that moment on first. It checks every 20 ms.
+    func watchdog() async {
+        while !Task.isCancelled && !stopped.withLock({ $0 }) {
+            let valid = state.withLock { s -> ContinuousClock.Instant? in
+                guard s.leaderLease != nil || s.role?.isPrimary == true else { return nil }
+                return s.leaseValidUntil
+            }
+            if let valid {
+                let due = valid - dcs.demoteMargin.duration
+                let now = ContinuousClock.now
+                if now >= due {
+                    // Whatever the round is doing, writes stop now.
+                    state.withLock { $0.leaseValidUntil = nil }
+                    await demote("the leader lease could not be renewed in time (the DCS does not answer) and the peer did not acknowledge this primary",
+                                 operation: nil)
+                    continue
+                }
+                // Renewals have stalled (an etcd election, a slow round): ask the peer while there is still time.
+                let askAt = due - dcs.requestTimeout.duration - .milliseconds(50)
+                if now >= askAt, state.withLock({ $0.failsafeAskedFor != valid }) {
+                    state.withLock { $0.failsafeAskedFor = valid }
+                    _ = await askPeerForFailsafe(sent: ContinuousClock.now)
+                    continue
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     // MARK: one round
@@ -155,12 +203,17 @@ public final class HAService: Sendable {
         let mine = active.flatMap { $0.plan.from == me.name || $0.plan.to == me.name ? $0 : nil }
         var view = HADecision.View(
             me: me.name, mode: spec.failover.mode, role: role, fenced: fenced, dcsReachable: reachable, leader: leader,
-            leaseValidUntil: state.withLock { $0.leaseValidUntil }, now: now, margin: dcs.demoteMargin.seconds,
-            holdoffUntil: state.withLock { $0.holdoffUntil }, approved: mine,
+            leaseValidUntil: leaseDeadline(), now: Date(), margin: dcs.demoteMargin.seconds,
+            holdoffUntil: state.withLock { $0.holdoffUntil }.map { Date().addingTimeInterval(Self.seconds($0 - ContinuousClock.now)) },
+            approved: mine,
             takeoverRefusal: role == .standby && reachable && leader == nil ? await takeoverRefusal(own: sample, now: now) : nil,
-            newerTimelineOn: role?.isPrimary == true && reachable && leader == nil ? await newerTimeline() : nil)
+            newerTimelineOn: role != .standby && reachable && leader == nil ? await newerTimeline() : nil,
+            lastPrimary: role == nil && reachable && leader == nil ? (try? await quorum.position())?.node : nil)
         // A renewal that fails turns into the DCS-unreachable path in the same round.
         for _ in 0..<3 {
+            // Decide on the time of deciding, not of the round's start: reads may have taken long.
+            view.now = Date()
+            view.leaseValidUntil = leaseDeadline()
             let action = HADecision.next(view)
             guard let retry = await perform(action, view: view, operation: mine) else { break }
             view = retry
@@ -182,16 +235,21 @@ public final class HAService: Sendable {
                 // The key names me but I lost my lease id (a restart): take a new lease.
                 return await acquire(view, replacing: true)
             }
-            let sent = Date()
+            let sent = ContinuousClock.now
             do {
                 if let left = try await quorum.dcs.keepAlive(lease) {
-                    state.withLock { $0.leaseValidUntil = sent.addingTimeInterval(min(Self.seconds(left), dcs.ttl.seconds)) }
+                    state.withLock { $0.leaseValidUntil = sent + min(left, dcs.ttl.duration) }
                     note("primary: leader lease renewed")
                     return nil
                 }
-                // The lease is gone (it ended): the key went with it; take it again.
-                state.withLock { $0.leaderLease = nil }
-                return await acquire(view, replacing: false)
+                // The lease is gone (it ended, or the watchdog gave it up): the key went
+                // with it. The next round decides on a fresh look whether to take it again.
+                state.withLock { s in
+                    s.leaderLease = nil
+                    s.leaseValidUntil = nil
+                }
+                note("primary: the leader lease had ended")
+                return nil
             } catch {
                 var next = view
                 next.dcsReachable = false
@@ -201,7 +259,7 @@ public final class HAService: Sendable {
             return await acquire(view, replacing: false)
         case .askPeer:
             var next = view
-            next.peerAcknowledged = await askPeerForFailsafe(sent: Date())
+            next.peerAcknowledged = await askPeerForFailsafe(sent: ContinuousClock.now)
             return next
         case .demote(let reason):
             await demote(reason, operation: operation)
@@ -221,6 +279,9 @@ public final class HAService: Sendable {
         case .start(let reason):
             await startServer(reason)
             return nil
+        case .reclaim(let reason):
+            await reclaim(reason)
+            return nil
         case .stopWritesForSwitchover:
             if let operation { await stopWritesForSwitchover(operation) }
             return nil
@@ -233,10 +294,11 @@ public final class HAService: Sendable {
     // MARK: actions
 
     func acquire(_ view: HADecision.View, replacing: Bool) async -> HADecision.View? {
-        let sent = Date()
+        let sent = ContinuousClock.now
+        let sentAt = Date()
         do {
             let lease = try await quorum.dcs.grantLease(ttl: dcs.ttl.duration)
-            let record = LeaderRecord(node: me.name, since: sent)
+            let record = LeaderRecord(node: me.name, since: sentAt)
             let value = try DCSCoding.encoder.encode(record)
             if replacing {
                 // The key is mine by name but under a lease I no longer know: rewrite it under the new one.
@@ -247,7 +309,7 @@ public final class HAService: Sendable {
             }
             state.withLock { s in
                 s.leaderLease = lease
-                s.leaseValidUntil = sent.addingTimeInterval(dcs.ttl.seconds)
+                s.leaseValidUntil = sent + dcs.ttl.duration
                 s.leader = record
             }
             await self.record("took the leader key (lease \(lease))")
@@ -261,11 +323,11 @@ public final class HAService: Sendable {
 
     /// Failsafe: the DCS does not answer; the peer's agent acknowledges this
     /// primary (and then holds off taking the key for a lease's length).
-    func askPeerForFailsafe(sent: Date) async -> Bool {
+    func askPeerForFailsafe(sent: ContinuousClock.Instant) async -> Bool {
         let peers = state.withLock { Array($0.members.values) }.filter { $0.node != me.name }
         for peer in peers {
             if await FailsafeCall.ask(peer.api, leader: me.name, ttl: dcs.ttl, timeout: dcs.requestTimeout.duration) {
-                state.withLock { $0.leaseValidUntil = sent.addingTimeInterval(dcs.ttl.seconds) }
+                state.withLock { $0.leaseValidUntil = sent + dcs.ttl.duration }
                 note("the DCS does not answer; \(peer.node)'s agent acknowledged this primary (failsafe)")
                 return true
             }
@@ -276,10 +338,12 @@ public final class HAService: Sendable {
     /// The peer's side of failsafe: acknowledge a primary that cannot reach
     /// the DCS, unless this node is itself a primary or holds the key.
     public func acknowledgeFailsafe(from leader: String) -> Bool {
-        let now = Date()
-        return state.withLock { s in
-            guard leader != me.name, s.role == .standby, s.leader?.node != me.name else { return false }
-            s.holdoffUntil = now.addingTimeInterval(dcs.ttl.seconds)
+        state.withLock { s in
+            // A standby, or a server that is down: either way not a primary, not the key's holder,
+            // and not in the middle of taking the key.
+            guard leader != me.name, s.role?.isPrimary != true, s.leader?.node != me.name, s.leaderLease == nil,
+                  !s.takingOver else { return false }
+            s.holdoffUntil = ContinuousClock.now + dcs.ttl.duration
             return true
         }
     }
@@ -325,6 +389,24 @@ public final class HAService: Sendable {
         }
     }
 
+    /// The last primary, demoted by its own lease, comes back: the key
+    /// first (nobody else may hold it meanwhile), then the fence lifted and
+    /// the server started as the primary.
+    func reclaim(_ reason: String) async {
+        guard let control = env.control(me.name) else { return note("cannot reclaim: no control: section for \(me.name)") }
+        _ = await acquire(HADecision.View(me: me.name, mode: spec.failover.mode, role: nil, fenced: true, dcsReachable: true,
+                                          leader: nil, leaseValidUntil: nil, now: Date(), margin: 0), replacing: false)
+        guard state.withLock({ $0.leaderLease }) != nil else { return note("could not take the leader key back (another agent was first)") }
+        do {
+            try await control.unfence(asPrimary: true)
+            try await control.start()
+            await record("reclaimed the primary role: \(reason)")
+        } catch {
+            await record("could not start again as the primary (\(error)); giving the key up")
+            await giveUpKey()
+        }
+    }
+
     func release(_ reason: String) async {
         if let control = env.control(me.name) {
             _ = try? await control.fence(operation: "release-\(me.name)", within: dcs.demoteMargin.duration, urgent: true)
@@ -334,6 +416,14 @@ public final class HAService: Sendable {
     }
 
     func takeOver(_ reason: String, operation: OperationRecord?) async {
+        // Under the lock: an acknowledgement given since the decision cancels the takeover.
+        let promised = state.withLock { s -> Bool in
+            if let holdoff = s.holdoffUntil, ContinuousClock.now < holdoff { return true }
+            s.takingOver = true
+            return false
+        }
+        if promised { return note("a failsafe acknowledgement was given since the decision: no takeover") }
+        defer { state.withLock { $0.takingOver = false } }
         let before = state.withLock { $0.leaderLease }
         _ = await acquire(HADecision.View(me: me.name, mode: spec.failover.mode, role: .standby, fenced: false,
                                           dcsReachable: true, leader: nil, leaseValidUntil: nil, now: Date(), margin: 0),
@@ -341,6 +431,17 @@ public final class HAService: Sendable {
         guard state.withLock({ $0.leaderLease }) != before, state.withLock({ $0.leaderLease }) != nil else {
             note("could not take the leader key (another agent was first)")
             return
+        }
+        // Name this node the last primary before it takes a write, so the
+        // old primary never reclaims the role over writes made here.
+        let at = Date()
+        do {
+            guard let position = try await env.sql(me.name).replayLSN() else { throw OperationError.failed("no replay position") }
+            try await quorum.savePosition(PrimaryPosition(node: me.name, flushLSN: position, at: at, checkedAt: at,
+                                                          writesEndBy: at.addingTimeInterval(dcs.ttl.seconds + 2 * dcs.requestTimeout.seconds)))
+        } catch {
+            await giveUpKey()
+            return note("took the key but could not record this node as the last primary (\(error)); gave the key up")
         }
         await promote(reason, operation: operation)
     }
@@ -394,9 +495,9 @@ public final class HAService: Sendable {
             group.addTask {
                 while !Task.isCancelled {
                     if let lease = self.state.withLock({ $0.leaderLease }) {
-                        let sent = Date()
+                        let sent = ContinuousClock.now
                         if let left = try? await self.quorum.dcs.keepAlive(lease) {
-                            self.state.withLock { $0.leaseValidUntil = sent.addingTimeInterval(min(Self.seconds(left), self.dcs.ttl.seconds)) }
+                            self.state.withLock { $0.leaseValidUntil = sent + min(left, self.dcs.ttl.duration) }
                         }
                     }
                     try await Task.sleep(for: self.dcs.tick.duration)
@@ -484,6 +585,11 @@ public final class HAService: Sendable {
         } catch {
             logger.warning("operation record not updated in etcd", metadata: ["operation": "\(id)", "error": "\(error)"])
         }
+    }
+
+    /// The lease deadline as a date, for the pure decision (computed now from the monotonic one).
+    func leaseDeadline() -> Date? {
+        state.withLock { $0.leaseValidUntil }.map { Date().addingTimeInterval(Self.seconds($0 - ContinuousClock.now)) }
     }
 
     static func seconds(_ d: Duration) -> TimeInterval {

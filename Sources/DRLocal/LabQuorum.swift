@@ -37,7 +37,9 @@ extension Lab {
                 "--initial-advertise-peer-urls", "http://\(region.address):\(Self.etcdPeerPort)",
                 "--initial-cluster", cluster, "--initial-cluster-token", "pgdr-\(network.id)",
                 "--initial-cluster-state", fresh ? "new" : "existing",
-                "--heartbeat-interval", "100", "--election-timeout", "1000",
+                // Pre-vote: a member coming back from a partition must not depose a healthy leader
+                // (without it the election that follows a heal stalls every lease renewal).
+                "--heartbeat-interval", "50", "--election-timeout", "500", "--pre-vote",
             ], log: "\(layout.regionDirectory(region.region))/etcd.log", namespace: region.namespace, runAs: user.runAs)
         }
         state.quorum = quorum

@@ -106,6 +106,9 @@ public enum HADecision {
         public var approved: OperationRecord?
         /// Automatic mode: why the RPO guard refuses a takeover now (nil: it allows it).
         public var takeoverRefusal: String?
+        /// The node named by the last primary position saved in the DCS: the
+        /// last one that held the key as a primary (its data is the newest).
+        public var lastPrimary: String?
         /// A peer whose agent reported a newer timeline than mine: a primary
         /// that sees one must not take a free key (it would bring back a
         /// history the cluster has moved past).
@@ -114,7 +117,7 @@ public enum HADecision {
         public init(me: String, mode: Failover.Mode, role: NodeRole?, fenced: Bool, dcsReachable: Bool,
                     leader: LeaderRecord?, leaseValidUntil: Date?, now: Date, margin: TimeInterval,
                     holdoffUntil: Date? = nil, peerAcknowledged: Bool? = nil, approved: OperationRecord? = nil,
-                    takeoverRefusal: String? = nil, newerTimelineOn: String? = nil) {
+                    takeoverRefusal: String? = nil, newerTimelineOn: String? = nil, lastPrimary: String? = nil) {
             self.me = me
             self.mode = mode
             self.role = role
@@ -129,6 +132,7 @@ public enum HADecision {
             self.approved = approved
             self.takeoverRefusal = takeoverRefusal
             self.newerTimelineOn = newerTimelineOn
+            self.lastPrimary = lastPrimary
         }
     }
 
@@ -151,6 +155,9 @@ public enum HADecision {
         case rejoin(String)
         /// My server is stopped and nothing stands against starting it.
         case start(String)
+        /// Nobody holds the key and I was the last primary, demoted by my own
+        /// lease (etcd trouble, not a failover): take the key, lift my fence, start.
+        case reclaim(String)
         /// Switchover, old primary: stop writes cleanly and hand the key over.
         case stopWritesForSwitchover
         case wait(String)
@@ -223,8 +230,16 @@ public enum HADecision {
     /// and, in automatic mode, rejoined as a standby of the leader.
     static func down(_ v: View) -> Action {
         guard v.dcsReachable else { return .wait("the server does not answer, and neither does the DCS: nothing is started") }
+        if let holdoff = v.holdoffUntil, v.now < holdoff {
+            return .wait("acknowledged the primary's failsafe call until \(holdoff.formatted(.iso8601)): nothing is started")
+        }
         guard let leader = v.leader else {
-            if v.fenced { return .wait("fenced, and nobody holds the leader key: waiting for an operator (`pgdr rejoin` or `pgdr approve`)") }
+            if v.fenced {
+                if v.lastPrimary == v.me && v.newerTimelineOn == nil {
+                    return .reclaim("nobody holds the leader key and this node was the last primary (it demoted itself when its lease could not be renewed)")
+                }
+                return .wait("fenced, and nobody holds the leader key: waiting for an operator (`pgdr rejoin` or `pgdr approve`)")
+            }
             return .start("nobody holds the leader key")
         }
         if leader.node == v.me {

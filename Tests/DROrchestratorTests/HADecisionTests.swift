@@ -1,0 +1,122 @@
+import DRSpec
+import DRStatus
+import Foundation
+import Testing
+@testable import DROrchestrator
+
+/// The quorum rules, one decision at a time (the agents and etcd around
+/// them are tested on real servers in QuorumTests).
+@Suite struct HADecisionTests {
+    func view(_ role: NodeRole?, me: String = "pg1", mode: Failover.Mode = .automatic, leader: String? = nil,
+              reachable: Bool = true, leaseLeft: TimeInterval? = nil, fenced: Bool = false) -> HADecision.View {
+        HADecision.View(me: me, mode: mode, role: role, fenced: fenced, dcsReachable: reachable,
+                        leader: leader.map { LeaderRecord(node: $0, since: now) },
+                        leaseValidUntil: leaseLeft.map { now.addingTimeInterval($0) }, now: now, margin: 0.5)
+    }
+
+    func operation(_ kind: OperationKind, from: String, to: String, state: OperationRecord.State = .approved) -> OperationRecord {
+        OperationRecord(plan: OperationPlan(id: "\(kind.rawValue)-00000001", kind: kind, createdAt: now, from: from, to: to,
+                                            oldPrimaryReachable: true, steps: []),
+                        state: state, updatedAt: now)
+    }
+
+    @Test func primaryHoldingTheKeyRenewsAndOneWithoutTakesAFreeKey() {
+        #expect(HADecision.next(view(.writablePrimary, leader: "pg1", leaseLeft: 1.5)) == .renew)
+        #expect(HADecision.next(view(.writablePrimary, leader: nil)) == .acquire)
+    }
+
+    @Test func primarySeeingAnotherHolderDemotesAtOnce() {
+        guard case .demote(let why) = HADecision.next(view(.writablePrimary, leader: "pg2", leaseLeft: 1.5)) else {
+            Issue.record("a primary that sees pg2 holding the key must demote")
+            return
+        }
+        #expect(why.contains("pg2 holds the leader key"))
+    }
+
+    @Test func primaryOnAStaleTimelineDoesNotTakeAFreeKey() {
+        var v = view(.writablePrimary, leader: nil)
+        v.newerTimelineOn = "pg2"
+        guard case .demote(let why) = HADecision.next(v) else { Issue.record("expected a demotion"); return }
+        #expect(why.contains("newer timeline"))
+    }
+
+    @Test func dcsUnreachableAsksThePeerWhileTheLeaseHoldsAndDemotesBeforeItEnds() {
+        // Lease alive beyond the margin: ask the peer (failsafe), then wait.
+        var v = view(.writablePrimary, leader: "pg1", reachable: false, leaseLeft: 1.5)
+        #expect(HADecision.next(v) == .askPeer)
+        v.peerAcknowledged = false
+        if case .wait = HADecision.next(v) {} else { Issue.record("a live lease keeps writes going") }
+        // Inside the margin, no acknowledgement: demote, without spending time on asking.
+        v = view(.writablePrimary, leader: "pg1", reachable: false, leaseLeft: 0.4)
+        if case .demote = HADecision.next(v) {} else { Issue.record("inside the margin the primary must demote") }
+        // The peer acknowledged: writes go on (the peer holds off for a lease's length).
+        v.peerAcknowledged = true
+        if case .wait = HADecision.next(v) {} else { Issue.record("an acknowledged primary keeps going") }
+    }
+
+    @Test func anAgentThatJustStartedAsksThePeerBeforeDemoting() {
+        var v = view(.writablePrimary, reachable: false, leaseLeft: nil)
+        #expect(HADecision.next(v) == .askPeer)
+        v.peerAcknowledged = false
+        if case .demote = HADecision.next(v) {} else { Issue.record("no lease, no acknowledgement: demote") }
+    }
+
+    @Test func standbyPromotesOnlyWithTheKey() {
+        // The DCS does not answer: never promote.
+        if case .wait = HADecision.next(view(.standby, me: "pg2", reachable: false)) {} else { Issue.record("no key, no promotion") }
+        // Someone holds the key: wait.
+        if case .wait = HADecision.next(view(.standby, me: "pg2", leader: "pg1")) {} else { Issue.record("the key is held") }
+        // Free key, automatic: try to take it.
+        if case .takeOver = HADecision.next(view(.standby, me: "pg2")) {} else { Issue.record("automatic mode takes a free key") }
+        // Free key, manual: wait for an approval.
+        if case .wait(let why) = HADecision.next(view(.standby, me: "pg2", mode: .manual)) {
+            #expect(why.contains("pgdr approve"))
+        } else { Issue.record("manual mode waits for approval") }
+        // I hold the key already (a takeover interrupted before promotion): promote.
+        if case .promote = HADecision.next(view(.standby, me: "pg2", leader: "pg2")) {} else { Issue.record("holder promotes") }
+    }
+
+    @Test func theRPOGuardAndAFailsafeAcknowledgementHoldATakeoverBack() {
+        var v = view(.standby, me: "pg2")
+        v.takeoverRefusal = "estimated data loss 5m exceeds 1m"
+        if case .wait(let why) = HADecision.next(v) { #expect(why.contains("5m")) } else { Issue.record("RPO guard") }
+        v = view(.standby, me: "pg2")
+        v.holdoffUntil = now.addingTimeInterval(1)
+        if case .wait(let why) = HADecision.next(v) { #expect(why.contains("failsafe")) } else { Issue.record("holdoff") }
+        v.holdoffUntil = now.addingTimeInterval(-0.1)
+        if case .takeOver = HADecision.next(v) {} else { Issue.record("an expired holdoff no longer holds back") }
+    }
+
+    @Test func manualModeActsOnAnApprovedPlanAndASwitchoverWaitsForStoppedWrites() {
+        var v = view(.standby, me: "pg2", mode: .manual)
+        v.approved = operation(.failover, from: "pg1", to: "pg2")
+        if case .takeOver = HADecision.next(v) {} else { Issue.record("an approved failover takes the free key") }
+        v.approved = operation(.switchover, from: "pg1", to: "pg2")
+        if case .wait = HADecision.next(v) {} else { Issue.record("a switchover waits until writes stopped") }
+        v.approved = operation(.switchover, from: "pg1", to: "pg2", state: .writesStopped)
+        if case .takeOver = HADecision.next(v) {} else { Issue.record("then takes the key") }
+        // The old primary's side.
+        var p = view(.writablePrimary, mode: .manual, leader: "pg1", leaseLeft: 1.5)
+        p.approved = operation(.switchover, from: "pg1", to: "pg2")
+        #expect(HADecision.next(p) == .stopWritesForSwitchover)
+        p.approved = operation(.failover, from: "pg1", to: "pg2")
+        if case .demote = HADecision.next(p) {} else { Issue.record("an approved failover demotes the old primary") }
+    }
+
+    @Test func aDownServerComesBackAsTheKeySays() {
+        if case .start = HADecision.next(view(nil, leader: "pg1")) {} else { Issue.record("the holder starts its server") }
+        if case .start = HADecision.next(view(nil, leader: nil)) {} else { Issue.record("nobody holds the key: start") }
+        if case .release = HADecision.next(view(nil, leader: "pg1", fenced: true)) {} else { Issue.record("fenced holder releases") }
+        if case .wait = HADecision.next(view(nil, leader: nil, fenced: true)) {} else { Issue.record("fenced, free key: wait") }
+        if case .wait = HADecision.next(view(nil, reachable: false)) {} else { Issue.record("no DCS: start nothing") }
+        // Another holds the key: automatic rejoins, manual fences and waits for `pgdr rejoin`.
+        if case .rejoin = HADecision.next(view(nil, leader: "pg2")) {} else { Issue.record("automatic rejoins") }
+        if case .demote = HADecision.next(view(nil, mode: .manual, leader: "pg2")) {} else { Issue.record("manual fences first") }
+        if case .wait(let why) = HADecision.next(view(nil, mode: .manual, leader: "pg2", fenced: true)) {
+            #expect(why.contains("pgdr rejoin pg1"))
+        } else { Issue.record("manual waits for pgdr rejoin") }
+        var v = view(nil, mode: .manual, leader: "pg2", fenced: true)
+        v.approved = operation(.rejoin, from: "pg1", to: "pg2")
+        if case .rejoin = HADecision.next(v) {} else { Issue.record("an approved rejoin rejoins") }
+    }
+}

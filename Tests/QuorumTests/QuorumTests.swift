@@ -1,0 +1,219 @@
+import Foundation
+import PGDRTestSupport
+import Synchronization
+import Testing
+
+/// Quorum mode on real servers, real etcd members and real network
+/// namespaces (root only: without root a lab cannot have regions). A libpq
+/// client outside pgdr (bench/dual_writer.py) writes to both nodes directly
+/// every 10 ms, so a split brain would show as writes acknowledged by both.
+@Suite(.serialized, .enabled(if: geteuid() == 0, "regions as network namespaces need root"))
+struct QuorumTests {
+    /// The lab's TTL and loop (pgdr lab writes dcs.ttl: 2s; the loop is a third of it).
+    static let ttl = 2.0
+    static let tick = 2.0 / 3
+
+    /// Watches a node in the background and remembers whether it was ever writable.
+    final class WritableWatch: Sendable {
+        let seen = Mutex(false)
+        let running = Mutex(true)
+        func start(_ lab: RegionLab, _ node: String) -> Task<Void, Never> {
+            Task {
+                while self.running.withLock({ $0 }) {
+                    if await lab.writable(node) { self.seen.withLock { $0 = true } }
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+            }
+        }
+        func stop() { running.withLock { $0 = false } }
+    }
+
+    /// Cuts the primary's region off under the writer: the old primary stops
+    /// acknowledging before the DR node acknowledges its first write, the DR
+    /// node takes writes, and after the heal the old primary streams from it.
+    func partitionPrimaryRegion(_ lab: RegionLab, primary: String, standby: String) async throws {
+        let writer = try DualWriter(lab)
+        try await Task.sleep(for: .seconds(1))
+        let cut = Date().timeIntervalSince1970
+        #expect(try await lab.lab(["fault", "partition", lab.region(primary)]).status == 0)
+        let promoted = await RegionLab.eventually(.seconds(30)) { await lab.writable(standby) }
+        try await Task.sleep(for: .seconds(1))
+        let result = try await writer.stop()
+        #expect(promoted, "\(standby) was not promoted after \(primary)'s region was cut off")
+        let old = result.times(writer.index(primary)), new = result.times(writer.index(standby))
+        #expect(old.contains { $0 < cut }, "the writer reached \(primary) before the cut")
+        let firstNew = try #require(new.first, "\(standby) acknowledged no write")
+        let late = old.filter { $0 >= firstNew }
+        #expect(late.isEmpty, "\(primary) acknowledged \(late.count) writes after \(standby)'s first: two writable primaries")
+        #expect((old.last ?? 0) < firstNew)
+        // Heal: the old primary demoted itself and rejoins the new one by itself (automatic mode).
+        #expect(try await lab.lab(["fault", "heal"]).status == 0)
+        #expect(await RegionLab.eventually(.seconds(60)) { await lab.streams(primary) },
+                "\(primary) does not stream from \(standby) after the heal")
+        #expect(await !lab.writable(primary))
+    }
+
+    @Test func automaticModeUnderPartitionsNodeLossAndEtcdTrouble() async throws {
+        let lab = try await RegionLab.up(["--automatic"])
+        defer { lab.destroy() }
+        #expect(await RegionLab.eventually(.seconds(30)) { await lab.streams("pg2") })
+
+        // The primary's region cut off, in both directions (pg1 then pg2 primary).
+        try await partitionPrimaryRegion(lab, primary: "pg1", standby: "pg2")
+        try await partitionPrimaryRegion(lab, primary: "pg2", standby: "pg1")
+
+        // The DR region cut off: no failover, writes go on, dr-at-risk fires.
+        do {
+            let (primary, standby) = try await lab.roles()
+            let writer = try DualWriter(lab, nodes: [primary])
+            let watch = WritableWatch()
+            let watching = watch.start(lab, standby)
+            #expect(try await lab.lab(["fault", "partition", lab.region(standby)]).status == 0)
+            let alarm = await RegionLab.eventually(.seconds(40), every: .milliseconds(500)) {
+                await lab.metrics(primary).contains("pgdr_alarm_state{alarm=\"dr-at-risk\"} 1")
+            }
+            watch.stop()
+            await watching.value
+            let result = try await writer.stop()
+            #expect(alarm, "dr-at-risk did not fire on \(primary)'s agent while the DR region was cut off")
+            #expect(!watch.seen.withLock { $0 }, "\(standby) became writable while only the DR region was cut off")
+            #expect(await lab.writable(primary))
+            #expect(result.errors[0] == 0, "\(primary) refused \(result.errors[0]) writes while the DR region was cut off")
+            #expect(try await lab.lab(["fault", "heal"]).status == 0)
+            #expect(await RegionLab.eventually(.seconds(30)) { await lab.streams(standby) })
+        }
+
+        // The witness region cut off, then one etcd member stopped (the primary's own): nothing changes.
+        do {
+            let (primary, standby) = try await lab.roles()
+            let writer = try DualWriter(lab, nodes: [primary])
+            let watch = WritableWatch()
+            let watching = watch.start(lab, standby)
+            #expect(try await lab.lab(["fault", "partition", "us-west-2"]).status == 0)
+            try await Task.sleep(for: .seconds(3 * Self.ttl + 1))
+            #expect(try await lab.lab(["fault", "heal"]).status == 0)
+            #expect(try await lab.lab(["fault", "stop-etcd", lab.region(primary)]).status == 0)
+            try await Task.sleep(for: .seconds(3 * Self.ttl + 1))
+            watch.stop()
+            await watching.value
+            let result = try await writer.stop()
+            #expect(!watch.seen.withLock { $0 }, "\(standby) became writable during etcd trouble alone")
+            let gaps = zip(result.times(0).dropFirst(), result.times(0)).map { $0 - $1 }
+            #expect((gaps.max() ?? 99) < 1.5, "\(primary) stopped taking writes for \(gaps.max() ?? 99)s during etcd trouble")
+            #expect(result.errors[0] == 0, "\(primary) refused \(result.errors[0]) writes during etcd trouble")
+            #expect(try await lab.lab(["up"]).status == 0, "lab up starts the stopped etcd member again")
+            #expect(await RegionLab.eventually(.seconds(30)) { await lab.streams(standby) })
+        }
+
+        // Node loss: the primary's postmaster, its children and its agent SIGKILLed.
+        do {
+            let (primary, standby) = try await lab.roles()
+            let writer = try DualWriter(lab)
+            try await Task.sleep(for: .seconds(1))
+            let killed = Date().timeIntervalSince1970
+            #expect(try await lab.lab(["fault", "kill", primary]).status == 0)
+            let promoted = await RegionLab.eventually(.seconds(30)) { await lab.writable(standby) }
+            try await Task.sleep(for: .milliseconds(500))
+            let result = try await writer.stop()
+            #expect(promoted, "\(standby) was not promoted after \(primary)'s loss")
+            let first = try #require(result.times(writer.index(standby)).first, "\(standby) acknowledged no write")
+            // The lease was renewed at most one loop before the kill: the key could not be free earlier.
+            #expect(first >= killed + Self.ttl - Self.tick - 0.2,
+                    "\(standby) took a write \(first - killed)s after the kill, before \(primary)'s lease could have ended")
+            // The lost node comes back (lab up starts its agent; the agent rewinds it into a standby).
+            #expect(try await lab.lab(["up"]).status == 0)
+            #expect(await RegionLab.eventually(.seconds(60)) { await lab.streams(primary) }, "\(primary) did not rejoin after coming back")
+
+            // Status shows the leader key, its holder and every agent's view.
+            let status = try await lab.pgdr(["status"])
+            #expect(status.stdout.contains("quorum: leader key held by \(standby)"), "\(status.stdout)")
+            #expect(status.stdout.contains("agent \(primary): standby"))
+            let metrics = await lab.metrics(standby)
+            #expect(metrics.contains("pgdr_dcs_reachable 1"))
+            #expect(metrics.contains("pgdr_dcs_leader{node=\"\(standby)\"} 1"), "\(metrics.split(separator: "\n").filter { $0.contains("dcs") })")
+        }
+    }
+
+    @Test func manualModeApprovesThroughEtcdAndRefusesAnExpiredPlan() async throws {
+        let lab = try await RegionLab.up()
+        defer { lab.destroy() }
+        #expect(await RegionLab.eventually(.seconds(30)) { await lab.streams("pg2") })
+        // A copy of the spec whose approvals expire after 10 s (the shortest allowed).
+        let short = "\(lab.dir)/pgdr-short.yaml"
+        try String(contentsOfFile: lab.config, encoding: .utf8).replacingOccurrences(of: "approvalTimeout: 15m", with: "approvalTimeout: 10s")
+            .write(toFile: short, atomically: true, encoding: .utf8)
+
+        #expect(try await lab.lab(["fault", "kill", "pg1"]).status == 0)
+        let planned = try await CLI.run(["failover", "--config", short])
+        #expect(planned.status == 0, "\(planned.stdout)\(planned.stderr)")
+        #expect(planned.stdout.contains("plan saved in etcd"))
+        let expired = try #require(planned.stdout.firstMatch(of: /failover-[0-9a-f]{8}/).map { String($0.output) })
+        // Manual mode: the key is free, yet nothing is promoted without an approval.
+        let watch = WritableWatch()
+        let watching = watch.start(lab, "pg2")
+        try await Task.sleep(for: .seconds(10.5))
+        watch.stop()
+        await watching.value
+        #expect(!watch.seen.withLock { $0 }, "manual mode promoted pg2 without an approval")
+        let late = try await CLI.run(["approve", expired, "--config", short])
+        #expect(late.status == 3, "an expired plan must be refused: \(late.stdout)\(late.stderr)")
+        #expect(late.stderr.contains("expired"))
+        #expect(await !lab.writable("pg2"))
+
+        // A fresh plan, approved through etcd: the DR agent takes the key and promotes.
+        let plan = try await lab.pgdr(["failover"])
+        let id = try #require(plan.stdout.firstMatch(of: /failover-[0-9a-f]{8}/).map { String($0.output) }, "\(plan.stdout)\(plan.stderr)")
+        let approved = try await lab.pgdr(["approve", id])
+        #expect(approved.status == 0, "\(approved.stdout)\(approved.stderr)")
+        #expect(approved.stdout.contains("approved in etcd"))
+        #expect(await lab.writable("pg2"))
+        let again = try await lab.pgdr(["approve", id])
+        #expect(again.status == 3, "an approval is used once")
+        let operations = try await lab.pgdr(["operations"])
+        #expect(operations.stdout.contains("\(id)  failover  done"), "\(operations.stdout)")
+
+        // pg1 comes back fenced and waits for `pgdr rejoin` (manual mode).
+        #expect(try await lab.lab(["up"]).status == 0)
+        try await Task.sleep(for: .seconds(3 * Self.tick + 0.5))
+        #expect(await !lab.writable("pg1"), "pg1 must not come back writable")
+        #expect(await !lab.streams("pg1"), "manual mode: pg1 waits for `pgdr rejoin`")
+        let rejoin = try await lab.pgdr(["rejoin", "pg1"])
+        #expect(rejoin.status == 0, "\(rejoin.stdout)\(rejoin.stderr)")
+        #expect(await RegionLab.eventually(.seconds(20)) { await lab.streams("pg1") })
+
+        // Switchover through etcd: zero loss, roles swapped, both healthy.
+        let writer = try DualWriter(lab)
+        let switchover = try await lab.pgdr(["switchover"])
+        let result = try await writer.stop()
+        #expect(switchover.status == 0, "\(switchover.stdout)\(switchover.stderr)")
+        #expect(await lab.writable("pg1"))
+        #expect(await RegionLab.eventually(.seconds(20)) { await lab.streams("pg2") })
+        let present = try await lab.ids(on: "pg1")
+        let lost = Set(result.acks.map(\.id)).subtracting(present)
+        #expect(lost.isEmpty, "switchover lost \(lost.count) acknowledged writes")
+        let firstNew = result.times(0).first { t in result.times(1).contains { $0 < t } } ?? .infinity
+        #expect(!result.times(1).contains { $0 > firstNew }, "pg2 and pg1 both acknowledged writes")
+    }
+
+    @Test func synchronousModeLosesNothingWhenThePrimaryRegionIsCutOff() async throws {
+        let lab = try await RegionLab.up(["--automatic", "--sync"])
+        defer { lab.destroy() }
+        #expect(await RegionLab.eventually(.seconds(30)) { await lab.streams("pg2") })
+        let writer = try DualWriter(lab)
+        try await Task.sleep(for: .seconds(1))
+        #expect(try await lab.lab(["fault", "partition", lab.region("pg1")]).status == 0)
+        let promoted = await RegionLab.eventually(.seconds(30)) { await lab.writable("pg2") }
+        try await Task.sleep(for: .seconds(1))
+        let result = try await writer.stop()
+        #expect(promoted)
+        let acknowledged = Set(result.acks.map(\.id))
+        #expect(!result.ids(0).isEmpty && !result.ids(1).isEmpty, "writes on both sides of the failover")
+        let present = try await lab.ids(on: "pg2")
+        let lost = acknowledged.subtracting(present)
+        #expect(lost.isEmpty, "\(lost.count) acknowledged commits lost: \(lost.sorted().prefix(10))")
+        let firstNew = try #require(result.times(1).first)
+        #expect(!result.times(0).contains { $0 >= firstNew })
+        #expect(try await lab.lab(["fault", "heal"]).status == 0)
+        #expect(await RegionLab.eventually(.seconds(60)) { await lab.streams("pg1") })
+    }
+}

@@ -1,0 +1,165 @@
+import DRLocal
+import DRPostgres
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import PGDRTestSupport
+import Testing
+
+/// A lab of regions (network namespaces, etcd in each region, an agent
+/// beside each node), driven through the `pgdr` binary as a user would.
+struct RegionLab {
+    let dir: String
+    let state: LabState
+
+    var config: String { "\(dir)/pgdr.yaml" }
+    var nodes: [String] { state.nodes.map(\.name) }
+
+    static func up(_ flags: [String] = []) async throws -> RegionLab {
+        let dir = try CLI.tempDirectory() + "/lab"
+        let up = try await CLI.run(["lab", "up", "--dir", dir] + flags)
+        try #require(up.status == 0, "lab up: \(up.stdout)\(up.stderr)")
+        let lab = RegionLab(dir: dir, state: try Lab(directory: dir).state())
+        try #require(lab.state.quorum != nil, "a lab of regions (root) was expected")
+        try await lab.sql("pg1", "CREATE TABLE IF NOT EXISTS pgdr_dual (id bigint PRIMARY KEY)")
+        return lab
+    }
+
+    func destroy() {
+        _ = try? CLI.runBlocking(["lab", "destroy", "--yes", "--dir", dir])
+    }
+
+    func pgdr(_ arguments: [String]) async throws -> CLI.Result {
+        try await CLI.run(arguments + ["--config", config])
+    }
+
+    func lab(_ arguments: [String]) async throws -> CLI.Result {
+        try await CLI.run(["lab"] + arguments + ["--dir", dir])
+    }
+
+    func address(_ node: String) -> String { state.nodes.first { $0.name == node }!.address }
+    func region(_ node: String) -> String { state.nodes.first { $0.name == node }!.region }
+
+    /// A libpq connection string for the admin role (the password from the lab's passfile).
+    func dsn(_ node: String) -> String {
+        let n = state.nodes.first { $0.name == node }!
+        return "host=\(n.address) port=\(n.port) user=pgdr_admin dbname=postgres passfile=\(dir)/pgpass"
+    }
+
+    func target(_ node: String) throws -> ConnectionTarget {
+        var target = try Lab(directory: dir).adminTarget(node: node)
+        target.connectTimeout = .milliseconds(500)
+        target.statementTimeout = .milliseconds(500)
+        target.clientGrace = .milliseconds(100)
+        return target
+    }
+
+    func sql(_ node: String, _ query: String) async throws {
+        try await PostgresSession.with(try target(node)) { session in _ = try await session.rows(query) }
+    }
+
+    /// True when the node answers as a primary that takes writes.
+    func writable(_ node: String) async -> Bool {
+        guard let target = try? target(node) else { return false }
+        return (try? await PostgresSession.with(target) { session in
+            let rows = try await session.rows("SELECT pg_is_in_recovery(), current_setting('default_transaction_read_only')::bool")
+            guard let (recovery, readOnly) = try rows.first?.decode((Bool, Bool).self) else { return false }
+            return !recovery && !readOnly
+        }) ?? false
+    }
+
+    /// (primary, standby): which node takes writes now (exactly one must).
+    func roles() async throws -> (String, String) {
+        var writable: [String] = []
+        for node in nodes where await self.writable(node) { writable.append(node) }
+        try #require(writable.count == 1, "expected one writable node, found \(writable)")
+        return (writable[0], nodes.first { $0 != writable[0] }!)
+    }
+
+    /// True when the node is a standby whose WAL receiver streams.
+    func streams(_ node: String) async -> Bool {
+        guard let target = try? target(node) else { return false }
+        return (try? await PostgresSession.with(target) { session in
+            let rows = try await session.rows("SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'")
+            return try rows.first?.decode(Int.self) == 1
+        }) ?? false
+    }
+
+    func ids(on node: String) async throws -> Set<Int> {
+        try await PostgresSession.with(try target(node)) { session in
+            Set(try await session.rows("SELECT id FROM pgdr_dual").map { try $0.decode(Int.self) })
+        }
+    }
+
+    /// The agent's Prometheus text on one node (from the root namespace).
+    func metrics(_ node: String) async -> String {
+        var request = URLRequest(url: URL(string: "http://\(address(node)):8008/metrics")!)
+        request.timeoutInterval = 2
+        guard let (data, _) = try? await URLSession.shared.data(for: request) else { return "" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Polls `condition` until it holds or `timeout` passes.
+    static func eventually(_ timeout: Duration, every: Duration = .milliseconds(100),
+                           _ condition: () async -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if await condition() { return true }
+            try? await Task.sleep(for: every)
+        }
+        return await condition()
+    }
+}
+
+/// `bench/dual_writer.py`: a libpq client outside pgdr trying every node
+/// directly every 10 ms, so a split brain shows as acknowledged writes on both.
+final class DualWriter: @unchecked Sendable {
+    struct Ack { var id: Int; var at: Double; var node: Int }
+    struct Result {
+        var acks: [Ack]
+        var errors: [Int]
+        func times(_ node: Int) -> [Double] { acks.filter { $0.node == node }.map(\.at) }
+        func ids(_ node: Int) -> [Int] { acks.filter { $0.node == node }.map(\.id) }
+    }
+
+    let process = Process()
+    let out: String
+    let nodes: [String]
+
+    static var script: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("bench/dual_writer.py").path
+    }
+
+    init(_ lab: RegionLab, nodes: [String] = ["pg1", "pg2"], intervalMs: Int = 10) throws {
+        out = "\(lab.dir)/writer-\(UUID().uuidString.prefix(6)).json"
+        self.nodes = nodes
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [Self.script, out, String(intervalMs)] + nodes.map(lab.dsn)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+    }
+
+    func index(_ node: String) -> Int { nodes.firstIndex(of: node)! }
+
+    /// A test that stops early (a failed #require) leaves no writer behind.
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    func stop() async throws -> Result {
+        process.terminate()
+        let process = self.process
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async { process.waitUntilExit(); c.resume() }
+        }
+        let data = try Data(contentsOf: URL(fileURLWithPath: out))
+        let object = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        let acks = (object["acks"] as! [[Any]]).map {
+            Ack(id: ($0[0] as! NSNumber).intValue, at: ($0[1] as! NSNumber).doubleValue, node: ($0[2] as! NSNumber).intValue)
+        }
+        return Result(acks: acks, errors: (object["errors"] as! [NSNumber]).map(\.intValue))
+    }
+}
