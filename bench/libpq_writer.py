@@ -2,10 +2,10 @@
 """A client outside pgdr: sequential ids, one autocommit INSERT each, every 5 ms,
 through libpq (psycopg2) with a multi-host string and target_session_attrs=read-write,
 reconnecting 25 ms after any error (as an application would). Every acknowledged
-commit is recorded with its time and the port of the server that acknowledged it.
+commit is recorded with its time and the port and address of the server that acknowledged it.
 
 usage: libpq_writer.py DSN OUTFILE [interval_ms] [retry_ms]
-Runs until SIGTERM; then writes {"acks": [[id, t_ack, port], ...], "errors": n}.
+Runs until SIGTERM; then writes {"acks": [[id, t_ack, port, address], ...], "errors": n}.
 The table pgdr_bench(id int primary key) must exist.
 """
 import json, signal, sys, time
@@ -31,9 +31,9 @@ while running:
             conn = psycopg2.connect(dsn, connect_timeout=2)
             conn.autocommit = True
         with conn.cursor() as cur:
-            cur.execute("INSERT INTO pgdr_bench (id) VALUES (%s) RETURNING inet_server_port()", (next_id,))
-            port = cur.fetchone()[0]
-        acks.append((next_id, time.time(), port))
+            cur.execute("INSERT INTO pgdr_bench (id) VALUES (%s) RETURNING inet_server_port(), host(inet_server_addr())", (next_id,))
+            port, address = cur.fetchone()
+        acks.append((next_id, time.time(), port, address))
         time.sleep(interval)
     except Exception:
         errors += 1

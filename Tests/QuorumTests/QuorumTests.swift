@@ -65,6 +65,10 @@ struct QuorumTests {
         // The DR region cut off: no failover, writes go on, dr-at-risk fires.
         do {
             let (primary, standby) = try await lab.roles()
+            // The alarm is OK first (the earlier faults raised it), so its firing is this fault's doing.
+            #expect(await RegionLab.eventually(.seconds(40), every: .milliseconds(500)) {
+                await lab.metrics(primary).contains("pgdr_alarm_state{alarm=\"dr-at-risk\"} 0")
+            }, "dr-at-risk did not clear with both regions healthy")
             let writer = try DualWriter(lab, nodes: [primary])
             let watch = WritableWatch()
             let watching = watch.start(lab, standby)
