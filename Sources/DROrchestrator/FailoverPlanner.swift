@@ -35,6 +35,7 @@ public enum FailoverPlanner {
         var warnings: [String] = []
         var lossBytes: Int64?
         var lossSeconds: Double?
+        var pending: String?
         var evidenceAt: Date? = now
         if old.reachable, old.role == .primary {
             let lag = StatusEvaluator.measureLag(primary: old, standby: candidate)
@@ -65,6 +66,10 @@ public enum FailoverPlanner {
                     }
                     warnings.append("loss estimated from the agent's last sight of \(old.name) at \(last.flushLSN), "
                                     + String(format: "%.1fs ago", age) + "; writes after that sight are not counted in bytes")
+                } else if let end = last.writesEndBy, now < end {
+                    // Quorum mode: the old primary's lease may still be alive, so it may still be writing.
+                    pending = "\(old.name)'s lease may still be alive: its last position becomes final evidence at "
+                        + "\(end.formatted(.iso8601)), in " + String(format: "%.1fs", end.timeIntervalSince(now)) + "; plan again then"
                 } else {
                     warnings.append("the last sight of \(old.name) (\(last.flushLSN)) is " + String(format: "%.0fs", age)
                                     + " old, and the agent last looked " + String(format: "%.0fs", watched)
@@ -84,6 +89,10 @@ public enum FailoverPlanner {
         let overBytes = limit.bytes.map { limitBytes in (lossBytes ?? 0) > limitBytes.bytes } ?? false
         let overTime = limit.time.map { limitTime in (lossSeconds ?? 0) > limitTime.seconds } ?? false
         let unknown = lossBytes == nil && lossSeconds == nil
+        if let pending, unknown, !acceptDataLoss {
+            return .failure(Refusal("the estimated data loss is not known yet: \(pending)",
+                                    hint: "or pass --accept-data-loss to fail over anyway (recorded)"))
+        }
         if (overBytes || overTime || unknown) && !acceptDataLoss {
             let estimate = unknown ? "unknown (no fresh record of \(old.name)'s last position: the agent records it every round)"
                 : [lossBytes.map { "\(ByteSize.human(Double($0)))" }, lossSeconds.map { String(format: "%.1fs", $0) }]

@@ -101,7 +101,9 @@ struct FailoverCommand: AsyncParsableCommand {
             failover.maxDataLoss, and the steps: fence the old primary, promote the DR replica, verify it \
             takes a write, repoint endpoints (failover.hook), notify. The plan gets an approval id that \
             expires after failover.approvalTimeout. Refused (exit 3, nothing changed, journaled) when the DR \
-            replica is down or not a standby, or the estimated loss exceeds the limit without --accept-data-loss.
+            replica is down or not a standby, or the estimated loss exceeds the limit without --accept-data-loss. \
+            Quorum mode (a dcs: section): the plan is saved in etcd, and after `pgdr approve ID` the agents carry \
+            it out (the old primary's agent demotes it, the DR agent takes the leader key and promotes).
             """)
 
     @OptionGroup var options: OperationOptions
@@ -150,7 +152,8 @@ struct ApproveCommand: AsyncParsableCommand {
             process died (its lock is held by a dead process) resumes from its journal: finished steps are \
             skipped, the interrupted one runs again; a switchover that cannot go on before its promotion is \
             rolled back (the old primary is started again, nothing lost). Exit 0 done, 4 done but degraded \
-            (see the reasons), 1 failed (resumable with the same command), 3 refused.
+            (see the reasons), 1 failed (resumable with the same command), 3 refused. Quorum mode: a plan saved in \
+            etcd is approved there (refused once expired) and followed until the agents finish it (--timeout).
             """)
 
     @Argument(help: "The operation id (`pgdr operations` lists them).")
@@ -180,7 +183,8 @@ struct SwitchoverCommand: AsyncParsableCommand {
             has replayed the primary's final checkpoint, promotes it, verifies a write, restarts the old \
             primary as a standby of the new one. Reports the write gap clients saw. Refused (exit 3) when \
             the standby is not streaming or lags more than 16MB. If it fails before promotion, the old \
-            primary is started again: nothing is lost.
+            primary is started again: nothing is lost. Quorum mode: the request goes through etcd and the agents \
+            carry it out the same way; this command follows it until it ends (--timeout).
             """)
 
     @OptionGroup var options: OperationOptions
@@ -211,7 +215,11 @@ struct RejoinCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rejoin",
         abstract: "Turn an old primary into a standby of the current primary (pg_rewind, else a fresh base backup).",
-        discussion: "Refused (exit 3) while the node is still a writable primary. Says whether it rewound or rebuilt.")
+        discussion: """
+            Refused (exit 3) while the node is still a writable primary. Says whether it rewound or rebuilt. \
+            Quorum mode: the node's agent does it (fencing it first if it still takes writes), following the \
+            holder of the leader key.
+            """)
 
     @Argument(help: "The node to bring back.")
     var node: String

@@ -14,6 +14,8 @@ struct StatusCommand: AsyncParsableCommand {
             Lag in bytes is the primary's flush LSN minus the standby's replay LSN. Lag in seconds is 0 \
             when the standby has replayed everything, otherwise the primary's clock minus the newest \
             heartbeat the standby has replayed; an idle primary never shows false lag. \
+            Quorum mode (a dcs: section): also the leader key, its holder and lease time left, and \
+            what each node's agent last published. \
             Exit 0 when both sides are healthy and streaming, 1 when something is wrong (each problem \
             is listed), 2 for bad input.
             """)

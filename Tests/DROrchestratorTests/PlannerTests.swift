@@ -178,6 +178,28 @@ enum SpecThresholds {
         }
     }
 
+    /// Quorum mode: the primary's record bounds its writes (its lease ends by
+    /// `writesEndBy`). Past that bound the record is final however old; before
+    /// it, and stale, the loss is not known yet and the refusal says when to retry.
+    @Test func aQuorumRecordIsFinalOnceTheLeaseHasEnded() throws {
+        var replica = standby(replay: "0/5000000")
+        replica.receiveLSN = LSN("0/5000000")
+        var spec = try spec(maxDataLoss: DataLossLimit(bytes: nil, time: .seconds(30)))
+        spec.monitoring.interval = .seconds(1)
+        let final = PrimaryPosition(node: "pg1", flushLSN: lsn("0/5000000"), at: now - 600, writesEndBy: now - 597)
+        let plan = try FailoverPlanner.plan(report: report(down("pg1"), replica), spec: spec, id: "x", now: now,
+                                            acceptDataLoss: false, lastKnownPrimary: final).get()
+        #expect(plan.estimatedLossBytes == 0)
+        #expect(plan.estimatedLossSeconds == 3, "the unseen time is the lease's bound, not the record's age")
+        let alive = PrimaryPosition(node: "pg1", flushLSN: lsn("0/5000000"), at: now - 10, writesEndBy: now + 2)
+        guard case .failure(let refusal) = FailoverPlanner.plan(report: report(down("pg1"), replica), spec: spec, id: "x", now: now,
+                                                                acceptDataLoss: false, lastKnownPrimary: alive) else {
+            Issue.record("a stale record whose lease may still be alive is no final evidence")
+            return
+        }
+        #expect(refusal.reason.contains("plan again then"))
+    }
+
     @Test func aFreshSightCountsItsAgeAgainstTheLimit() throws {
         var replica = standby(replay: "0/5000000")
         replica.receiveLSN = LSN("0/5000000")
