@@ -40,6 +40,14 @@ import Testing
         #expect(again.stdout.contains("pg2  us-east-2") && again.stdout.contains("started"))
         #expect(again.stdout.contains("already running"))
 
+        // Faults between regions need a lab of regions: refused (exit 2) on loopback; latency is refused everywhere.
+        let cut = try await CLI.run(["lab", "fault", "partition", "us-east-1", "--dir", dir])
+        #expect(cut.status == 2)
+        #expect(cut.stderr.contains("network namespaces"), "\(cut.stderr)")
+        let latency = try await CLI.run(["lab", "fault", "latency", "us-east-1", "80ms", "--dir", dir])
+        #expect(latency.status == 2)
+        #expect(latency.stderr.contains("netem"))
+
         let down = try await CLI.run(["lab", "down", "--dir", dir])
         #expect(down.status == 0)
         #expect(down.stdout.components(separatedBy: "stopped").count == 3)
