@@ -24,6 +24,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // HTTP client: etcd's v3 JSON gateway (and the AWS APIs later).
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // AWS: HMAC-SHA256 for SigV4 (already built for postgres-nio's SCRAM), XML answers.
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/drmohundro/SWXMLHash", from: "8.1.1"),
     ],
     targets: [
         // Pure: pgdr.yaml model, parsing, validation, durations and sizes.
@@ -40,6 +43,13 @@ let package = Package(
         // Shell: the DCS seam and its etcd implementation (v3 JSON gateway over HTTP).
         .target(name: "DRDCS", dependencies: [
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Shell: a small AWS client (SigV4, the credential chain, RDS, CloudWatch, Route 53, SNS, Secrets Manager, STS).
+        .target(name: "DRAWS", dependencies: [
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "SWXMLHash", package: "SWXMLHash"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Seams: NodeControl (a server's processes), NodeSQL (its admin SQL), ClusterObserver, the clock.
@@ -121,6 +131,8 @@ let package = Package(
         .testTarget(name: "FaultSuiteTests", dependencies: [
             "pgdr", "DRLocal", "DRPostgres", "DRDrill", "PGDRTestSupport",
         ]),
+        // The AWS client: AWS's SigV4 suite, botocore's signer, moto_server with signature checking.
+        .testTarget(name: "DRAWSTests", dependencies: ["DRAWS", "PGDRTestSupport"], exclude: ["botocore_sign.py"]),
         // Quorum mode on real etcd members, in real network namespaces (root), with a libpq writer outside pgdr.
         .testTarget(name: "QuorumTests", dependencies: [
             "pgdr", "DRLocal", "DRPostgres", "DRDCS", "PGDRTestSupport",

@@ -1,0 +1,218 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import SWXMLHash
+import Synchronization
+
+/// The few AWS wire protocols pgdr needs, signed with SigV4, with the AWS
+/// SDKs' retry behaviour: throttling, 5xx and dropped connections are
+/// retried with exponential backoff and full jitter; an expired temporary
+/// credential is fetched again once. Every call is counted (and logged at
+/// debug level), since RDS's API limits are low.
+public final class AWSClient: Sendable {
+    public let credentials: CredentialChain
+    public let endpoints: AWSEndpoints
+    let http: HTTPClient
+    let logger: Logger
+    let maxAttempts: Int
+    let timeout: Duration
+    private let counts = Mutex<[String: Int]>([:])
+
+    public init(credentials: CredentialChain = CredentialChain(), endpoints: AWSEndpoints = AWSEndpoints(),
+                http: HTTPClient = .shared, maxAttempts: Int = 5, timeout: Duration = .seconds(20),
+                logger: Logger = Logger(label: "pgdr.aws")) {
+        self.credentials = credentials
+        self.endpoints = endpoints
+        self.http = http
+        self.maxAttempts = maxAttempts
+        self.timeout = timeout
+        self.logger = logger
+    }
+
+    /// Calls made so far, by `service:Action`.
+    public var callCounts: [String: Int] { counts.withLock { $0 } }
+    public var totalCalls: Int { counts.withLock { $0.values.reduce(0, +) } }
+
+    // MARK: protocols
+
+    /// The Query protocol (RDS, CloudWatch, SNS, STS, IAM): a form POST; the answer is XML.
+    public func query(_ service: AWSService, region: String, action: String, version: String,
+                      _ parameters: [(String, String)] = []) async throws -> XMLIndexer {
+        let form = ([("Action", action), ("Version", version)] + parameters)
+            .map { "\(SigV4.encode($0.0))=\(SigV4.encode($0.1))" }.joined(separator: "&")
+        let data = try await send(service, region: region, action: action, method: "POST", path: "/", query: "",
+                                  headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
+                                  body: Data(form.utf8)) { status, body in Self.queryError(status: status, body: body) }
+        return XMLHash.parse(data)
+    }
+
+    /// The JSON 1.1 protocol (Secrets Manager): `X-Amz-Target: PREFIX.Action`.
+    public func json(_ service: AWSService, region: String, target: String, _ body: [String: Any]) async throws -> [String: Any] {
+        let payload = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+        let action = String(target.split(separator: ".").last ?? Substring(target))
+        let data = try await send(service, region: region, action: action, method: "POST", path: "/", query: "",
+                                  headers: [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", target)],
+                                  body: payload) { status, body in Self.jsonError(status: status, body: body) }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw AWSError.malformed(.init(service: service.signingName, region: region, action: action), "not a JSON object")
+        }
+        return object
+    }
+
+    /// The REST-XML protocol (Route 53).
+    public func restXML(_ service: AWSService, region: String, action: String, method: String, path: String,
+                        query: String = "", body: String? = nil) async throws -> XMLIndexer {
+        let headers: [(String, String)] = body == nil ? [] : [("Content-Type", "application/xml")]
+        let data = try await send(service, region: region, action: action, method: method, path: path, query: query,
+                                  headers: headers, body: Data((body ?? "").utf8)) { status, body in
+            Self.queryError(status: status, body: body)
+        }
+        return XMLHash.parse(data)
+    }
+
+    /// A pre-signed URL for a Query-protocol action in `region` (RDS needs
+    /// one, made in the source region, to copy an encrypted instance across regions).
+    public func presignedQueryURL(_ service: AWSService, region: String, action: String, version: String,
+                                  _ parameters: [(String, String)]) async throws -> String {
+        let base = endpoints.url(service, region: region)
+        var host = base.host ?? ""
+        if let port = base.port, !((base.scheme == "https" && port == 443) || (base.scheme == "http" && port == 80)) { host += ":\(port)" }
+        return SigV4.presign(scheme: base.scheme ?? "https", host: host, path: base.path.isEmpty ? "/" : base.path,
+                             parameters: [("Action", action), ("Version", version)] + parameters,
+                             credentials: try await credentials.credentials(), region: endpoints.signingRegion(service, region: region),
+                             service: service.signingName, date: Date())
+    }
+
+    // MARK: sending
+
+    typealias ErrorReader = @Sendable (Int, Data) -> (code: String, message: String)
+
+    /// A request ready to go: its URL and every header, Authorization included.
+    public struct Prepared: Sendable {
+        public var url: String
+        public var method: String
+        public var headers: [(String, String)]
+        public var signature: SigV4.Signature
+    }
+
+    /// Builds and signs one request exactly as `send` sends it (pure; the tests compare it with botocore).
+    public func prepare(_ service: AWSService, region: String, method: String, path: String, query: String,
+                        headers extra: [(String, String)], body: Data, credentials creds: AWSCredentials, date: Date) -> Prepared {
+        let base = endpoints.url(service, region: region)
+        let basePath = base.path == "/" ? "" : base.path
+        let fullPath = basePath + path
+        var host = base.host ?? ""
+        if let port = base.port, !((base.scheme == "https" && port == 443) || (base.scheme == "http" && port == 80)) {
+            host += ":\(port)"
+        }
+        let headers = [("Host", host)] + extra
+        let signed = SigV4.sign(.init(method: method, path: fullPath, query: query, headers: headers, body: body),
+                                credentials: creds, region: endpoints.signingRegion(service, region: region),
+                                service: service.signingName, date: date)
+        let url = "\(base.scheme ?? "https")://\(host)\(fullPath)" + (query.isEmpty ? "" : "?\(query)")
+        return Prepared(url: url, method: method, headers: headers + signed.addedHeaders + [("Authorization", signed.authorization)],
+                        signature: signed)
+    }
+
+    func send(_ service: AWSService, region: String, action: String, method: String, path: String, query: String,
+              headers extra: [(String, String)], body: Data, readError: ErrorReader) async throws -> Data {
+        let call = AWSError.Call(service: service.signingName, region: region, action: action)
+        var refreshed = false
+        var attempt = 0
+        while true {
+            attempt += 1
+            counts.withLock { $0["\(service.signingName):\(action)", default: 0] += 1 }
+            logger.debug("aws call", metadata: ["service": "\(service.signingName)", "action": "\(action)", "region": "\(region)",
+                                                "attempt": "\(attempt)"])
+            let prepared = prepare(service, region: region, method: method, path: path, query: query, headers: extra, body: body,
+                                   credentials: try await credentials.credentials(), date: Date())
+            var request = HTTPClientRequest(url: prepared.url)
+            request.method = HTTPMethod(rawValue: method)
+            for (name, value) in prepared.headers where name != "Host" { request.headers.add(name: name, value: value) }
+            request.headers.add(name: "User-Agent", value: "pgdr")
+            if !body.isEmpty || method == "POST" { request.body = .bytes(ByteBuffer(data: body)) }
+            do {
+                let response = try await http.execute(request, timeout: .seconds(timeout.components.seconds))
+                let data = Data(buffer: try await response.body.collect(upTo: 16 << 20))
+                let status = Int(response.status.code)
+                if (200..<300).contains(status) { return data }
+                let (code, message) = readError(status, data)
+                if Self.expired(code) && !refreshed {
+                    refreshed = true
+                    credentials.invalidate()
+                    continue
+                }
+                if (Self.throttled(code) || status >= 500 || status == 429) && attempt < maxAttempts {
+                    try await Self.backoff(attempt)
+                    continue
+                }
+                throw AWSError.service(call, code: code, message: message, status: status, attempts: attempt)
+            } catch let error as AWSError {
+                throw error
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                if attempt < maxAttempts {
+                    try await Self.backoff(attempt)
+                    continue
+                }
+                throw AWSError.transport(call, Self.short(error), attempts: attempt)
+            }
+        }
+    }
+
+    /// Full jitter: a random wait up to min(5 s, 200 ms × 2^attempt).
+    static func backoff(_ attempt: Int) async throws {
+        let cap = min(5.0, 0.2 * pow(2.0, Double(attempt)))
+        try await Task.sleep(for: .milliseconds(Int(Double.random(in: 0...cap) * 1000)))
+    }
+
+    static func throttled(_ code: String) -> Bool {
+        ["Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException", "TooManyRequestsException",
+         "ProvisionedThroughputExceededException", "TransactionInProgressException", "RequestLimitExceeded",
+         "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
+         "EC2ThrottledException"].contains(code)
+    }
+
+    static func expired(_ code: String) -> Bool {
+        ["ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"].contains(code)
+    }
+
+    static func short(_ error: any Error) -> String {
+        let text = String(describing: error)
+        if text.contains("connectTimeout") || text.contains("deadlineExceeded") || text.contains("Timeout") { return "timed out" }
+        if text.contains("connectionRefused") || text.contains("Connection refused") { return "connection refused" }
+        return String(text.prefix(160))
+    }
+
+    /// `<ErrorResponse><Error><Code>…</Code><Message>…</Message></Error></ErrorResponse>` (Query and REST-XML).
+    static func queryError(status: Int, body: Data) -> (code: String, message: String) {
+        let xml = XMLHash.parse(body)
+        let error = xml["ErrorResponse"]["Error"].element != nil ? xml["ErrorResponse"]["Error"]
+            : (xml["Response"]["Errors"]["Error"].element != nil ? xml["Response"]["Errors"]["Error"] : xml["Error"])
+        let code = error["Code"].element?.text ?? "HTTP\(status)"
+        let message = error["Message"].element?.text ?? String(decoding: body.prefix(200), as: UTF8.self)
+        return (code, message)
+    }
+
+    /// `{"__type": "...#Code", "message": "..."}` (JSON protocols).
+    static func jsonError(status: Int, body: Data) -> (code: String, message: String) {
+        let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
+        let type = (object["__type"] as? String ?? object["code"] as? String ?? "HTTP\(status)")
+        let code = String(type.split(separator: "#").last ?? Substring(type))
+        let message = object["message"] as? String ?? object["Message"] as? String ?? ""
+        return (code, message)
+    }
+}
+
+extension XMLIndexer {
+    /// The text of a child path, or nil.
+    public func text(_ names: String...) -> String? {
+        var node = self
+        for name in names { node = node[name] }
+        return node.element?.text
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import SWXMLHash
+
+/// One datapoint of a CloudWatch metric.
+public struct MetricPoint: Sendable, Hashable, Codable {
+    public var at: Date
+    public var value: Double
+}
+
+/// A CloudWatch alarm's state (DescribeAlarms).
+public struct AlarmState: Sendable, Hashable, Codable {
+    public var name: String
+    public var state: String
+    public var reason: String?
+    public var updatedAt: Date?
+}
+
+/// The CloudWatch calls pgdr makes (Query protocol, version 2010-08-01, signing name `monitoring`).
+public struct CloudWatchAPI: Sendable {
+    public let client: AWSClient
+    static let version = "2010-08-01"
+
+    public init(client: AWSClient) { self.client = client }
+
+    /// One metric of one DB instance over the last `minutes`, newest first.
+    public func rdsMetric(_ name: String, instance: String, region: String, minutes: Int = 10, period: Int = 60,
+                          stat: String = "Average", now: Date = Date()) async throws -> [MetricPoint] {
+        let prefix = "MetricDataQueries.member.1."
+        let xml = try await client.query(.cloudwatch, region: region, action: "GetMetricData", version: Self.version, [
+            (prefix + "Id", "m1"),
+            (prefix + "MetricStat.Metric.Namespace", "AWS/RDS"),
+            (prefix + "MetricStat.Metric.MetricName", name),
+            (prefix + "MetricStat.Metric.Dimensions.member.1.Name", "DBInstanceIdentifier"),
+            (prefix + "MetricStat.Metric.Dimensions.member.1.Value", instance),
+            (prefix + "MetricStat.Period", "\(period)"),
+            (prefix + "MetricStat.Stat", stat),
+            ("StartTime", ISODate.format(now.addingTimeInterval(-Double(minutes) * 60))),
+            ("EndTime", ISODate.format(now.addingTimeInterval(60))),
+            ("ScanBy", "TimestampDescending"),
+        ])
+        guard let result = xml["GetMetricDataResponse"]["GetMetricDataResult"]["MetricDataResults"]["member"].all.first else { return [] }
+        let times = result["Timestamps"]["member"].all.compactMap { $0.element?.text }.compactMap(ISODate.parse)
+        let values = result["Values"]["member"].all.compactMap { $0.element?.text }.compactMap(Double.init)
+        return zip(times, values).map { MetricPoint(at: $0, value: $1) }.sorted { $0.at > $1.at }
+    }
+
+    public func putMetric(namespace: String, name: String, value: Double, unit: String, dimensions: [(String, String)],
+                          region: String) async throws {
+        var parameters: [(String, String)] = [
+            ("Namespace", namespace), ("MetricData.member.1.MetricName", name),
+            ("MetricData.member.1.Value", "\(value)"), ("MetricData.member.1.Unit", unit),
+        ]
+        for (i, (key, value)) in dimensions.enumerated() {
+            parameters.append(("MetricData.member.1.Dimensions.member.\(i + 1).Name", key))
+            parameters.append(("MetricData.member.1.Dimensions.member.\(i + 1).Value", value))
+        }
+        _ = try await client.query(.cloudwatch, region: region, action: "PutMetricData", version: Self.version, parameters)
+    }
+
+    public func alarms(prefix: String, region: String) async throws -> [AlarmState] {
+        let xml = try await client.query(.cloudwatch, region: region, action: "DescribeAlarms", version: Self.version,
+                                         [("AlarmNamePrefix", prefix), ("AlarmTypes.member.1", "MetricAlarm"),
+                                          ("AlarmTypes.member.2", "CompositeAlarm")])
+        let result = xml["DescribeAlarmsResponse"]["DescribeAlarmsResult"]
+        return (result["MetricAlarms"]["member"].all + result["CompositeAlarms"]["member"].all).map {
+            AlarmState(name: $0.text("AlarmName") ?? "?", state: $0.text("StateValue") ?? "?", reason: $0.text("StateReason"),
+                       updatedAt: $0.text("StateUpdatedTimestamp").flatMap(ISODate.parse))
+        }
+    }
+}
