@@ -52,6 +52,11 @@ let package = Package(
             .product(name: "SWXMLHash", package: "SWXMLHash"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Shell: the RDS deployment (target: aws) behind the same seams: observer, step actions.
+        .target(name: "DRRDS", dependencies: [
+            "DRAWS", "DRSpec", "DRStatus", "DRControl", "DROrchestrator",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Seams: NodeControl (a server's processes), NodeSQL (its admin SQL), ClusterObserver, the clock.
         .target(name: "DRControl", dependencies: ["DRSpec", "DRStatus"]),
         // Shell: postgres-nio connections, probes and SQL actions.
@@ -77,7 +82,7 @@ let package = Package(
         .target(name: "DRNotify", dependencies: ["DRSpec", "DRProcess"]),
         // Shell: the long-running agent (sampling, heartbeat, journal, notifiers, HTTP API).
         .target(name: "DRAgent", dependencies: [
-            "DRSpec", "DRStatus", "DRPostgres", "DRMonitor", "DROrchestrator", "DRNotify", "DROperations", "DRJournal", "DRControl", "DRDCS",
+            "DRSpec", "DRStatus", "DRPostgres", "DRMonitor", "DROrchestrator", "DRNotify", "DROperations", "DRJournal", "DRControl", "DRDCS", "DRRDS",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -89,6 +94,7 @@ let package = Package(
         // Shell: runs failover / switchover / rejoin plans through the seams.
         .target(name: "DROperations", dependencies: [
             "DRSpec", "DRStatus", "DRPostgres", "DRLocal", "DROrchestrator", "DRNotify", "DRJournal", "DRControl", "DRProcess", "DRDCS",
+            "DRRDS", "DRAWS",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -99,6 +105,7 @@ let package = Package(
         ]),
         .executableTarget(name: "pgdr", dependencies: [
             "DRSpec", "DRStatus", "DRPostgres", "DRLocal", "DRMonitor", "DRAgent", "DROrchestrator", "DROperations", "DRCloud", "DRDrill", "DRDCS",
+            "DRAWS", "DRRDS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -19,22 +19,35 @@ public final class AWSClient: Sendable {
     let logger: Logger
     let maxAttempts: Int
     let timeout: Duration
-    private let counts = Mutex<[String: Int]>([:])
+    private let counts: CallCounter
 
-    public init(credentials: CredentialChain = CredentialChain(), endpoints: AWSEndpoints = AWSEndpoints(),
+    public convenience init(credentials: CredentialChain = CredentialChain(), endpoints: AWSEndpoints = AWSEndpoints(),
                 http: HTTPClient = .shared, maxAttempts: Int = 5, timeout: Duration = .seconds(20),
                 logger: Logger = Logger(label: "pgdr.aws")) {
+        self.init(credentials: credentials, endpoints: endpoints, http: http, maxAttempts: maxAttempts, timeout: timeout,
+                  logger: logger, counts: CallCounter())
+    }
+
+    init(credentials: CredentialChain, endpoints: AWSEndpoints, http: HTTPClient, maxAttempts: Int, timeout: Duration,
+         logger: Logger, counts: CallCounter) {
         self.credentials = credentials
         self.endpoints = endpoints
         self.http = http
         self.maxAttempts = maxAttempts
         self.timeout = timeout
         self.logger = logger
+        self.counts = counts
+    }
+
+    /// The same client (credentials, endpoints, call counts) with other retry limits.
+    public func with(maxAttempts: Int, timeout: Duration) -> AWSClient {
+        AWSClient(credentials: credentials, endpoints: endpoints, http: http, maxAttempts: maxAttempts, timeout: timeout,
+                  logger: logger, counts: counts)
     }
 
     /// Calls made so far, by `service:Action`.
-    public var callCounts: [String: Int] { counts.withLock { $0 } }
-    public var totalCalls: Int { counts.withLock { $0.values.reduce(0, +) } }
+    public var callCounts: [String: Int] { counts.value.withLock { $0 } }
+    public var totalCalls: Int { counts.value.withLock { $0.values.reduce(0, +) } }
 
     // MARK: protocols
 
@@ -124,7 +137,7 @@ public final class AWSClient: Sendable {
         var attempt = 0
         while true {
             attempt += 1
-            counts.withLock { $0["\(service.signingName):\(action)", default: 0] += 1 }
+            counts.value.withLock { $0["\(service.signingName):\(action)", default: 0] += 1 }
             logger.debug("aws call", metadata: ["service": "\(service.signingName)", "action": "\(action)", "region": "\(region)",
                                                 "attempt": "\(attempt)"])
             let prepared = prepare(service, region: region, method: method, path: path, query: query, headers: extra, body: body,
@@ -191,8 +204,9 @@ public final class AWSClient: Sendable {
     /// `<ErrorResponse><Error><Code>…</Code><Message>…</Message></Error></ErrorResponse>` (Query and REST-XML).
     static func queryError(status: Int, body: Data) -> (code: String, message: String) {
         let xml = XMLHash.parse(body)
-        let error = xml["ErrorResponse"]["Error"].element != nil ? xml["ErrorResponse"]["Error"]
-            : (xml["Response"]["Errors"]["Error"].element != nil ? xml["Response"]["Errors"]["Error"] : xml["Error"])
+        // AWS: <ErrorResponse><Error>; EC2-style and moto: <Response|ErrorResponse><Errors><Error>; S3-style: <Error>.
+        let candidates = [xml["ErrorResponse"]["Error"], xml["ErrorResponse"]["Errors"]["Error"], xml["Response"]["Errors"]["Error"], xml["Error"]]
+        let error = candidates.first { $0["Code"].element != nil } ?? xml["Error"]
         let code = error["Code"].element?.text ?? "HTTP\(status)"
         let message = error["Message"].element?.text ?? String(decoding: body.prefix(200), as: UTF8.self)
         return (code, message)
@@ -206,6 +220,11 @@ public final class AWSClient: Sendable {
         let message = object["message"] as? String ?? object["Message"] as? String ?? ""
         return (code, message)
     }
+}
+
+/// Calls made, by `service:Action`, shared by a client and its variants.
+final class CallCounter: Sendable {
+    let value = Mutex<[String: Int]>([:])
 }
 
 extension XMLIndexer {

@@ -19,6 +19,11 @@ public enum AWSError: Error, CustomStringConvertible, Sendable {
         public var service: String
         public var region: String
         public var action: String
+        public init(service: String, region: String, action: String) {
+            self.service = service
+            self.region = region
+            self.action = action
+        }
         public var description: String { "\(service) \(action) in \(region)" }
     }
 

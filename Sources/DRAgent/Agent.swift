@@ -1,4 +1,5 @@
 import DROperations
+import DRRDS
 import DRPostgres
 import DRSpec
 import Foundation
@@ -44,8 +45,14 @@ public enum Agent {
                            api: "http://\(host):\(port)", logger: logger)
         }
         let quorumService = ha
+        var rdsObserver: RDSObserver?
+        if spec.target == .aws {
+            let deployment = RDSDeployment.make(spec: spec, logger: logger)
+            rdsObserver = RDSObserver(deployment: deployment)
+            environment = OperationEnvironment.aws(deployment, baseDirectory: baseDirectory, stateDirectory: stateDirectory, logger: logger)
+        }
         let loop = await AgentLoop(spec: spec, baseDirectory: baseDirectory, state: state, exporter: exporter,
-                                   journal: journal, logger: logger, environment: environment, ha: quorumService)
+                                   journal: journal, logger: logger, environment: environment, ha: quorumService, rds: rdsObserver)
         var token: Secret?
         if let file = spec.agent.tokenFile {
             do {

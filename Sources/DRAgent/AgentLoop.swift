@@ -1,6 +1,7 @@
 import DRMonitor
 import DROperations
 import DROrchestrator
+import DRRDS
 import DRPostgres
 import DRSpec
 import DRStatus
@@ -36,12 +37,17 @@ public final class AgentLoop: Service, Sendable {
     /// Quorum mode: the agent beside one node; it samples only that node and
     /// learns the others from their agents' member records.
     let ha: HAService?
+    /// `target: aws`: the report comes from the RDS API and CloudWatch
+    /// (no SQL sessions, no heartbeat writer, no automatic failover).
+    let rds: RDSObserver?
 
     public init(spec: Spec, baseDirectory: String, state: AgentState, exporter: MetricsExporter,
-                journal: Journal, logger: Logger, environment: OperationEnvironment? = nil, ha: HAService? = nil) async {
+                journal: Journal, logger: Logger, environment: OperationEnvironment? = nil, ha: HAService? = nil,
+                rds: RDSObserver? = nil) async {
         self.spec = spec
         self.baseDirectory = baseDirectory
         self.ha = ha
+        self.rds = rds
         let interval = spec.monitoring.interval.duration
         // A probe may take most of an interval, never more than 5 s.
         let deadline = min(interval * 0.8, .seconds(5))
@@ -83,10 +89,12 @@ public final class AgentLoop: Service, Sendable {
 
     public func run() async throws {
         try await journal.append(.init(at: Date(), kind: .agentStarted,
-                                       message: "watching \(spec.nodes.map(\.name).joined(separator: ", ")) every \(spec.monitoring.interval)"
+                                       message: "watching \(rds.map { [$0.deployment.primaryID, $0.deployment.drID] } ?? spec.nodes.map(\.name))"
+                                           .replacingOccurrences(of: "[", with: "").replacingOccurrences(of: "]", with: "").replacingOccurrences(of: "\"", with: "")
+                                           + " every \(spec.monitoring.interval)"
                                            + (spec.failover.mode == .automatic ? " (automatic failover)" : "")))
         // In quorum mode the HA service decides; the detector and watch are for one vantage point.
-        let automatic = spec.failover.mode == .automatic && ha == nil
+        let automatic = spec.failover.mode == .automatic && ha == nil && rds == nil
         let outbox = dispatcher.resubmitOutbox()
         if outbox > 0 {
             _ = try? await journal.append(.init(at: Date(), kind: .agentStarted,
@@ -158,17 +166,22 @@ public final class AgentLoop: Service, Sendable {
 
     @discardableResult
     func round(at tick: Date) async -> StatusReport {
-        if let primary = await lastPrimaryLink() { await primary.beat(writer: "pgdr-agent") }
-        let unordered = await withTaskGroup(of: (Int, NodeSample).self) { group in
-            for (index, link) in links.enumerated() { group.addTask { (index, await link.sample()) } }
-            var out: [(Int, NodeSample)] = []
-            for await result in group { out.append(result) }
-            return out.sorted { $0.0 < $1.0 }.map(\.1)
-        } + (ha?.peerSamples(now: tick) ?? [])
-        let order = spec.nodes.map(\.name)
-        let samples = unordered.sorted { (order.firstIndex(of: $0.name) ?? 0) < (order.firstIndex(of: $1.name) ?? 0) }
         let previous = await state.report
-        let report = StatusEvaluator.evaluate(samples, thresholds: spec.monitoring.thresholds, at: tick)
+        let report: StatusReport
+        if let rds {
+            report = await rds.observe()
+        } else {
+            if let primary = await lastPrimaryLink() { await primary.beat(writer: "pgdr-agent") }
+            let unordered = await withTaskGroup(of: (Int, NodeSample).self) { group in
+                for (index, link) in links.enumerated() { group.addTask { (index, await link.sample()) } }
+                var out: [(Int, NodeSample)] = []
+                for await result in group { out.append(result) }
+                return out.sorted { $0.0 < $1.0 }.map(\.1)
+            } + (ha?.peerSamples(now: tick) ?? [])
+            let order = spec.nodes.map(\.name)
+            let samples = unordered.sorted { (order.firstIndex(of: $0.name) ?? 0) < (order.firstIndex(of: $1.name) ?? 0) }
+            report = StatusEvaluator.evaluate(samples, thresholds: spec.monitoring.thresholds, at: tick)
+        }
         let hosts = hostReadings()
         let points = ClusterMetrics.datapoints(report, hosts: hosts)
         let (transitions, entries) = engine.withLock { engine in
@@ -191,14 +204,14 @@ public final class AgentLoop: Service, Sendable {
         if await journal.backlog > 0 {
             do { try await journal.flush() } catch { logger.error("journal still not writable", metadata: ["error": "\(error)"]) }
         }
-        if ha == nil { recordPrimaryPosition(report, at: tick) }
+        if ha == nil && rds == nil { recordPrimaryPosition(report, at: tick) }
         exporter.update(report: report, alarms: Array(entries.values), hosts: hosts)
         let promotion = store.lastPromotion()
         await state.publish(report, alarms: Array(entries.values), at: tick, lastPromotion: promotion)
         if spec.failover.mode == .automatic, let verdict = SplitBrain.judge(report, lastPromotion: promotion), let stale = verdict.stale {
             detector.trigger(.splitBrain(stale: stale))
         }
-        if ha == nil { watchPrimary(report, previous: previous) }
+        if ha == nil && rds == nil { watchPrimary(report, previous: previous) }
         if let ha { exporter.update(quorum: ha.snapshot) }
         return report
     }

@@ -34,7 +34,7 @@ extension RegionStack {
             "Tags": tags,
         ]
         if role == .primary {
-            common["DBInstanceIdentifier"] = .string(AWSRules.dbIdentifier(spec, replica: false))
+            common["DBInstanceIdentifier"] = .string(AWSRules.instanceIdentifier(spec, dr: false))
             common["Engine"] = "postgres"
             common["EngineVersion"] = .string(AWSRules.engineVersion(spec.engine))
             common["AllocatedStorage"] = .string("\(site.storage.bytes >> 30)")
@@ -53,7 +53,7 @@ extension RegionStack {
                                                          value: .getAtt("Database", "DBInstanceArn"), exportName: name("db-arn"))
             template.outputs["Endpoint"] = CFOutput(description: "primary endpoint", value: .getAtt("Database", "Endpoint.Address"), exportName: nil)
         } else {
-            common["DBInstanceIdentifier"] = .string(AWSRules.dbIdentifier(spec, replica: true))
+            common["DBInstanceIdentifier"] = .string(AWSRules.instanceIdentifier(spec, dr: true))
             common["SourceDBInstanceIdentifier"] = .ref("PrimaryDBInstanceArn")
             common["SourceRegion"] = .string(peer.region)
             common["KmsKeyId"] = .getAtt("DataKey", "Arn")

@@ -7,7 +7,7 @@ extension RegionStack {
     /// privilege: every action names its resource, except CloudWatch's
     /// PutMetricData, which has none and is limited to pgdr's namespace.
     mutating func addFunctions() {
-        let dbArn: CFValue = .sub("arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:\(AWSRules.dbIdentifier(spec, replica: role == .dr))")
+        let dbArn: CFValue = .sub("arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:\(AWSRules.instanceIdentifier(spec, dr: role == .dr))")
         for (id, base, extra) in [
             ("LagMonitor", "lag-monitor", [CFValue]()),
             ("FailoverFunction", "failover",
@@ -39,7 +39,7 @@ extension RegionStack {
                 "Runtime": "provided.al2023", "Handler": "bootstrap", "Architectures": ["arm64"],
                 "Code": ["S3Bucket": .ref("LambdaCodeBucket"), "S3Key": .ref("LambdaCodeKey")],
                 "Role": .getAtt("\(id)Role", "Arn"), "Timeout": 60, "MemorySize": 256,
-                "Environment": ["Variables": ["PGDR_FUNCTION": .string(base), "PGDR_DB_INSTANCE": .string(AWSRules.dbIdentifier(spec, replica: role == .dr)),
+                "Environment": ["Variables": ["PGDR_FUNCTION": .string(base), "PGDR_DB_INSTANCE": .string(AWSRules.instanceIdentifier(spec, dr: role == .dr)),
                                               "PGDR_TOPIC": .ref("AlertTopic")]],
                 "VpcConfig": ["SubnetIds": [.ref("PrivateSubnet0"), .ref("PrivateSubnet1")],
                               "SecurityGroupIds": [.ref("EndpointSecurityGroup")]],

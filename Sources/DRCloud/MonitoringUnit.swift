@@ -22,7 +22,7 @@ extension RegionStack {
                 "AlarmName": .string(alarmName(twin.alarm)),
                 "AlarmDescription": .string("pgdr \(twin.alarm)" + (twin.note.map { ": \($0)" } ?? "")),
                 "Namespace": "AWS/RDS", "MetricName": .string(twin.metric),
-                "Dimensions": [["Name": "DBInstanceIdentifier", "Value": .string(AWSRules.dbIdentifier(spec, replica: role == .dr))]],
+                "Dimensions": [["Name": "DBInstanceIdentifier", "Value": .string(AWSRules.instanceIdentifier(spec, dr: role == .dr))]],
                 "Statistic": .string(twin.statistic), "Period": .int(period),
                 "EvaluationPeriods": .int(twin.evaluationPeriods), "DatapointsToAlarm": .int(twin.datapointsToAlarm),
                 "Threshold": .string(String(twin.threshold)), "ComparisonOperator": .string(twin.comparison),

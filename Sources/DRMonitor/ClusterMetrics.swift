@@ -48,7 +48,8 @@ public enum ClusterMetrics {
         out["WritablePrimaries"] = Double(primaries.count)
         out["PrimaryUp"] = primaries.count == 1 ? 1 : 0
         out["StandbyUp"] = standbys.isEmpty ? 0 : 1
-        out["StandbyStreaming"] = standbys.contains(where: \.isStreaming) ? 1 : 0
+        // RDS replicas have no WAL receiver to read: RDS's own replication status stands in.
+        out["StandbyStreaming"] = standbys.contains { $0.isStreaming || ($0.rds != nil && report.replication?.streaming == true) } ? 1 : 0
         out["ReplayPaused"] = standbys.contains { $0.replayPaused == true } ? 1 : 0
         if let replication = report.replication {
             if let bytes = replication.lagBytes { out["ReplicationLagBytes"] = Double(bytes) }

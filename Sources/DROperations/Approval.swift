@@ -64,6 +64,8 @@ public enum Approval {
                 replanned.createdAt = plan.createdAt
                 replanned.expiresAt = plan.expiresAt
                 replanned.origin = plan.origin
+                replanned.target = plan.target
+                if plan.target == .aws { replanned.steps = plan.steps }
                 try store.savePlan(replanned)
                 return try await OperationRunner(environment: env).execute(replanned)
             }

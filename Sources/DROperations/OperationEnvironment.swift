@@ -1,6 +1,7 @@
 import DRControl
 import DRLocal
 import DRPostgres
+import DRRDS
 import DRSpec
 import DRStatus
 import Foundation
@@ -20,6 +21,8 @@ public struct OperationEnvironment: Sendable {
     let controls: [String: any NodeControl]
     let sqlFactory: @Sendable (String) throws -> any NodeSQL
     let passwords: @Sendable (NodeSpec) throws -> Secret?
+    /// `target: aws`: the steps that operate the RDS instances through the AWS APIs.
+    public var rds: RDSSteps? = nil
 
     public init(spec: Spec, baseDirectory: String, store: OperationStore, observer: any ClusterObserver,
                 controls: [String: any NodeControl], sql: @escaping @Sendable (String) throws -> any NodeSQL,
@@ -66,8 +69,36 @@ public struct OperationEnvironment: Sendable {
 
     /// The same servers under another spec (a drill's agent runs in automatic mode).
     public func with(spec: Spec) -> OperationEnvironment {
-        OperationEnvironment(spec: spec, baseDirectory: baseDirectory, store: store, observer: observer, controls: controls,
-                             sql: sqlFactory, passwords: passwords, clock: clock, logger: logger)
+        var copy = OperationEnvironment(spec: spec, baseDirectory: baseDirectory, store: store, observer: observer, controls: controls,
+                                        sql: sqlFactory, passwords: passwords, clock: clock, logger: logger)
+        copy.rds = rds
+        return copy
+    }
+
+    /// The deployment pgdr.yaml describes: self-managed servers, or RDS (`target: aws`).
+    public static func make(spec: Spec, baseDirectory: String, stateDirectory: String? = nil,
+                            logger: Logger = Logger(label: "pgdr.operations")) -> OperationEnvironment {
+        switch spec.target {
+        case .selfManaged: return live(spec: spec, baseDirectory: baseDirectory, stateDirectory: stateDirectory, logger: logger)
+        case .aws: return aws(RDSDeployment.make(spec: spec, logger: logger), baseDirectory: baseDirectory,
+                              stateDirectory: stateDirectory, logger: logger)
+        }
+    }
+
+    /// RDS: the observer and the steps go through the AWS APIs; there is no
+    /// process control and (until TLS to RDS) no SQL session.
+    public static func aws(_ deployment: RDSDeployment, baseDirectory: String, stateDirectory: String? = nil,
+                           logger: Logger) -> OperationEnvironment {
+        var env = OperationEnvironment(
+            spec: deployment.planningSpec, baseDirectory: baseDirectory,
+            store: OperationStore(directory: stateDirectory ?? baseDirectory), observer: RDSObserver(deployment: deployment),
+            controls: [:],
+            sql: { name in
+                throw OperationError.badInput("\(name) is an RDS instance: pgdr has no SQL session to RDS yet (TLS with the RDS CA comes with the security issue)")
+            },
+            logger: logger)
+        env.rds = RDSSteps(deployment: deployment)
+        return env
     }
 
     public func node(_ name: String) throws -> NodeSpec {

@@ -3,6 +3,7 @@ import DRNotify
 import DROrchestrator
 import DRPostgres
 import DRProcess
+import DRRDS
 import DRSpec
 import DRStatus
 import Foundation
@@ -17,6 +18,7 @@ struct StepActions {
     static let cleanStopLimit: Duration = .seconds(60)
 
     func perform(_ step: Step) async throws -> StepOutcome {
+        if let rds = env.rds { return try await performOnRDS(step, rds) }
         switch step {
         case .fence: return try await fence(plan.from)
         case .promote: return try await promote(plan.to)
@@ -36,7 +38,37 @@ struct StepActions {
             try await env.requireControl(plan.from, for: "rejoin").start()
             return .done("\(plan.from) started")
         case .waitStreaming: return try await waitStreaming(plan.from, primary: plan.to)
+        case .rebuildReplica, .waitReplica:
+            throw OperationError.badInput("step \(step.rawValue) is for RDS instances (target: aws)")
         }
+    }
+
+    /// `target: aws`: the same steps through the AWS APIs.
+    func performOnRDS(_ step: Step, _ rds: RDSSteps) async throws -> StepOutcome {
+        switch step {
+        case .fence: return await rds.fence(plan.from)
+        case .promote: return try await rds.promote(plan.to)
+        case .verify: return try await rds.verify(plan.to)
+        case .repoint:
+            // DNS only now, after promotion; then the operator's hook, if any.
+            return Self.combine(await rds.repointDNS(to: plan.to), env.spec.failover.hook == nil ? nil : try await repoint(to: plan.to))
+        case .notify:
+            let sinks = await notify()
+            let notice = "\(plan.kind.rawValue) \(plan.id): \(plan.to) is the primary of \(env.spec.resourceName(env.spec.name))"
+            return Self.combine(sinks, await rds.publish(notice, subject: "pgdr \(plan.kind.rawValue): \(plan.to) is the primary", newPrimary: plan.to))
+        case .rebuildReplica: return try await rds.rebuildReplica(plan.from, of: plan.to)
+        case .waitReplica: return try await rds.waitReplica(plan.from, of: plan.to)
+        default:
+            throw OperationError.badInput("step \(step.rawValue) has no RDS equivalent")
+        }
+    }
+
+    /// Two outcomes of one step as one: degraded if either is.
+    static func combine(_ a: StepOutcome, _ b: StepOutcome?) -> StepOutcome {
+        guard let b else { return a }
+        let detail = [a.detail, b.detail].joined(separator: "; ")
+        let reasons = [a.degradedReason, b.degradedReason].compactMap { $0 }
+        return reasons.isEmpty ? .done(detail) : .degraded(detail, reason: reasons.joined(separator: "; "))
     }
 
     // MARK: failover

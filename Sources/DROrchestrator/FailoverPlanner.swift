@@ -77,6 +77,14 @@ public enum FailoverPlanner {
                                     + ": the primary may have written much more since (was the agent down?), so the loss is unknown")
                 }
             }
+            if lossBytes == nil, lossSeconds == nil, pending == nil, let lag = candidate.replicaLagSeconds, let measured = candidate.replicaLagAt {
+                // RDS: CloudWatch's last ReplicaLag datapoint, plus what the primary may have written since.
+                let age = max(0, now.timeIntervalSince(measured))
+                lossSeconds = lag + age
+                evidenceAt = measured
+                warnings.append("loss estimated from CloudWatch's ReplicaLag (\(Int(lag))s at \(measured.formatted(.iso8601))) plus the "
+                                + String(format: "%.0fs", age) + " since, while \(old.name) may have gone on writing")
+            }
             warnings.append("the primary \(old.name) is unreachable: the fence gives up after failover.fenceTimeout (\(spec.failover.fenceTimeout)) "
                             + "and the step will say NOT fenced. If it is alive "
                             + "behind a cut link, clients that still reach it could write to two primaries; "

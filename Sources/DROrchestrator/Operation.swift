@@ -13,6 +13,8 @@ public enum Step: String, Sendable, Hashable, Codable, CaseIterable {
     // rejoin
     case stopNode = "stop-node", resync, configureStandby = "configure-standby", createSlot = "create-slot",
          startStandby = "start-standby", waitStreaming = "wait-streaming"
+    // rejoin on RDS
+    case rebuildReplica = "rebuild-replica", waitReplica = "wait-replica"
 
     public var summary: String {
         switch self {
@@ -30,6 +32,21 @@ public enum Step: String, Sendable, Hashable, Codable, CaseIterable {
         case .createSlot: "create the node's replication slot on the primary"
         case .startStandby: "start the node as a standby"
         case .waitStreaming: "wait until it streams"
+        case .rebuildReplica: "rename the old instance aside (kept) and create it again as a cross-region read replica of the new primary"
+        case .waitReplica: "wait until the new replica is available"
+        }
+    }
+
+    /// The wording for an RDS deployment, where it differs.
+    public func summary(on target: Target) -> String {
+        guard target == .aws else { return summary }
+        switch self {
+        case .fence: return "fence the old primary where its region answers (a read-only parameter group, then a reboot)"
+        case .promote: return "promote the DR replica (PromoteReadReplica) and wait until RDS reports it standalone and available"
+        case .verify: return "verify the new primary is available (a write needs SQL access: not yet on RDS)"
+        case .repoint: return "point the Route 53 failover records at the new primary (only now, after promotion), then failover.hook"
+        case .notify: return "notify the sinks and publish to the SNS topic"
+        default: return summary
         }
     }
 }
@@ -61,6 +78,8 @@ public struct OperationPlan: Sendable, Hashable, Codable {
     public var origin: Origin = .operator
     /// The bound on the fence step (failover.fenceTimeout), stated in the plan.
     public var fenceTimeout: TimeSpan?
+    /// `aws` when the plan operates RDS instances (nil: self-managed servers).
+    public var target: Target? = nil
 
     public enum Origin: String, Sendable, Hashable, Codable { case `operator`, agent, drill }
 

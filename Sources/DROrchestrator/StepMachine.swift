@@ -88,10 +88,11 @@ public enum StepMachine {
     static func rejoin(_ plan: OperationPlan, _ step: Step, _ observed: Observation) -> Decision {
         // `from` is the rejoining node here: it must not be a writable primary,
         // unless the plan fences a demoted one (split brain) as its first step.
-        if observed.oldPrimaryWritable == true, step != .waitStreaming, !(plan.acceptedDataLoss && step == .stopNode) {
+        if observed.oldPrimaryWritable == true, step != .waitStreaming, step != .waitReplica,
+           !(plan.acceptedDataLoss && (step == .stopNode || step == .rebuildReplica)) {
             return .blocked("\(plan.from) takes writes: rejoining it would throw its writes away; fail over or switch over first")
         }
-        if step == .createSlot || step == .resync, !observed.candidateIsPrimary {
+        if step == .createSlot || step == .resync || step == .rebuildReplica, !observed.candidateIsPrimary {
             return .blocked("\(plan.to), which \(plan.from) should follow, is not a reachable primary")
         }
         return .run(step)

@@ -108,6 +108,11 @@ public enum AWSRules {
         replica ? "\(spec.name)-replica-\(spec.environment)" : "\(spec.name)-db-\(spec.environment)"
     }
 
+    /// The identifier pgdr operates for a site: `instanceIdentifier`, else synth's name.
+    public static func instanceIdentifier(_ spec: Spec, dr: Bool) -> String {
+        (dr ? spec.dr.instanceIdentifier : spec.primary.instanceIdentifier) ?? dbIdentifier(spec, replica: dr)
+    }
+
     public static func bucketName(_ spec: Spec, region: String) -> String {
         "\(spec.name)-backup-\(region)-\(spec.environment)"
     }
@@ -122,7 +127,7 @@ extension SpecRules {
             }
         }
         for (replica, site) in [(false, "primary"), (true, "dr")] {
-            if let problem = AWSRules.rdsIdentifierProblem(AWSRules.dbIdentifier(spec, replica: replica)) {
+            if let problem = AWSRules.rdsIdentifierProblem(AWSRules.instanceIdentifier(spec, dr: replica)) {
                 sink.add("name", at: at("name"), "the \(site) DB identifier \(problem)", hint: "shorten `name` or `environment`")
             }
         }

@@ -25,6 +25,9 @@ public struct Spec: Sendable, Hashable, Codable {
     public var dns: DNS? = nil
     /// The etcd cluster that decides who is primary (quorum mode).
     public var dcs: DCSSpec? = nil
+    /// Self-managed servers (`nodes:`), or the RDS deployment (`target: aws`).
+    public var target: Target = .selfManaged
+    public var aws: AWSSettings = AWSSettings()
 
     /// Defaults first, a user alarm of the same name replacing its default.
     public var effectiveAlarms: [AlarmSpec] {
@@ -88,6 +91,8 @@ public struct RegionSite: Sendable, Hashable, Codable {
     public var vpcCidr: String = "10.10.0.0/16"
     /// RDS deletion protection (off by default so a whole deployment can be destroyed).
     public var deletionProtection: Bool = false
+    /// The DB instance's identifier (`target: aws`); nil: the name synth gives it.
+    public var instanceIdentifier: String? = nil
 
     public init(region: String, instanceClass: String, multiAZ: Bool, storage: ByteSize) {
         self.region = region

@@ -153,6 +153,8 @@ public enum SpecParser {
             d.finish()
         }
         let dcs = readDCS(r, name: name, environment: environment)
+        let target = r.oneOf("target", default: Target.selfManaged)
+        let aws = readAWS(r)
         var replication = Replication()
         if let rep = r.mapping("replication") {
             replication.mode = rep.oneOf("mode", default: Replication.Mode.async)
@@ -169,7 +171,34 @@ public enum SpecParser {
         spec.network = network
         spec.dns = dns
         spec.dcs = dcs
+        spec.target = target
+        spec.aws = aws
         return spec
+    }
+
+    static func readAWS(_ r: MappingReader) -> AWSSettings {
+        var aws = AWSSettings()
+        guard let a = r.mapping("aws") else { return aws }
+        defer { a.finish() }
+        if let endpoint = a.string("endpoint") {
+            if let url = URL(string: endpoint), ["http", "https"].contains(url.scheme ?? ""), url.host != nil {
+                aws.endpoint = endpoint
+            } else {
+                a.sink.add(a.childPath("endpoint"), at: a.value("endpoint"), "`\(endpoint)` is not an http(s) URL",
+                           hint: "e.g. http://127.0.0.1:5000 for moto_server, or a VPC endpoint's https URL")
+            }
+        }
+        if let topic = a.string("snsTopicArn") {
+            if topic.hasPrefix("arn:aws") && topic.split(separator: ":").count == 6 { aws.snsTopicArn = topic } else {
+                a.sink.add(a.childPath("snsTopicArn"), at: a.value("snsTopicArn"), "`\(topic)` is not an SNS topic ARN",
+                           hint: "arn:aws:sns:REGION:ACCOUNT:NAME")
+            }
+        }
+        aws.secretId = a.string("secretId")
+        aws.fenceParameterGroup = a.string("fenceParameterGroup")
+        aws.promotionTimeout = a.timeSpan("promotionTimeout", default: aws.promotionTimeout, range: .seconds(5)...TimeSpan.hours(6))!
+        aws.replicaTimeout = a.timeSpan("replicaTimeout", default: aws.replicaTimeout, range: .seconds(5)...TimeSpan.hours(24))!
+        return aws
     }
 
     static func readDCS(_ r: MappingReader, name: String?, environment: String?) -> DCSSpec? {
@@ -275,6 +304,13 @@ public enum SpecParser {
             storage: s.byteSize("storage", default: defaults.storage, range: .gigabytes(20)...ByteSize(bytes: 64 << 40)))
         site.vpcCidr = s.string("vpcCidr") ?? defaults.vpcCidr
         site.deletionProtection = s.bool("deletionProtection", default: false)
+        if let id = s.string("instanceIdentifier") {
+            if id.wholeMatch(of: /^[A-Za-z][A-Za-z0-9-]{0,62}$/) == nil || id.hasSuffix("-") || id.contains("--") {
+                s.sink.add(s.childPath("instanceIdentifier"), at: s.value("instanceIdentifier"), "`\(id)` is not a DB instance identifier",
+                           hint: "1 to 63 letters, digits or hyphens, starting with a letter, no trailing or double hyphen")
+            }
+            site.instanceIdentifier = id
+        }
         return site
     }
 

@@ -55,6 +55,24 @@ enum SpecRules {
         }
         checkAlarms(spec, sink: sink, at: at)
         checkAWS(spec, sink: sink, at: at)
+        if spec.target == .aws {
+            if !spec.nodes.isEmpty {
+                sink.add("nodes", at: at("nodes"), "target: aws watches and operates the RDS instances; nodes: lists self-managed servers",
+                         hint: "remove nodes: (the instances are primary.instanceIdentifier and dr.instanceIdentifier), or set target: self-managed")
+            }
+            if spec.dcs != nil {
+                sink.add("dcs", at: at("dcs"), "quorum mode (dcs:) is for self-managed servers; on RDS the AWS APIs decide who is primary",
+                         hint: "remove dcs:, or set target: self-managed")
+            }
+            if spec.failover.mode == .automatic {
+                sink.add("failover.mode", at: at("failover.mode"), "automatic failover is not offered on RDS: a cross-region promotion is approved by an operator",
+                         hint: "use failover.mode: manual (pgdr failover, then pgdr approve)")
+            }
+            if spec.primary.instanceIdentifier != nil, spec.primary.instanceIdentifier == spec.dr.instanceIdentifier {
+                sink.add("dr.instanceIdentifier", at: at("dr.instanceIdentifier"), "the DR instance has the primary's identifier",
+                         hint: "each instance has its own identifier")
+            }
+        }
     }
 
     /// Alarm names are unique, composites refer to alarms that exist, no

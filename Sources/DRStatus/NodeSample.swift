@@ -39,6 +39,11 @@ public struct NodeSample: Sendable, Codable, Hashable {
     public var archiver: Archiver?
     public var connections: Connections?
     public var databaseSizeBytes: Int64?
+    /// RDS replicas: CloudWatch's `ReplicaLag` (seconds) and when it was measured.
+    public var replicaLagSeconds: Double?
+    public var replicaLagAt: Date?
+    /// `target: aws`: what the RDS API says of the instance.
+    public var rds: RDSDetails?
 
     public init(name: String, region: String, host: String, port: Int, reachable: Bool, error: String? = nil) {
         self.name = name

@@ -81,6 +81,9 @@ public enum StatusEvaluator {
         } else if let beat = standby.heartbeatAt, let primaryNow = primary.serverTime {
             seconds = max(0, primaryNow.timeIntervalSince(beat))
             source = .heartbeat
+        } else if let replicaLag = standby.replicaLagSeconds {
+            seconds = replicaLag
+            source = .cloudWatch
         }
         return .init(primary: primary.name, standby: standby.name, streaming: streaming,
                      lagBytes: bytes, lagSeconds: seconds, lagSource: source)

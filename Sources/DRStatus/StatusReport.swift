@@ -1,3 +1,4 @@
+import DRSpec
 import Foundation
 
 /// The verdict over all nodes at one moment: who is primary, how far behind
@@ -10,6 +11,8 @@ public struct StatusReport: Sendable, Codable, Hashable {
     public var nodes: [NodeSample]
     /// Quorum mode: the leader key and the agents' records in etcd.
     public var quorum: QuorumView? = nil
+    /// `aws` for an RDS deployment (absent: self-managed servers).
+    public var target: Target? = nil
 
     public struct Problem: Sendable, Codable, Hashable, CustomStringConvertible {
         public var node: String?
@@ -30,6 +33,8 @@ public struct StatusReport: Sendable, Codable, Hashable {
             case heartbeat
             /// Behind, and no heartbeat has reached the standby yet: seconds unknown.
             case unknown
+            /// RDS: CloudWatch's `ReplicaLag` metric (reads up to 300 s on an idle primary).
+            case cloudWatch = "ReplicaLag (CloudWatch)"
         }
         public var primary: String
         public var standby: String

@@ -4,6 +4,7 @@ import Foundation
 /// The compact, human table of `pgdr status`.
 public enum StatusTable {
     public static func render(_ report: StatusReport) -> String {
+        if report.target == .aws { return renderRDS(report) }
         var rows: [[String]] = [["NODE", "REGION", "ADDRESS", "ROLE", "TL", "LSN (flush/replay)", "WAL RECEIVER",
                                  "CONNS", "SIZE", "ARCHIVER"]]
         for node in report.nodes {
@@ -41,6 +42,37 @@ public enum StatusTable {
         if let quorum = report.quorum { out += quorum.rendered }
         if report.problems.isEmpty {
             out += "healthy: both regions up, standby streaming\n"
+        } else {
+            out += report.problems.map { "PROBLEM \($0)" }.joined(separator: "\n") + "\n"
+        }
+        return out
+    }
+
+    /// `target: aws`: the instances as the RDS API describes them.
+    static func renderRDS(_ report: StatusReport) -> String {
+        var rows: [[String]] = [["INSTANCE", "REGION", "STATUS", "ROLE", "CLASS", "MULTI-AZ", "STORAGE", "BACKUPS", "LATEST RESTORABLE"]]
+        for node in report.nodes {
+            guard let rds = node.rds else {
+                rows.append([node.name, node.region, "UNKNOWN", "-", "-", "-", "-", "-", "-"])
+                continue
+            }
+            rows.append([
+                node.name, node.region, rds.status + (rds.fenced ? " (fenced)" : ""),
+                node.role == .standby ? "replica" : (node.role?.rawValue ?? "?"),
+                rds.instanceClass ?? "-", rds.multiAZ.map { $0 ? "yes" : "no" } ?? "-",
+                rds.allocatedStorageGiB.map { "\($0) GiB" } ?? "-",
+                rds.backupRetentionDays.map { $0 == 0 ? "off" : "\($0) days" } ?? "-",
+                rds.latestRestorableTime.map { $0.formatted(.iso8601) } ?? "-",
+            ])
+        }
+        var out = table(rows)
+        if let r = report.replication {
+            let seconds = r.lagSeconds.map { StatusEvaluator.formatSeconds($0) } ?? "unknown"
+            let status = report.nodes.first { $0.name == r.standby }?.rds?.replicationStatus ?? "not reported by the API"
+            out += "\nreplication \(r.primary) -> \(r.standby): \(status), lag \(seconds) (\(r.lagSource.rawValue); bytes need SQL)\n"
+        }
+        if report.problems.isEmpty {
+            out += "healthy: both instances available, the replica replicating\n"
         } else {
             out += report.problems.map { "PROBLEM \($0)" }.joined(separator: "\n") + "\n"
         }

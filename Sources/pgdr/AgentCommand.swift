@@ -29,7 +29,7 @@ struct AgentCommand: AsyncParsableCommand {
 
     func run() async throws {
         let parsed = try config.load()
-        guard !parsed.spec.nodes.isEmpty else {
+        guard !parsed.spec.nodes.isEmpty || parsed.spec.target == .aws else {
             throw fail("the spec lists no nodes; add them under `nodes:` to run the agent", code: Exit.badInput)
         }
         if let dcs = parsed.spec.dcs {

@@ -1,5 +1,7 @@
 import ArgumentParser
+import DRAWS
 import DROperations
+import DRRDS
 import DROrchestrator
 import DRSpec
 import DRStatus
@@ -27,13 +29,15 @@ struct OperationOptions: ParsableArguments {
 
     func environment() throws -> OperationEnvironment {
         let parsed = try config.load()
-        return OperationEnvironment.live(spec: parsed.spec, baseDirectory: parsed.baseDirectory,
+        return OperationEnvironment.make(spec: parsed.spec, baseDirectory: parsed.baseDirectory,
                                          logger: global.makeLogger("pgdr.operations"))
     }
 }
 
 func operationFailure(_ error: any Error) -> ExitCode {
     if let exit = error as? ExitCode { return exit }
+    if let input = error as? RDSInputError { return fail(input.description, code: Exit.badInput) }
+    if let aws = error as? AWSError { return fail("\(aws)", code: Exit.failed) }
     switch error as? OperationError {
     case .refused(let refusal): return fail(refusal.description, code: Exit.refused)
     case .badInput(let text): return fail(text, code: Exit.badInput)
@@ -64,7 +68,7 @@ func printPlan(_ plan: OperationPlan) {
     }
     for warning in plan.warnings { print("  warning: \(warning)") }
     print("  steps:")
-    for (i, step) in plan.steps.enumerated() { print("    \(i + 1). \(step.summary)") }
+    for (i, step) in plan.steps.enumerated() { print("    \(i + 1). \(step.summary(on: plan.target ?? .selfManaged))") }
 }
 
 /// Prints what an operation did, step by step with each outcome, and
@@ -126,7 +130,8 @@ struct FailoverCommand: AsyncParsableCommand {
                                         lastKnownPrimary: PrimaryPositionFile.load(directory: env.baseDirectory)) {
             case .failure(let refusal):
                 throw refuse(refusal, id: id, kind: .failover, env: env)
-            case .success(let plan):
+            case .success(var plan):
+                if env.rds != nil { plan.target = .aws }
                 if options.json { print(try JSON.encode(plan)) } else { printPlan(plan) }
                 if dryRun { return }
                 try env.store.savePlan(plan)
@@ -194,6 +199,12 @@ struct SwitchoverCommand: AsyncParsableCommand {
         do {
             let env = try options.environment()
             if let quorum = try options.quorum(env) { return try await quorum.switchover() }
+            if env.rds != nil {
+                throw OperationError.badInput("""
+                    RDS has no zero-loss switchover for a cross-region read replica: use `pgdr failover` (the primary, \
+                    reachable, is fenced first), then `pgdr rejoin` to rebuild the old primary as the new replica
+                    """)
+            }
             let id = OperationStore.newID(.switchover)
             switch SwitchoverPlanner.plan(report: await env.observer.observe(), spec: env.spec, id: id, now: Date()) {
             case .failure(let refusal):
@@ -236,7 +247,14 @@ struct RejoinCommand: AsyncParsableCommand {
                                       demotedBy: env.store.lastPromotion()) {
             case .failure(let refusal):
                 throw refuse(refusal, id: id, kind: .rejoin, env: env)
-            case .success(let plan):
+            case .success(var plan):
+                if env.rds != nil {
+                    // RDS cannot rewind: the old instance is set aside and rebuilt as a replica.
+                    plan.target = .aws
+                    plan.steps = [.rebuildReplica, .waitReplica]
+                    plan.warnings.append("RDS cannot rewind an instance: \(plan.from) is renamed aside (kept until you delete it) and "
+                                         + "created again as a read replica of \(plan.to); a cross-region copy takes tens of minutes to hours")
+                }
                 if !options.json { printPlan(plan) }
                 try env.store.savePlan(plan)
                 try env.store.append(.init(operation: id, kind: .rejoin, phase: .planned, detail: "\(plan.from) follows \(plan.to)"))

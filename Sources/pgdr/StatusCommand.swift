@@ -1,5 +1,6 @@
 import ArgumentParser
 import DROperations
+import DRRDS
 import DROrchestrator
 import DRPostgres
 import DRSpec
@@ -31,6 +32,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let parsed = try config.load()
+        if parsed.spec.target == .aws { return try await runOnRDS(parsed.spec) }
         guard !parsed.spec.nodes.isEmpty else {
             throw fail("the spec lists no nodes; add them under `nodes:` to use runtime verbs", code: Exit.badInput)
         }
@@ -55,6 +57,23 @@ struct StatusCommand: AsyncParsableCommand {
                 return
             }
             try await Task.sleep(for: parsed.spec.monitoring.interval.duration)
+        } while true
+    }
+
+    /// `target: aws`: both instances from the RDS API, the lag from CloudWatch.
+    func runOnRDS(_ spec: Spec) async throws {
+        let logger = global.makeLogger("pgdr.status")
+        let deployment = RDSDeployment.make(spec: spec, logger: logger)
+        repeat {
+            let report = await RDSObserver(deployment: deployment).observe()
+            if watch && !json { print("\u{1B}[H\u{1B}[2J", terminator: "") }
+            print(json ? try JSON.encode(report) : StatusTable.render(report))
+            logger.debug("aws calls", metadata: ["calls": "\(deployment.client.totalCalls)"])
+            if !watch {
+                if !report.healthy { throw ExitCode(Exit.failed) }
+                return
+            }
+            try await Task.sleep(for: spec.monitoring.interval.duration)
         } while true
     }
 }
