@@ -54,8 +54,7 @@ public final class AWSClient: Sendable {
     /// The Query protocol (RDS, CloudWatch, SNS, STS, IAM): a form POST; the answer is XML.
     public func query(_ service: AWSService, region: String, action: String, version: String,
                       _ parameters: [(String, String)] = []) async throws -> XMLIndexer {
-        let form = ([("Action", action), ("Version", version)] + parameters)
-            .map { "\(SigV4.encode($0.0))=\(SigV4.encode($0.1))" }.joined(separator: "&")
+        let form = Self.formBody([("Action", action), ("Version", version)] + parameters)
         let data = try await send(service, region: region, action: action, method: "POST", path: "/", query: "",
                                   headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
                                   body: Data(form.utf8)) { status, body in Self.queryError(status: status, body: body) }
@@ -97,6 +96,14 @@ public final class AWSClient: Sendable {
                              parameters: [("Action", action), ("Version", version)] + parameters,
                              credentials: try await credentials.credentials(), region: endpoints.signingRegion(service, region: region),
                              service: service.signingName, date: Date())
+    }
+
+    /// `application/x-www-form-urlencoded` as botocore writes it (Python's
+    /// `urlencode`): unreserved characters as they are, a space as `+`,
+    /// everything else `%XX`.
+    public static func formBody(_ parameters: [(String, String)]) -> String {
+        func encode(_ text: String) -> String { SigV4.encode(text).replacingOccurrences(of: "%20", with: "+") }
+        return parameters.map { "\(encode($0.0))=\(encode($0.1))" }.joined(separator: "&")
     }
 
     // MARK: sending

@@ -208,7 +208,10 @@ public final class HAService: Sendable {
             approved: mine,
             takeoverRefusal: role == .standby && reachable && leader == nil ? await takeoverRefusal(own: sample, now: now) : nil,
             newerTimelineOn: role != .standby && reachable && leader == nil ? await newerTimeline() : nil,
-            lastPrimary: role == nil && reachable && leader == nil ? (try? await quorum.position())?.node : nil)
+            lastPrimary: role == nil && reachable && leader == nil ? (try? await quorum.position())?.node : nil,
+            leaderIsPrimary: leader.map { leader in
+                state.withLock { $0.members[leader.node] }.map { $0.sample.reachable && $0.sample.role == .primary } ?? false
+            } ?? false)
         // A renewal that fails turns into the DCS-unreachable path in the same round.
         for _ in 0..<3 {
             // Decide on the time of deciding, not of the round's start: reads may have taken long.

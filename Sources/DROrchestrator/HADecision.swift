@@ -113,11 +113,16 @@ public enum HADecision {
         /// that sees one must not take a free key (it would bring back a
         /// history the cluster has moved past).
         public var newerTimelineOn: String?
+        /// The leader's own agent reports its server as a reachable primary:
+        /// a node rejoins the leader only once the leader has promoted
+        /// (between taking the key and promoting, there is nothing to follow).
+        public var leaderIsPrimary: Bool
 
         public init(me: String, mode: Failover.Mode, role: NodeRole?, fenced: Bool, dcsReachable: Bool,
                     leader: LeaderRecord?, leaseValidUntil: Date?, now: Date, margin: TimeInterval,
                     holdoffUntil: Date? = nil, peerAcknowledged: Bool? = nil, approved: OperationRecord? = nil,
-                    takeoverRefusal: String? = nil, newerTimelineOn: String? = nil, lastPrimary: String? = nil) {
+                    takeoverRefusal: String? = nil, newerTimelineOn: String? = nil, lastPrimary: String? = nil,
+                    leaderIsPrimary: Bool = false) {
             self.me = me
             self.mode = mode
             self.role = role
@@ -133,6 +138,7 @@ public enum HADecision {
             self.takeoverRefusal = takeoverRefusal
             self.newerTimelineOn = newerTimelineOn
             self.lastPrimary = lastPrimary
+            self.leaderIsPrimary = leaderIsPrimary
         }
     }
 
@@ -247,6 +253,10 @@ public enum HADecision {
             return .start("this node holds the leader key")
         }
         if v.mode == .automatic || (v.approved?.plan.from == v.me && v.approved?.plan.kind != .failover) {
+            guard v.leaderIsPrimary else {
+                if !v.fenced { return .demote("\(leader.node) holds the leader key: this node must not start writable") }
+                return .wait("\(leader.node) holds the leader key but is not a primary yet: rejoining it once it is")
+            }
             return .rejoin("\(leader.node) holds the leader key")
         }
         if !v.fenced { return .demote("\(leader.node) holds the leader key: this node must not start writable") }

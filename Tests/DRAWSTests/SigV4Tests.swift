@@ -97,7 +97,9 @@ import Testing
             (.rds, "us-east-2", "POST", "/", "", form, "Action=PromoteReadReplica&Version=2014-10-31&DBInstanceIdentifier=orders-replica-prod&BackupRetentionPeriod=7"),
             (.cloudwatch, "us-east-2", "POST", "/", "", form,
              "Action=GetMetricData&Version=2010-08-01&MetricDataQueries.member.1.Id=m1&StartTime=2024-01-15T09%3A20%3A00Z"),
-            (.sns, "us-east-2", "POST", "/", "", form, "Action=Publish&Version=2010-03-31&TopicArn=arn%3Aaws%3Asns%3Aus-east-2%3A123456789012%3Aorders-alerts-prod&Message=pg%20promoted%20%E2%9C%93"),
+            (.sns, "us-east-2", "POST", "/", "", form, AWSClient.formBody([
+                ("Action", "Publish"), ("Version", "2010-03-31"), ("TopicArn", "arn:aws:sns:us-east-2:123456789012:orders-alerts-prod"),
+                ("Subject", "pgdr failover: orders-replica-prod is the primary"), ("Message", "pg promoted ✓ (a/b~c*d)")])),
             (.sts, "us-east-1", "POST", "/", "", form, "Action=GetCallerIdentity&Version=2011-06-15"),
             (.secretsmanager, "us-east-1", "POST", "/", "", [("Content-Type", "application/x-amz-json-1.1"),
                                                              ("X-Amz-Target", "secretsmanager.GetSecretValue")], "{\"SecretId\":\"orders-master-prod\"}"),
@@ -130,6 +132,22 @@ import Testing
             #expect(mine.signature.stringToSign == theirs["stringToSign"], "\(mine.url)")
             #expect(mine.signature.authorization == theirs["authorization"], "\(mine.url)")
         }
+    }
+
+    /// Form bodies are written as botocore writes them (Python's urlencode):
+    /// services that rebuild the body from its parameters (moto does) agree.
+    @Test func formBodiesMatchPythonsURLEncode() async throws {
+        let pairs = [("Message", "pg promoted ✓ a:b/c~d*e(f)'g!h&i=j"), ("Subject", "x+y %z"), ("Empty", "")]
+        let python = "from urllib.parse import urlencode; import json,sys; print(urlencode([tuple(p) for p in json.load(sys.stdin)]), end='')"
+        let input = NSTemporaryDirectory() + "pgdr-form-\(UUID().uuidString.prefix(6)).json"
+        try JSONSerialization.data(withJSONObject: pairs.map { [$0.0, $0.1] }).write(to: URL(fileURLWithPath: input))
+        defer { try? FileManager.default.removeItem(atPath: input) }
+        let script = input + ".py"
+        try python.write(toFile: script, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: script) }
+        let result = try await CLI.program("/bin/sh", ["-c", "python3 '\(script)' < '\(input)'"])
+        try #require(result.status == 0, "\(result.stderr)")
+        #expect(AWSClient.formBody(pairs) == result.stdout)
     }
 
     /// The pre-signed URL that a cross-region CreateDBInstanceReadReplica carries.

@@ -110,13 +110,21 @@ import Testing
         if case .wait = HADecision.next(view(nil, leader: nil, fenced: true)) {} else { Issue.record("fenced, free key: wait") }
         if case .wait = HADecision.next(view(nil, reachable: false)) {} else { Issue.record("no DCS: start nothing") }
         // Another holds the key: automatic rejoins, manual fences and waits for `pgdr rejoin`.
-        if case .rejoin = HADecision.next(view(nil, leader: "pg2")) {} else { Issue.record("automatic rejoins") }
+        // Only once the leader has promoted: between taking the key and
+        // promoting there is no primary to follow (a switchover failed on it).
+        var promoting = view(nil, leader: "pg2", fenced: true)
+        if case .wait(let why) = HADecision.next(promoting) {
+            #expect(why.contains("not a primary yet"))
+        } else { Issue.record("a leader that has not promoted yet is not rejoined") }
+        promoting.leaderIsPrimary = true
+        if case .rejoin = HADecision.next(promoting) {} else { Issue.record("automatic rejoins a promoted leader") }
         if case .demote = HADecision.next(view(nil, mode: .manual, leader: "pg2")) {} else { Issue.record("manual fences first") }
         if case .wait(let why) = HADecision.next(view(nil, mode: .manual, leader: "pg2", fenced: true)) {
             #expect(why.contains("pgdr rejoin pg1"))
         } else { Issue.record("manual waits for pgdr rejoin") }
         var v = view(nil, mode: .manual, leader: "pg2", fenced: true)
         v.approved = operation(.rejoin, from: "pg1", to: "pg2")
+        v.leaderIsPrimary = true
         if case .rejoin = HADecision.next(v) {} else { Issue.record("an approved rejoin rejoins") }
     }
 }

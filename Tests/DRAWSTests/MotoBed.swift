@@ -1,0 +1,129 @@
+import Foundation
+import PGDRTestSupport
+import Testing
+
+/// moto_server on a free loopback port, with signature checking on, and the
+/// bed around it (`moto_bed.py`, boto3): IAM users, the two instances, a
+/// hosted zone, SNS topics with SQS queues. Stopped by its PID.
+final class MotoBed: @unchecked Sendable {
+    let process = Process()
+    let port: Int
+    let dir: String
+    var url: String { "http://127.0.0.1:\(port)" }
+    /// The bed's JSON: pgdr's and the admin's keys, the zone, the queues.
+    var state: [String: Any] = [:]
+
+    static let unblockedExec = """
+        import os, shutil, signal, sys
+        signal.pthread_sigmask(signal.SIG_SETMASK, set())
+        server = shutil.which("moto_server") or sys.exit("moto_server is not installed (pip install 'moto[server]')")
+        os.execv(server, [server, "-H", "127.0.0.1", "-p", sys.argv[1]])
+        """
+
+    static var script: String { URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("moto_bed.py").path }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        try withUnsafeMutablePointer(to: &address) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                guard bind(fd, $0, length) == 0, getsockname(fd, $0, &length) == 0 else { throw POSIXError(.EADDRINUSE) }
+            }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Starts moto_server and builds the bed (`standalone`: both instances standalone).
+    init(standalone: Bool = false) async throws {
+        port = try Self.freePort()
+        dir = try CLI.tempDirectory()
+        // Foundation starts children with the signal mask of the thread that
+        // ran it, where SIGTERM may be blocked: unblock it before exec, so
+        // stop() can end moto_server the ordinary way.
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", Self.unblockedExec, "\(port)"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["MOTO_RECORDER_FILEPATH"] = "\(dir)/recording.jsonl"
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        var up = false
+        while Date() < deadline, !up {
+            up = (try? await CLI.program("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "\(url)/moto-api/"]))?.stdout == "200"
+            if !up { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        try #require(up, "moto_server did not start on \(url) (pip install 'moto[server]')")
+        let setup = try await bed(["setup"] + (standalone ? ["standalone"] : []))
+        state = try #require(try JSONSerialization.jsonObject(with: Data(setup.utf8)) as? [String: Any])
+    }
+
+    func stop() {
+        if process.isRunning {
+            let pid = process.processIdentifier
+            kill(pid, SIGTERM)
+            let deadline = Date().addingTimeInterval(5)
+            while process.isRunning, Date() < deadline { usleep(50_000) }
+            if process.isRunning { kill(pid, SIGKILL) }
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: dir)
+        try? FileManager.default.removeItem(atPath: "/tmp/pgdr-moto-bed-\(port).json")
+    }
+
+    @discardableResult
+    func bed(_ arguments: [String]) async throws -> String {
+        let command = arguments[0]
+        let result = try await CLI.program("/usr/bin/env", ["python3", Self.script, command, url] + arguments.dropFirst())
+        try #require(result.status == 0, "moto_bed.py \(arguments.joined(separator: " ")): \(result.stderr)")
+        return result.stdout
+    }
+
+    func json(_ arguments: [String]) async throws -> Any { try JSONSerialization.jsonObject(with: Data(try await bed(arguments).utf8)) }
+
+    func key(_ user: String) -> (String, String) {
+        let entry = state[user] as? [String: String] ?? [:]
+        return (entry["key"] ?? "", entry["secret"] ?? "")
+    }
+
+    /// The environment pgdr runs with: pgdr's keys, no shared files, no instance metadata.
+    var pgdrEnvironment: [String: String] {
+        let (key, secret) = key("pgdr")
+        return ["AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret, "HOME": dir, "AWS_EC2_METADATA_DISABLED": "true",
+                "AWS_PROFILE": ""]
+    }
+
+    /// pgdr.yaml for this bed.
+    func spec(extra: String = "", approvalTimeout: String = "15m") throws -> String {
+        let path = "\(dir)/pgdr.yaml"
+        try """
+            name: orders
+            environment: prod
+            target: aws
+            objectives: {rpo: 1m, rto: 5m}
+            engine: {version: "15"}
+            primary: {region: us-east-1, instanceClass: db.r6g.large}
+            dr: {region: us-east-2, instanceClass: db.r6g.large}
+            failover: {maxDataLoss: 1m, approvalTimeout: \(approvalTimeout)}
+            dns: {hostedZoneId: \(state["zone"] as? String ?? ""), recordName: db.example.com}
+            aws:
+              endpoint: \(url)
+              fenceParameterGroup: orders-fence-prod
+              promotionTimeout: 30s
+            \(extra)
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// pgdr's own requests as moto recorded them: (method, path, action, body).
+    func pgdrRequests() async throws -> [(method: String, path: String, action: String, body: String)] {
+        let (key, _) = key("pgdr")
+        let rows = try await json(["recording"]) as? [[String]] ?? []
+        return rows.filter { $0.count == 5 && $0[4] == key }.map { ($0[0], $0[1], $0[2], $0[3]) }
+    }
+}
