@@ -41,7 +41,13 @@ public enum FailoverPlanner {
             let lag = StatusEvaluator.measureLag(primary: old, standby: candidate)
             lossBytes = lag.lagBytes
             lossSeconds = lag.lagSeconds
-            warnings.append("the primary \(old.name) is reachable: a failover will stop it (prefer `pgdr switchover`, which loses nothing)")
+            if spec.target == .aws {
+                warnings.append("the primary \(old.name) is reachable: a failover fences it (aws.fenceParameterGroup, then a reboot), and "
+                                + "what the replica has not received by then is lost; RDS offers no zero-loss switchover for a "
+                                + "cross-region replica, so stop the application's writes first when you can")
+            } else {
+                warnings.append("the primary \(old.name) is reachable: a failover will stop it (prefer `pgdr switchover`, which loses nothing)")
+            }
         } else {
             // Primary gone. Received-but-not-replayed WAL is not lost (promotion
             // replays it); what the replica never received is.

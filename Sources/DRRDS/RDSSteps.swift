@@ -86,7 +86,7 @@ public struct RDSSteps: Sendable {
         }
         throw AWSError.timedOut("\(id) did not finish promoting within aws.promotionTimeout (\(spec.aws.promotionTimeout)): RDS reports it "
                                 + "\(last.status)" + (last.replicaSource.map { ", still a replica of \($0)" } ?? "")
-                                + ". Nothing else was changed: DNS still points where it did. `pgdr approve ID` waits again")
+                                + ". Nothing else was changed: DNS still points where it did")
     }
 
     /// The new primary as RDS sees it. A write would prove more; it needs

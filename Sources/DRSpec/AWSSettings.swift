@@ -15,8 +15,6 @@ public struct AWSSettings: Sendable, Hashable, Codable {
     public var endpoint: String?
     /// Where failover notices go (default: the DR region's topic that synth creates, `NAME-alerts-ENV`).
     public var snsTopicArn: String?
-    /// The Secrets Manager secret with the master user (default: synth's `NAME-master-ENV`), for SQL checks.
-    public var secretId: String?
     /// A DB parameter group with `default_transaction_read_only = 1`: the
     /// fence for a reachable old primary (applied, then the instance rebooted).
     public var fenceParameterGroup: String?

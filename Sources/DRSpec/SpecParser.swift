@@ -194,7 +194,6 @@ public enum SpecParser {
                            hint: "arn:aws:sns:REGION:ACCOUNT:NAME")
             }
         }
-        aws.secretId = a.string("secretId")
         aws.fenceParameterGroup = a.string("fenceParameterGroup")
         aws.promotionTimeout = a.timeSpan("promotionTimeout", default: aws.promotionTimeout, range: .seconds(5)...TimeSpan.hours(6))!
         aws.replicaTimeout = a.timeSpan("replicaTimeout", default: aws.replicaTimeout, range: .seconds(5)...TimeSpan.hours(24))!

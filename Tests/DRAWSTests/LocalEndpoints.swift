@@ -1,0 +1,59 @@
+import Foundation
+import PGDRTestSupport
+import Testing
+
+/// `local_endpoints.py` on a free loopback port: instance metadata (IMDSv2),
+/// a container credentials endpoint, and an API endpoint that throttles or
+/// fails. Stopped by its PID.
+final class LocalEndpoints: @unchecked Sendable {
+    let process = Process()
+    let port: Int
+    var url: String { "http://127.0.0.1:\(port)" }
+    static let containerToken = "container-authorization-token"
+
+    static var script: String { URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("local_endpoints.py").path }
+
+    init(mode: String = "throttle") throws {
+        let out = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        // As MotoBed: SIGTERM unblocked before exec, so stop() ends it the ordinary way.
+        process.arguments = ["python3", "-c", """
+            import os, signal, sys
+            signal.pthread_sigmask(signal.SIG_SETMASK, set())
+            os.execv(sys.executable, [sys.executable] + sys.argv[1:])
+            """, Self.script, mode]
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let line = String(decoding: out.fileHandleForReading.availableDataLine(), as: UTF8.self)
+        port = try #require(Int(line.trimmingCharacters(in: .whitespacesAndNewlines)), "local_endpoints.py did not start: \(line)")
+    }
+
+    /// API calls answered so far.
+    func count() async throws -> Int {
+        let result = try await CLI.program("/usr/bin/curl", ["-s", "\(url)/count"])
+        return Int(result.stdout) ?? -1
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        let pid = process.processIdentifier
+        kill(pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning, Date() < deadline { usleep(50_000) }
+        if process.isRunning { kill(pid, SIGKILL) }
+        process.waitUntilExit()
+    }
+}
+
+extension FileHandle {
+    /// Reads up to the first newline (the port the child prints).
+    func availableDataLine() -> Data {
+        var line = Data()
+        while true {
+            let byte = readData(ofLength: 1)
+            if byte.isEmpty || byte == Data([0x0A]) { return line }
+            line.append(byte)
+        }
+    }
+}
