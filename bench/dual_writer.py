@@ -8,6 +8,8 @@ acknowledged it and the client's clock when the answer arrived.
 usage: dual_writer.py OUTFILE INTERVAL_MS DSN [DSN ...]
 Runs until SIGTERM; then writes
   {"acks": [[id, t_ack, dsn_index], ...], "errors": [n per dsn]}.
+On each node's first acknowledged write it creates OUTFILE.first-INDEX, so a
+caller can wait until the writer really reaches a node before injecting a fault.
 The table pgdr_dual(id bigint primary key) must exist on the primary. Ids start
 from the clock (milliseconds x 1000), so runs one after another never collide.
 """
@@ -27,7 +29,7 @@ signal.signal(signal.SIGINT, stop_running)
 signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT])
 ids = itertools.count(int(time.time() * 1000) * 1000)  # next() is atomic in CPython: ids never repeat across threads
 lock = threading.Lock()
-acks, errors = [], [0] * len(dsns)
+acks, errors, reached = [], [0] * len(dsns), set()
 
 def write(index, dsn):
     conn = None
@@ -45,6 +47,10 @@ def write(index, dsn):
                 cur.execute("INSERT INTO pgdr_dual (id) VALUES (%s)", (row,))
             with lock:
                 acks.append((row, time.time(), index))
+                first = index not in reached
+                reached.add(index)
+            if first:
+                open(f"{outfile}.first-{index}", "w").close()
         except Exception:
             with lock:
                 errors[index] += 1

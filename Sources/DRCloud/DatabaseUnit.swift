@@ -30,9 +30,18 @@ extension RegionStack {
             "DeletionProtection": .bool(site.deletionProtection),
             "AutoMinorVersionUpgrade": true,
             "CopyTagsToSnapshot": true,
+            "EnableIAMDatabaseAuthentication": true,
             "BackupRetentionPeriod": .int(spec.backup.retentionDays),
             "Tags": tags,
         ]
+        // RDS would create the log group for exported logs itself, outside
+        // the stack, unencrypted and kept forever: the stack owns it instead.
+        let identifier = AWSRules.instanceIdentifier(spec, dr: role == .dr)
+        template.add("DatabaseLogs", CFResource("AWS::Logs::LogGroup", [
+            "LogGroupName": .string("/aws/rds/instance/\(identifier)/postgresql"), "RetentionInDays": 30,
+            "KmsKeyId": .getAtt("DataKey", "Arn"),
+        ]))
+        common["EnableCloudwatchLogsExports"] = ["postgresql"]
         if role == .primary {
             common["DBInstanceIdentifier"] = .string(AWSRules.instanceIdentifier(spec, dr: false))
             common["Engine"] = "postgres"
@@ -44,8 +53,7 @@ extension RegionStack {
             common["MasterUsername"] = .sub("{{resolve:secretsmanager:${MasterSecret}:SecretString:username}}")
             common["MasterUserPassword"] = .sub("{{resolve:secretsmanager:${MasterSecret}:SecretString:password}}")
             common["PreferredBackupWindow"] = "03:00-04:00"
-            common["EnableCloudwatchLogsExports"] = ["postgresql"]
-            template.add("Database", CFResource("AWS::RDS::DBInstance", common))
+            template.add("Database", CFResource("AWS::RDS::DBInstance", common, dependsOn: ["DatabaseLogs"]))
             template.add("MasterSecretAttachment", CFResource("AWS::SecretsManager::SecretTargetAttachment", [
                 "SecretId": .ref("MasterSecret"), "TargetId": .ref("Database"), "TargetType": "AWS::RDS::DBInstance",
             ]))
@@ -57,7 +65,11 @@ extension RegionStack {
             common["SourceDBInstanceIdentifier"] = .ref("PrimaryDBInstanceArn")
             common["SourceRegion"] = .string(peer.region)
             common["KmsKeyId"] = .getAtt("DataKey", "Arn")
-            template.add("Database", CFResource("AWS::RDS::DBInstance", common, condition: "HasPrimary"))
+            // Retained: an update that empties PrimaryDBInstanceArn (step 3 re-run
+            // while the primary region is down) drops it from the stack, and it
+            // may be the promoted primary by then. `pgdr destroy` deletes it by name.
+            template.add("Database", CFResource("AWS::RDS::DBInstance", common, dependsOn: ["DatabaseLogs"], condition: "HasPrimary",
+                                                deletionPolicy: "Retain"))
             template.outputs["Endpoint"] = CFOutput(description: "replica endpoint", value: .getAtt("Database", "Endpoint.Address"),
                                                     exportName: nil, condition: "HasPrimary")
         }

@@ -8,10 +8,33 @@ extension RegionStack {
     /// PutMetricData, which has none and is limited to pgdr's namespace.
     mutating func addFunctions() {
         let dbArn: CFValue = .sub("arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:\(AWSRules.instanceIdentifier(spec, dr: role == .dr))")
+        // The old primary, in the other region: what the DR failover function fences.
+        let peerDBArn: CFValue = .sub("arn:${AWS::Partition}:rds:\(peer.region):${AWS::AccountId}:db:\(AWSRules.instanceIdentifier(spec, dr: role != .dr))")
+        // This region's copy of the master secret (the primary's, or its replica): the SQL checks' credentials.
+        let secretArn: CFValue = .sub("arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:\(name("master"))-*")
+        var failover: [CFValue] = []
+        if role == .dr {
+            failover = [
+                ["Effect": "Allow", "Action": ["rds:PromoteReadReplica"], "Resource": dbArn],
+                ["Effect": "Allow", "Action": ["rds:ModifyDBInstance", "rds:RebootDBInstance", "rds:DescribeDBInstances"], "Resource": peerDBArn],
+            ]
+            if let dns = spec.dns {
+                failover += [
+                    ["Effect": "Allow", "Action": ["route53:ChangeResourceRecordSets"],
+                     "Resource": .sub("arn:${AWS::Partition}:route53:::hostedzone/\(dns.hostedZoneId)")],
+                    ["Effect": "Allow", "Action": ["route53:GetChange"], "Resource": .sub("arn:${AWS::Partition}:route53:::change/*")],
+                ]
+            }
+        }
+        let readSecret: CFValue = ["Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": secretArn]
+        // An invocation that fails every retry is kept (14 days, encrypted), not lost.
+        template.add("FunctionDeadLetters", CFResource("AWS::SQS::Queue", [
+            "QueueName": .string(name("function-dead-letters")), "MessageRetentionPeriod": 1_209_600,
+            "KmsMasterKeyId": .ref("DataKey"), "Tags": tags,
+        ]))
         for (id, base, extra) in [
-            ("LagMonitor", "lag-monitor", [CFValue]()),
-            ("FailoverFunction", "failover",
-             role == .dr ? [["Effect": "Allow", "Action": ["rds:PromoteReadReplica"], "Resource": dbArn]] : []),
+            ("LagMonitor", "lag-monitor", [readSecret]),
+            ("FailoverFunction", "failover", [readSecret] + failover),
         ] {
             let functionName = name(base)
             let logGroup: CFValue = .sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/\(functionName):*")
@@ -27,6 +50,7 @@ extension RegionStack {
                  "Condition": ["StringEquals": ["cloudwatch:namespace": "pgdr"]]],
                 ["Effect": "Allow", "Action": ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface"],
                  "Resource": "*"],
+                ["Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": .getAtt("FunctionDeadLetters", "Arn")],
             ] + extra
             template.add("\(id)Role", CFResource("AWS::IAM::Role", [
                 "AssumeRolePolicyDocument": ["Version": "2012-10-17", "Statement": [[
@@ -39,6 +63,10 @@ extension RegionStack {
                 "Runtime": "provided.al2023", "Handler": "bootstrap", "Architectures": ["arm64"],
                 "Code": ["S3Bucket": .ref("LambdaCodeBucket"), "S3Key": .ref("LambdaCodeKey")],
                 "Role": .getAtt("\(id)Role", "Arn"), "Timeout": 60, "MemorySize": 256,
+                // One at a time: two failover runs must never race, and a slow lag round must not pile up.
+                "ReservedConcurrentExecutions": 1,
+                "KmsKeyArn": .getAtt("DataKey", "Arn"),
+                "DeadLetterConfig": ["TargetArn": .getAtt("FunctionDeadLetters", "Arn")],
                 "Environment": ["Variables": ["PGDR_FUNCTION": .string(base), "PGDR_DB_INSTANCE": .string(AWSRules.instanceIdentifier(spec, dr: role == .dr)),
                                               "PGDR_TOPIC": .ref("AlertTopic")]],
                 "VpcConfig": ["SubnetIds": [.ref("PrivateSubnet0"), .ref("PrivateSubnet1")],
@@ -55,28 +83,48 @@ extension RegionStack {
             "FunctionName": .ref("LagMonitor"), "Action": "lambda:InvokeFunction",
             "Principal": "events.amazonaws.com", "SourceArn": .getAtt("LagSchedule", "Arn"),
         ]))
+        if role == .dr {
+            // The primary-down signal starts the failover function, which plans
+            // and asks for approval; nothing is promoted before an approval.
+            template.add("PrimaryDownRule", CFResource("AWS::Events::Rule", [
+                "Name": .string(name("primary-down")),
+                "Description": "pgdr: the primary-unreachable alarm in ALARM starts the failover function (plan, then ask for approval)",
+                "EventPattern": ["source": ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"],
+                                 "resources": [.getAtt("PrimaryUnreachableAlarm", "Arn")],
+                                 "detail": ["state": ["value": ["ALARM"]]]],
+                "Targets": [["Arn": .getAtt("FailoverFunction", "Arn"), "Id": "failover"]],
+            ], condition: "HasPrimary"))
+            template.add("PrimaryDownPermission", CFResource("AWS::Lambda::Permission", [
+                "FunctionName": .ref("FailoverFunction"), "Action": "lambda:InvokeFunction",
+                "Principal": "events.amazonaws.com", "SourceArn": .getAtt("PrimaryDownRule", "Arn"),
+            ], condition: "HasPrimary"))
+        }
     }
 
-    /// Route 53: a health check on the primary-region "primary-down" alarm,
-    /// and PRIMARY / SECONDARY failover records.
+    /// Route 53: PRIMARY / SECONDARY failover records with no health check
+    /// on them, so Route 53 never moves clients by itself (it would send
+    /// them to a read-only replica before any approval or promotion): the
+    /// records change only after promotion, by `pgdr approve` or the
+    /// failover function. The DR stack holds a health check on the DR
+    /// region's primary-unreachable metric alarm, for what watches Route 53
+    /// (dashboards, Route 53 ARC); the composite alarms cannot back one.
     mutating func addDNS() {
         guard let dns = spec.dns else { return }
-        var record: [String: CFValue] = [
+        let record: [String: CFValue] = [
             "HostedZoneId": .string(dns.hostedZoneId), "Name": .string(dns.recordName), "Type": "CNAME", "TTL": "30",
             "SetIdentifier": .string(name(role == .primary ? "primary" : "secondary")),
             "Failover": .string(role == .primary ? "PRIMARY" : "SECONDARY"),
             "ResourceRecords": [.getAtt("Database", "Endpoint.Address")],
         ]
-        if role == .primary {
+        if role == .dr {
             template.add("PrimaryHealthCheck", CFResource("AWS::Route53::HealthCheck", [
                 "HealthCheckConfig": [
                     "Type": "CLOUDWATCH_METRIC",
-                    "AlarmIdentifier": ["Name": .string(alarmName(DefaultAlarms.primaryDown)), "Region": .string(site.region)],
-                    "InsufficientDataHealthStatus": "LastKnownStatus",
+                    "AlarmIdentifier": ["Name": .string(alarmName("primary-unreachable")), "Region": .string(site.region)],
+                    "InsufficientDataHealthStatus": "Unhealthy",
                 ],
                 "HealthCheckTags": tags,
-            ]))
-            record["HealthCheckId"] = .ref("PrimaryHealthCheck")
+            ], dependsOn: ["PrimaryUnreachableAlarm"], condition: "HasPrimary"))
         }
         template.add("FailoverRecord", CFResource("AWS::Route53::RecordSet", record, condition: role == .dr ? "HasPrimary" : nil))
     }

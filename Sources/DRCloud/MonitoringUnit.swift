@@ -39,6 +39,22 @@ extension RegionStack {
                 "AlarmActions": [.ref("AlertTopic")], "OKActions": [.ref("AlertTopic")],
             ], dependsOn: members.indices.map { "Alarm\($0)" }, condition: role == .dr ? "HasPrimary" : nil))
         }
+        if role == .dr {
+            // The primary-down signal that survives the primary region: the DR
+            // region's lag monitor reaches the primary over the peering every
+            // minute and publishes pgdr/PrimaryReachable (1 or 0). A metric
+            // alarm (Route 53 health checks follow metric alarms, not
+            // composites), in the DR region; no data counts as unreachable.
+            template.add("PrimaryUnreachableAlarm", CFResource("AWS::CloudWatch::Alarm", [
+                "AlarmName": .string(alarmName("primary-unreachable")),
+                "AlarmDescription": "pgdr: the DR region's lag monitor cannot reach the primary (3 minutes running); the failover function plans a failover and asks for approval",
+                "Namespace": "pgdr", "MetricName": "PrimaryReachable",
+                "Dimensions": [["Name": "Deployment", "Value": .string(spec.resourceName(spec.name))]],
+                "Statistic": "Minimum", "Period": 60, "EvaluationPeriods": 3, "DatapointsToAlarm": 3,
+                "Threshold": "1", "ComparisonOperator": "LessThanThreshold", "TreatMissingData": "breaching",
+                "AlarmActions": [.ref("AlertTopic")], "OKActions": [.ref("AlertTopic")],
+            ], condition: "HasPrimary"))
+        }
         template.add("RDSEventsRule", CFResource("AWS::Events::Rule", [
             "Name": .string(name("rds-events")),
             "Description": "RDS failover, failure, low storage and recovery events to SNS",

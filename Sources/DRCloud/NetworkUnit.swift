@@ -29,6 +29,8 @@ extension RegionStack {
                  "Description": "application"],
                 ["IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "CidrIp": .string(peer.vpcCidr),
                  "Description": "peer region"],
+                ["IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "SourceSecurityGroupId": .ref("EndpointSecurityGroup"),
+                 "Description": "pgdr functions and the secret's rotation"],
             ],
             "SecurityGroupEgress": [["IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": .string(site.vpcCidr),
                                      "Description": "AWS APIs through VPC endpoints"]],

@@ -37,7 +37,7 @@ public struct RegionStack {
     }
 
     mutating func addParameters() {
-        template.parameters["LambdaCodeBucket"] = CFParameter("S3 bucket holding the pgdr Lambda bootstrap zip (provided.al2023)")
+        template.parameters["LambdaCodeBucket"] = CFParameter("S3 bucket in this stack's region holding the pgdr Lambda bootstrap zip (provided.al2023): Lambda takes code only from its own region")
         template.parameters["LambdaCodeKey"] = CFParameter("S3 key of the bootstrap zip", default: "pgdr/bootstrap.zip")
         if role == .dr {
             template.parameters["PrimaryDBInstanceArn"] = CFParameter("ARN of the primary DB instance (output DBInstanceArn of the primary stack); empty on the first deploy", default: "")
@@ -50,6 +50,7 @@ public struct RegionStack {
             template.parameters["DrVpcId"] = CFParameter("VPC id in the DR region (output VpcId of the DR stack)", default: "")
             template.conditions["HasDrBucket"] = ["Fn::Not": [["Fn::Equals": [.ref("DrBucketArn"), ""]]]]
             template.conditions["HasDrVpc"] = ["Fn::Not": [["Fn::Equals": [.ref("DrVpcId"), ""]]]]
+            template.conditions["HasDrKey"] = ["Fn::Not": [["Fn::Equals": [.ref("DrKeyArn"), ""]]]]
         }
     }
 }

@@ -6,14 +6,18 @@ public struct CFResource: Sendable, Hashable {
     public var properties: [String: CFValue]
     public var dependsOn: [String] = []
     public var condition: String?
-    /// Always `Delete` in pgdr: the whole deployment can be destroyed.
+    /// `Delete` everywhere but the DR database, which is `Retain`: a stack
+    /// update that drops it (an empty PrimaryDBInstanceArn) must never delete
+    /// what may be the promoted primary. `pgdr destroy` deletes it by name.
     public var deletionPolicy: String = "Delete"
 
-    public init(_ type: String, _ properties: [String: CFValue], dependsOn: [String] = [], condition: String? = nil) {
+    public init(_ type: String, _ properties: [String: CFValue], dependsOn: [String] = [], condition: String? = nil,
+                deletionPolicy: String = "Delete") {
         self.type = type
         self.properties = properties
         self.dependsOn = dependsOn
         self.condition = condition
+        self.deletionPolicy = deletionPolicy
     }
 }
 
@@ -59,6 +63,8 @@ public struct CFOutput: Sendable, Hashable, Encodable {
 /// A whole template; `json()` is deterministic (sorted keys, stable spacing).
 public struct CFTemplate: Sendable {
     public var description: String
+    /// Macros CloudFormation expands (`AWS::SecretsManager-2020-07-23` for hosted rotation).
+    public var transforms: [String] = []
     public var parameters: [String: CFParameter] = [:]
     public var conditions: [String: CFValue] = [:]
     public var resources: [String: CFResource] = [:]
@@ -77,12 +83,13 @@ public struct CFTemplate: Sendable {
         struct Whole: Encodable {
             let template: CFTemplate
             enum Keys: String, CodingKey {
-                case version = "AWSTemplateFormatVersion", description = "Description", parameters = "Parameters"
+                case version = "AWSTemplateFormatVersion", transform = "Transform", description = "Description", parameters = "Parameters"
                 case conditions = "Conditions", resources = "Resources", outputs = "Outputs"
             }
             func encode(to encoder: any Encoder) throws {
                 var c = encoder.container(keyedBy: Keys.self)
                 try c.encode("2010-09-09", forKey: .version)
+                if !template.transforms.isEmpty { try c.encode(template.transforms, forKey: .transform) }
                 try c.encode(template.description, forKey: .description)
                 if !template.parameters.isEmpty { try c.encode(template.parameters, forKey: .parameters) }
                 if !template.conditions.isEmpty { try c.encode(template.conditions, forKey: .conditions) }

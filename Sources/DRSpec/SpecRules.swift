@@ -68,6 +68,9 @@ enum SpecRules {
                 sink.add("failover.mode", at: at("failover.mode"), "automatic failover is not offered on RDS: a cross-region promotion is approved by an operator",
                          hint: "use failover.mode: manual (pgdr failover, then pgdr approve)")
             }
+            if spec.replication.mode == .sync {
+                sink.add("replication.mode", at: at("replication.mode"), AWSRules.syncOnRDS, hint: AWSRules.syncOnRDSHint)
+            }
             if spec.primary.instanceIdentifier != nil, spec.primary.instanceIdentifier == spec.dr.instanceIdentifier {
                 sink.add("dr.instanceIdentifier", at: at("dr.instanceIdentifier"), "the DR instance has the primary's identifier",
                          hint: "each instance has its own identifier")

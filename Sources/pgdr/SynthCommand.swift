@@ -22,6 +22,12 @@ struct SynthCommand: ParsableCommand {
     func run() throws {
         let parsed = try config.load()
         let spec = parsed.spec
+        let (errors, notes) = AWSRules.synthProblems(spec)
+        if !errors.isEmpty {
+            for error in errors { FileHandle.standardError.write(Data("pgdr: \(error.key): \(error.message); \(error.hint)\n".utf8)) }
+            throw fail("nothing was written: the spec cannot be deployed on AWS as it stands", code: Exit.badInput)
+        }
+        for note in notes { FileHandle.standardError.write(Data("pgdr: note: \(note)\n".utf8)) }
         let plan = DeployPlan.make(spec)
         let contents: [String: String]
         do {

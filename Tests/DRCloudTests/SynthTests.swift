@@ -71,12 +71,14 @@ func resources(_ template: CFTemplate) throws -> [String: [String: Any]] {
         }
     }
 
-    @Test func nothingIsRetainedAndNamesCarryTheSuffix() throws {
+    @Test func onlyTheReplicaIsRetainedAndNamesCarryTheSuffix() throws {
         for spec in specs {
             for role in [RegionStack.Role.primary, .dr] {
                 for (id, resource) in try resources(RegionStack.build(spec, role: role)) {
-                    #expect(resource["DeletionPolicy"] as? String == "Delete", "\(id) would be retained")
-                    #expect(resource["UpdateReplacePolicy"] as? String == "Delete", "\(id)")
+                    // The one exception: the DR database (it may be the promoted primary).
+                    let policy = role == .dr && id == "Database" ? "Retain" : "Delete"
+                    #expect(resource["DeletionPolicy"] as? String == policy, "\(id): \(resource["DeletionPolicy"] ?? "none")")
+                    #expect(resource["UpdateReplacePolicy"] as? String == policy, "\(id)")
                     let properties = resource["Properties"] as? [String: Any] ?? [:]
                     // A DNS record's name is the client-facing name from `dns.recordName`.
                     if resource["Type"] as? String == "AWS::Route53::RecordSet" { continue }

@@ -33,7 +33,8 @@ struct QuorumTests {
     /// node takes writes, and after the heal the old primary streams from it.
     func partitionPrimaryRegion(_ lab: RegionLab, primary: String, standby: String) async throws {
         let writer = try DualWriter(lab)
-        try await Task.sleep(for: .seconds(1))
+        #expect(await writer.reached(primary), "the writer never reached \(primary)")
+        try await Task.sleep(for: .milliseconds(300))
         let cut = Date().timeIntervalSince1970
         #expect(try await lab.lab(["fault", "partition", lab.region(primary)]).status == 0)
         let promoted = await RegionLab.eventually(.seconds(30)) { await lab.writable(standby) }
@@ -113,7 +114,8 @@ struct QuorumTests {
         do {
             let (primary, standby) = try await lab.roles()
             let writer = try DualWriter(lab)
-            try await Task.sleep(for: .seconds(1))
+            #expect(await writer.reached(primary), "the writer never reached \(primary)")
+            try await Task.sleep(for: .milliseconds(300))
             let killed = Date().timeIntervalSince1970
             #expect(try await lab.lab(["fault", "kill", primary]).status == 0)
             let promoted = await RegionLab.eventually(.seconds(30)) { await lab.writable(standby) }
@@ -132,9 +134,14 @@ struct QuorumTests {
             let status = try await lab.pgdr(["status"])
             #expect(status.stdout.contains("quorum: leader key held by \(standby)"), "\(status.stdout)")
             #expect(status.stdout.contains("agent \(primary): standby"))
-            let metrics = await lab.metrics(standby)
+            // The agent exports on its monitoring rounds: within a few of them.
+            var metrics = ""
+            let exported = await RegionLab.eventually(.seconds(15)) {
+                metrics = await lab.metrics(standby)
+                return metrics.contains("pgdr_dcs_leader{node=\"\(standby)\"} 1")
+            }
             #expect(metrics.contains("pgdr_dcs_reachable 1"))
-            #expect(metrics.contains("pgdr_dcs_leader{node=\"\(standby)\"} 1"), "\(metrics.split(separator: "\n").filter { $0.contains("dcs") })")
+            #expect(exported, "\(metrics.split(separator: "\n").filter { $0.contains("dcs") || $0.contains("is_primary") })")
         }
     }
 
@@ -146,6 +153,11 @@ struct QuorumTests {
         let short = "\(lab.dir)/pgdr-short.yaml"
         try String(contentsOfFile: lab.config, encoding: .utf8).replacingOccurrences(of: "approvalTimeout: 15m", with: "approvalTimeout: 10s")
             .write(toFile: short, atomically: true, encoding: .utf8)
+        // pg1's agent saves its position before it takes (and each time it renews) the key:
+        // without one, the plan below would rightly be refused as an unknown loss.
+        #expect(await RegionLab.eventually(.seconds(30)) {
+            (try? await lab.pgdr(["status"]))?.stdout.contains("leader key held by pg1") == true
+        }, "pg1 never took the leader key")
 
         #expect(try await lab.lab(["fault", "kill", "pg1"]).status == 0)
         // While pg1's lease may be alive its last position is not final: the plan is refused (exit 3) with when to retry.
@@ -212,7 +224,8 @@ struct QuorumTests {
         defer { lab.destroy() }
         #expect(await RegionLab.eventually(.seconds(30)) { await lab.streams("pg2") })
         let writer = try DualWriter(lab)
-        try await Task.sleep(for: .seconds(1))
+        #expect(await writer.reached("pg1"), "the writer never reached pg1")
+        try await Task.sleep(for: .milliseconds(300))
         #expect(try await lab.lab(["fault", "partition", lab.region("pg1")]).status == 0)
         let promoted = await RegionLab.eventually(.seconds(30)) { await lab.writable("pg2") }
         try await Task.sleep(for: .seconds(1))

@@ -144,6 +144,12 @@ final class DualWriter: @unchecked Sendable {
 
     func index(_ node: String) -> Int { nodes.firstIndex(of: node)! }
 
+    /// Waits until the writer has had a write acknowledged by `node` (a
+    /// loaded machine can take more than a second to connect).
+    func reached(_ node: String, within limit: Duration = .seconds(20)) async -> Bool {
+        await RegionLab.eventually(limit) { FileManager.default.fileExists(atPath: "\(self.out).first-\(self.index(node))") }
+    }
+
     /// A test that stops early (a failed #require) leaves no writer behind.
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
