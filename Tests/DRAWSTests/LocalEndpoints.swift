@@ -35,6 +35,12 @@ final class LocalEndpoints: @unchecked Sendable {
         return Int(result.stdout) ?? -1
     }
 
+    /// When each API call arrived (seconds on the server's monotonic clock).
+    func arrivals() async throws -> [Double] {
+        let result = try await CLI.program("/usr/bin/curl", ["-s", "\(url)/times"])
+        return (try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [Double]) ?? []
+    }
+
     func stop() {
         guard process.isRunning else { return }
         let pid = process.processIdentifier

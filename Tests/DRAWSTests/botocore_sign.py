@@ -7,15 +7,31 @@ Used by the tests to compare pgdr's signer byte for byte."""
 import datetime, json, sys
 from unittest import mock
 
+import botocore.auth
 from botocore.auth import SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+
+def frozen(when):
+    """The signer's clock stopped at `when`, whichever way this botocore reads it
+    (newer releases call botocore.auth.get_current_datetime, older ones
+    datetime.datetime.utcnow)."""
+    if hasattr(botocore.auth, "get_current_datetime"):
+        return mock.patch("botocore.auth.get_current_datetime", return_value=when)
+
+    class Frozen(datetime.datetime):
+        @classmethod
+        def utcnow(cls):
+            return when
+
+    return mock.patch.object(datetime, "datetime", Frozen)
+
 
 out = []
 for r in json.load(sys.stdin):
     creds = Credentials(r["key"], r["secret"], r.get("token"))
     when = datetime.datetime.strptime(r["date"], "%Y%m%dT%H%M%SZ")
-    with mock.patch("botocore.auth.get_current_datetime", return_value=when):
+    with frozen(when):
         if "presign" in r:
             request = AWSRequest(method="GET", url=r["url"], params=dict(r["presign"]["params"]))
             SigV4QueryAuth(creds, r["service"], r["region"], expires=3600).add_auth(request)

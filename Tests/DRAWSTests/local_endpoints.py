@@ -8,10 +8,11 @@ throttles (HTTP 400 Throttling) or fails (HTTP 503), to see retries end.
                         prints the port it listens on, then serves until killed; every
                         POST (an API call) is answered HTTP 400 Throttling, or HTTP 503.
   GET /count            how many API calls were answered.
+  GET /times            when each arrived (seconds, monotonic clock), as a JSON list.
 
 The credentials it hands out are made up for the test and printed nowhere.
 """
-import json, sys, uuid
+import json, sys, time, uuid
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -19,6 +20,7 @@ TOKEN = uuid.uuid4().hex
 CONTAINER_TOKEN = "container-authorization-token"
 ROLE = "pgdr-role"
 api_requests = 0
+arrivals = []
 MODE = sys.argv[1] if len(sys.argv) > 1 else "throttle"
 
 
@@ -48,6 +50,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/count":
             return self.answer(200, str(api_requests), "text/plain")
+        if self.path == "/times":
+            return self.answer(200, json.dumps(arrivals))
         if self.path.startswith("/latest/"):
             if self.headers.get("X-aws-ec2-metadata-token") != TOKEN:
                 return self.answer(401, "", "text/plain")  # IMDSv2: no token, no answer
@@ -67,6 +71,7 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)
         api_requests += 1
+        arrivals.append(time.monotonic())
         if MODE == "unavailable":
             return self.answer(503, "<ErrorResponse><Error><Code>ServiceUnavailable</Code><Message>try again</Message></Error></ErrorResponse>",
                                "text/xml")
