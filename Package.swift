@@ -59,6 +59,8 @@ let package = Package(
         ]),
         // Seams: NodeControl (a server's processes), NodeSQL (its admin SQL), ClusterObserver, the clock.
         .target(name: "DRControl", dependencies: ["DRSpec", "DRStatus"]),
+        // Shell: backups through pgBackRest (its configuration, runs, info).
+        .target(name: "DRBackup", dependencies: ["DRSpec", "DRStatus", "DRProcess"]),
         // Shell: postgres-nio connections, probes and SQL actions.
         .target(name: "DRPostgres", dependencies: [
             "DRSpec", "DRStatus", "DRControl",
@@ -67,7 +69,7 @@ let package = Package(
         ]),
         // Shell: NodeControl for data directories (pg_ctl, systemd) and user commands; the lab.
         .target(name: "DRLocal", dependencies: [
-            "DRSpec", "DRStatus", "DRPostgres", "DRControl", "DRProcess",
+            "DRSpec", "DRStatus", "DRPostgres", "DRControl", "DRProcess", "DRBackup",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Pure: metric series, CloudWatch-style alarms and composites, notification policy.
@@ -105,7 +107,7 @@ let package = Package(
         ]),
         .executableTarget(name: "pgdr", dependencies: [
             "DRSpec", "DRStatus", "DRPostgres", "DRLocal", "DRMonitor", "DRAgent", "DROrchestrator", "DROperations", "DRCloud", "DRDrill", "DRDCS",
-            "DRAWS", "DRRDS",
+            "DRAWS", "DRRDS", "DRBackup",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -146,7 +148,7 @@ let package = Package(
         ]),
         // Runs the built `pgdr` binary for exit codes and messages.
         .testTarget(name: "PGDRCLITests", dependencies: [
-            "pgdr", "DRLocal", "DRPostgres", "DRSpec", "DROperations", "DRDrill", "PGDRTestSupport",
+            "pgdr", "DRLocal", "DRPostgres", "DRSpec", "DROperations", "DRDrill", "DRBackup", "PGDRTestSupport",
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
     ],

@@ -1,3 +1,4 @@
+import DRBackup
 import DRControl
 import DRPostgres
 import DRProcess
@@ -28,13 +29,16 @@ public struct Lab: Sendable {
     let quorum: Bool
     /// For a new lab of regions: failover.mode automatic.
     let automatic: Bool
+    /// For a new lab: backups through pgBackRest, a repository in each region.
+    let backups: Bool
 
     public init(directory: String, synchronous: Bool = false, quorum: Bool = false, automatic: Bool = false,
-                logger: Logger = Logger(label: "pgdr.lab")) {
+                backups: Bool = false, logger: Logger = Logger(label: "pgdr.lab")) {
         self.layout = LabLayout(root: directory)
         self.synchronous = synchronous
         self.quorum = quorum
         self.automatic = automatic
+        self.backups = backups
         self.logger = logger
     }
 
@@ -79,7 +83,8 @@ public struct Lab: Sendable {
                              starter: .pgCtl(logFile: layout.logFile(node.region)),
                              replicationUser: LabConfig.replicationRole,
                              replicationPassfile: layout.serverPassfile(node.region),
-                             restoreCommand: LabConfig.restoreCommand(peerArchive: layout.archive(peer(of: node).region)),
+                             restoreCommand: (try? loadState())?.backups == true ? backupConfig(node).restoreCommand
+                                : LabConfig.restoreCommand(peerArchive: layout.archive(peer(of: node).region)),
                              timeout: .seconds(60),
                              namespace: (try? loadState())?.quorum?.network.region(node.region)?.namespace)
     }
@@ -133,6 +138,7 @@ public struct Lab: Sendable {
         var state = LabState(phase: .building, postgresMajor: binaries.major, binDirectory: binaries.directory,
                              serverUser: user.name, createdAt: Date(), nodes: nodes)
         state.quorum = network.map { LabState.Quorum(network: $0, automatic: automatic) }
+        state.backups = backups ? true : nil
         try state.save(layout.stateFile)
 
         // Passwords: generated here, kept in files only the invoking user can read.
@@ -161,6 +167,12 @@ public struct Lab: Sendable {
                                          entries: [(LabConfig.replicationRole, replication)])
         }
         try await checkReachable(by: user)
+        if backups {
+            // Before the first server starts: its archive_command goes through pgBackRest.
+            let passphrase = SecretFile.generate()
+            try SecretFile.write(passphrase, to: layout.secret("backup"), owner: nil)
+            for node in nodes { try PgBackRestSetup.write(backupConfig(node), passphrase: passphrase, owner: user.runAs) }
+        }
 
         let primary = nodes[0], standby = nodes[1]
         try await initPrimary(primary, binaries: binaries, user: user, admin: admin)
@@ -178,7 +190,13 @@ public struct Lab: Sendable {
                                            logger: logger) { _ = try await $0.rows("SELECT pg_reload_conf()") }
         }
 
-        try LabSpecFile.text(major: binaries.major, nodes: nodes, layout: layout, synchronous: synchronous, quorum: state.quorum)
+        if backups {
+            let pgbackrest = try PgBackRest(config: backupConfig(primary), runAs: user.runAs)
+            try await pgbackrest.run(["stanza-create"], timeout: .seconds(120))
+            try await pgbackrest.run(["check"], timeout: .seconds(120))
+        }
+        try LabSpecFile.text(major: binaries.major, nodes: nodes, layout: layout, synchronous: synchronous, quorum: state.quorum,
+                             backups: backups)
             .write(toFile: layout.specFile, atomically: true, encoding: .utf8)
         if state.quorum != nil {
             try await startQuorum(user: user)
@@ -240,15 +258,29 @@ public struct Lab: Sendable {
         let data = layout.dataDirectory(node.region)
         let state = try? loadState()
         let peers = (state?.nodes ?? []).map(\.name).filter { $0 != node.name }
+        let backup = state?.backups == true ? backupConfig(node) : nil
         let settings = LabConfig.serverSettings(port: node.port, archive: layout.archive(node.region), node: node.name,
-                                                sync: state?.synchronous ?? false, peers: peers, address: node.address)
-        let hba = LabConfig.hba(network: state?.quorum?.network.cidr ?? "127.0.0.1/32")
-        for (file, text) in [("pgdr.conf", settings), ("pg_hba.conf", hba)] {
+                                                sync: state?.synchronous ?? false, peers: peers, address: node.address, backup: backup)
+        let hba = LabConfig.hba(network: state?.quorum?.network.cidr ?? "127.0.0.1/32", backups: backup != nil)
+        var files = [("pgdr.conf", settings), ("pg_hba.conf", hba)]
+        if backup != nil {
+            files.append(("pg_ident.conf", "# Written by pgdr lab: the server's user may connect as \(LabConfig.adminRole) through the socket.\npgdr \(user.name) \(LabConfig.adminRole)\n"))
+        }
+        for (file, text) in files {
             let path = "\(data)/\(file)"
             try text.write(toFile: path, atomically: false, encoding: .utf8)
             try user.own(path)
             chmod(path, 0o600)
         }
+    }
+
+    /// A lab node's pgBackRest configuration: the same one `BackupNodes`
+    /// derives from the lab's pgdr.yaml (a test holds them equal).
+    public func backupConfig(_ node: LabState.Node) -> PgBackRestConfig {
+        PgBackRestConfig(settings: LabSpecFile.backupSettings, repositoryPaths: [Self.primaryRegion, Self.drRegion].map { "\(layout.root)/\($0)/pgbackrest-repo" },
+                         retentionDays: 7, nodeDirectory: "\(layout.root)/pgbackrest/\(node.name)",
+                         dataDirectory: layout.dataDirectory(node.region), port: node.port,
+                         socketDirectory: layout.regionDirectory(node.region), user: LabConfig.adminRole)
     }
 
     /// The superuser session on one lab node, for operations and tests.

@@ -1,3 +1,4 @@
+import DRBackup
 import DRPostgres
 import Foundation
 
@@ -13,12 +14,12 @@ public enum LabConfig {
     /// initdb or pg_basebackup, so a copied primary's settings never leak into
     /// the standby.
     static func serverSettings(port: Int, archive: String, node: String, sync: Bool = false, peers: [String] = [],
-                               address: String = "127.0.0.1") -> String {
+                               address: String = "127.0.0.1", backup: PgBackRestConfig? = nil) -> String {
         """
         # Written by pgdr lab. Edit with care: `pgdr lab up` does not rewrite it.
         listen_addresses = '\(address)'
         port = \(port)
-        unix_socket_directories = ''
+        unix_socket_directories = '\(backup?.socketDirectory ?? "")'
         cluster_name = '\(node)'
         max_connections = 50
         shared_buffers = 32MB
@@ -32,7 +33,7 @@ public enum LabConfig {
         # fires first), and the standby is rebuilt.
         max_slot_wal_keep_size = 1GB
         archive_mode = on
-        archive_command = '\(archiveCommand(archive: archive))'
+        archive_command = '\(backup?.archiveCommand ?? archiveCommand(archive: archive))'
         archive_timeout = 60s
         hot_standby = on
         hot_standby_feedback = on
@@ -73,10 +74,16 @@ public enum LabConfig {
 
     /// Loopback (or the lab's own subnet) only, passwords always (SCRAM);
     /// replication only for its role.
-    static func hba(network: String = "127.0.0.1/32") -> String {
+    static func hba(network: String = "127.0.0.1/32", backups: Bool = false) -> String {
         """
         # Written by pgdr lab.
         # TYPE  DATABASE     USER              ADDRESS        METHOD
+        """ + (backups ? """
+
+        # pgBackRest, as the server's own user, through the socket (pg_ident.conf: map pgdr).
+        local   all          \(adminRole)        peer map=pgdr
+        """ : "") + """
+
         host    replication  \(replicationRole)   \(network)   scram-sha-256
         host    all          all               \(network)   scram-sha-256
 

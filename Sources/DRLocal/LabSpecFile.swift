@@ -1,3 +1,5 @@
+import DRSpec
+
 /// The pgdr.yaml a lab writes for itself: the same file format a real
 /// deployment uses, so every runtime verb works on the lab unchanged.
 enum LabSpecFile {
@@ -18,8 +20,27 @@ enum LabSpecFile {
 
     static func peerRegion(_ region: String) -> String { region == Lab.primaryRegion ? Lab.drRegion : Lab.primaryRegion }
 
+    /// `pgdr lab up --backups`: a repository in each region, encrypted, the
+    /// passphrase in the lab's secrets folder.
+    static let backupSettings = PgBackRestSpec(stanza: "lab-lab", repositories: [
+        .init(region: Lab.primaryRegion, path: "\(Lab.primaryRegion)/pgbackrest-repo"),
+        .init(region: Lab.drRegion, path: "\(Lab.drRegion)/pgbackrest-repo"),
+    ], passphrase: .file("secrets/backup.password"))
+
+    static let backupSection = """
+        backup:
+          retentionDays: 7
+          stanza: lab-lab
+          passphraseFile: secrets/backup.password
+          repositories:
+            - {region: \(Lab.primaryRegion), path: \(Lab.primaryRegion)/pgbackrest-repo}
+            - {region: \(Lab.drRegion), path: \(Lab.drRegion)/pgbackrest-repo}
+
+
+        """
+
     static func text(major: Int, nodes: [LabState.Node], layout: LabLayout, synchronous: Bool = false,
-                     quorum: LabState.Quorum? = nil) -> String {
+                     quorum: LabState.Quorum? = nil, backups: Bool = false) -> String {
         var text = """
         # Written by `pgdr lab up`: two real PostgreSQL servers on this machine,
         # standing in for two AWS regions. `pgdr status --config \(layout.specFile)`
@@ -63,7 +84,7 @@ enum LabSpecFile {
         tags:
           purpose: lab
 
-        \(quorum.map(dcsSection) ?? "")
+        \(quorum.map(dcsSection) ?? "")\(backups ? backupSection : "")
         nodes:
 
         """
@@ -75,7 +96,7 @@ enum LabSpecFile {
                 port: \(node.port)
                 database: postgres
                 dataDirectory: \(node.region)/data
-                user: \(LabConfig.monitorRole)
+            \(backups ? "    socketDirectory: \(node.region)\n" : "")    user: \(LabConfig.monitorRole)
                 passwordFile: secrets/\(LabConfig.monitorRole).password
                 adminUser: \(LabConfig.adminRole)
                 adminPasswordFile: secrets/\(LabConfig.adminRole).password
@@ -84,7 +105,7 @@ enum LabSpecFile {
                   logFile: \(node.region)/postgres.log
                   replicationUser: \(LabConfig.replicationRole)
                   replicationPassfile: \(node.region)/pgpass
-                  restoreCommand: '\(LabConfig.restoreCommand(peerArchive: layout.archive(peerRegion(node.region))))'
+                  restoreCommand: '\(backups ? Lab(directory: layout.root).backupConfig(node).restoreCommand : LabConfig.restoreCommand(peerArchive: layout.archive(peerRegion(node.region))))'
                   timeout: 60s
             \(quorum.flatMap { $0.network.region(node.region) }.map { "      namespace: \($0.namespace)\n" } ?? "")
             """

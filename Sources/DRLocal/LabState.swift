@@ -33,6 +33,8 @@ public struct LabState: Codable, Sendable {
     public var nodes: [Node]
     /// replication.mode: sync (the DR standby is synchronous).
     public var synchronous: Bool? = nil
+    /// Backups through pgBackRest (`pgdr lab up --backups`).
+    public var backups: Bool? = nil
     public var quorum: Quorum? = nil
 
     static let encoder: JSONEncoder = {

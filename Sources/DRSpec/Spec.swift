@@ -105,6 +105,8 @@ public struct RegionSite: Sendable, Hashable, Codable {
 public struct Backup: Sendable, Hashable, Codable {
     public var retentionDays: Int
     public var pointInTimeRecovery: Bool
+    /// Self-managed servers: pgBackRest (nil: pgdr takes no backups).
+    public var pgbackrest: PgBackRestSpec? = nil
 
     public init(retentionDays: Int, pointInTimeRecovery: Bool) {
         self.retentionDays = retentionDays
@@ -243,6 +245,8 @@ public struct NodeSpec: Sendable, Hashable, Codable {
     public var database: String
     /// Data directory, only for servers on this machine (lab, self-managed).
     public var dataDirectory: String?
+    /// The server's Unix socket folder (pgBackRest connects through it).
+    public var socketDirectory: String = "/var/run/postgresql"
     /// The role pgdr logs in as: least privilege, member of `pg_monitor`.
     public var user: String
     public var password: PasswordSource?

@@ -114,7 +114,7 @@ public enum SpecParser {
         let engine = readEngine(r)
         let primary = readSite(r, key: "primary", region: "us-east-1", multiAZ: true)
         let dr = readSite(r, key: "dr", region: "us-east-2", multiAZ: false)
-        let backup = readBackup(r)
+        let backup = readBackup(r, name: name, environment: environment)
         let monitoring = readMonitoring(r)
         let failover = readFailover(r, rpo: objectives?.rpo)
         let notifications = r.list("notifications").compactMap { readSink($0.node, path: $0.path, sink: r.sink) }
@@ -313,13 +313,51 @@ public enum SpecParser {
         return site
     }
 
-    static func readBackup(_ r: MappingReader) -> Backup {
+    static func readBackup(_ r: MappingReader, name: String?, environment: String?) -> Backup {
         guard let b = r.mapping("backup") else { return Backup(retentionDays: 7, pointInTimeRecovery: true) }
         defer { b.finish() }
-        return Backup(
+        b.accepts(["retentionDays", "pointInTimeRecovery", "repositories", "stanza", "passphraseFile", "passphraseEnv",
+                   "archiveQueueMax", "compression", "directory"])
+        var backup = Backup(
             retentionDays: b.int("retentionDays", default: 7, range: 0...35,
                                  hint: "RDS keeps automated backups for 0 to 35 days"),
             pointInTimeRecovery: b.bool("pointInTimeRecovery", default: true))
+        let items = b.list("repositories")
+        guard !items.isEmpty else {
+            for key in ["stanza", "passphraseFile", "passphraseEnv", "archiveQueueMax", "compression", "directory"] where b.value(key) != nil {
+                b.sink.add(b.childPath(key), at: b.value(key), "backup.\(key) needs backup.repositories",
+                           hint: "list a repository per region: repositories: [{region: us-east-1, path: /var/lib/pgbackrest}, ...]")
+            }
+            return backup
+        }
+        var repositories: [PgBackRestSpec.Repository] = []
+        for (path, node) in items {
+            guard let item = MappingReader(node, path: path, sink: b.sink) else { continue }
+            defer { item.finish() }
+            let region = item.string("region", required: "the region this repository stands in")
+            let folder = item.string("path", required: "a folder for the repository, e.g. /var/lib/pgbackrest")
+            if let region, let folder { repositories.append(.init(region: region, path: folder)) }
+        }
+        let file = b.string("passphraseFile"), env = b.string("passphraseEnv")
+        if file != nil && env != nil {
+            b.sink.add(b.childPath("passphraseEnv"), at: b.value("passphraseEnv"), "give one of passphraseFile or passphraseEnv, not both")
+        }
+        guard let passphrase = file.map(PasswordSource.file) ?? env.map(PasswordSource.environment) else {
+            b.sink.add(b.childPath("passphraseFile"), at: b.value("repositories"), "backups are encrypted: the passphrase is missing",
+                       hint: "write `passphraseFile: FILE` (a file of mode 0600) or `passphraseEnv: VARIABLE`; never the passphrase itself")
+            return backup
+        }
+        var settings = PgBackRestSpec(stanza: b.string("stanza") ?? "\(name ?? "pgdr")-\(environment ?? "prod")",
+                                      repositories: repositories, passphrase: passphrase)
+        if settings.stanza.wholeMatch(of: /[A-Za-z0-9][A-Za-z0-9_.-]*/) == nil {
+            b.sink.add(b.childPath("stanza"), at: b.value("stanza"), "`\(settings.stanza)` is not a pgBackRest stanza name",
+                       hint: "letters, digits, `-`, `_` and `.`")
+        }
+        settings.archiveQueueMax = b.byteSize("archiveQueueMax", default: settings.archiveQueueMax, range: .megabytes(16)...ByteSize(bytes: 1 << 50))
+        settings.compression = b.oneOf("compression", default: settings.compression)
+        if let directory = b.string("directory") { settings.directory = directory }
+        backup.pgbackrest = settings
+        return backup
     }
 
     static let defaultThresholds = Thresholds(replicationLag: .seconds(300), cpuPercent: 80,
@@ -540,6 +578,7 @@ public enum SpecParser {
                             dataDirectory: n.string("dataDirectory"),
                             user: n.string("user") ?? "pgdr_monitor",
                             password: file.map(PasswordSource.file) ?? env.map(PasswordSource.environment))
+        if let socket = n.string("socketDirectory") { spec.socketDirectory = socket }
         spec.adminUser = n.string("adminUser")
         let adminFile = n.string("adminPasswordFile"), adminEnv = n.string("adminPasswordEnv")
         spec.adminPassword = adminFile.map(PasswordSource.file) ?? adminEnv.map(PasswordSource.environment)

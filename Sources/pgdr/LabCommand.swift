@@ -49,6 +49,9 @@ struct LabUp: AsyncParsableCommand {
     @Flag(help: "Keep both servers on 127.0.0.1 (no namespaces, no etcd, no agents): the only layout without root.")
     var loopback = false
 
+    @Flag(help: "Backups through pgBackRest: an encrypted repository in each region, WAL archived asynchronously (pgdr backup, backups, restore). Only for a new lab.")
+    var backups = false
+
     func validate() throws {
         if automatic && (loopback || geteuid() != 0) {
             throw ValidationError("--automatic needs the lab's quorum (regions as network namespaces, etcd, an agent per node), which needs root and no --loopback")
@@ -60,7 +63,7 @@ struct LabUp: AsyncParsableCommand {
         if !loopback && !regions, !FileManager.default.fileExists(atPath: "\(self.lab.dir)/lab.json") {
             print("note: regions as network namespaces (for partitions) need root; this lab keeps them on 127.0.0.1")
         }
-        let lab = Lab(directory: self.lab.dir, synchronous: sync, quorum: regions, automatic: automatic,
+        let lab = Lab(directory: self.lab.dir, synchronous: sync, quorum: regions, automatic: automatic, backups: backups,
                       logger: global.makeLogger("pgdr.lab"))
         do {
             let report = try await lab.up()

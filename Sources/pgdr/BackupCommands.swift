@@ -1,0 +1,207 @@
+import ArgumentParser
+import DRBackup
+import DRLocal
+import DRPostgres
+import DRSpec
+import Foundation
+
+/// What the backup verbs share: the spec's pgBackRest configuration per node,
+/// the node that is the primary now, and how errors map to exit codes.
+struct BackupContext {
+    let parsed: ParsedSpec
+    let configs: [String: PgBackRestConfig]
+
+    init(_ option: ConfigOption) throws {
+        parsed = try option.load()
+        do {
+            configs = try BackupNodes.configs(parsed.spec, baseDirectory: parsed.baseDirectory)
+        } catch {
+            throw backupFailure(error)
+        }
+    }
+
+    var spec: Spec { parsed.spec }
+
+    func pgbackrest(_ node: String) throws -> PgBackRest {
+        guard let config = configs[node] else { throw BackupError.badInput("\(node) has no dataDirectory in pgdr.yaml") }
+        return try PgBackRest(config: config, runAs: try DataDirectory(path: config.dataDirectory).runAs())
+    }
+
+    /// The running primary pgdr runs beside: a postmaster, and no standby.signal.
+    func primary() throws -> String {
+        for (name, config) in configs.sorted(by: { $0.key < $1.key }) {
+            let data = DataDirectory(path: config.dataDirectory)
+            if data.postmasterPID != nil, !FileManager.default.fileExists(atPath: "\(config.dataDirectory)/standby.signal") {
+                return name
+            }
+        }
+        throw BackupError.refused("no running primary among the nodes pgdr runs beside (\(configs.keys.sorted().joined(separator: ", "))): "
+                                  + "a backup is taken from the primary")
+    }
+
+    /// The node in the DR region, else any: where restores read from.
+    func restoreNode() -> String {
+        let dr = spec.nodes.first { $0.region == spec.dr.region && configs[$0.name] != nil }?.name
+        return dr ?? configs.keys.sorted().first ?? ""
+    }
+
+    func adminTarget(_ node: String, port: Int, host: String = "127.0.0.1") throws -> ConnectionTarget {
+        guard let spec = spec.nodes.first(where: { $0.name == node }) else { throw BackupError.badInput("no node \(node)") }
+        return ConnectionTarget(host: host, port: port, user: spec.adminUser ?? spec.user,
+                                password: try PasswordResolver.resolve(spec.adminPassword ?? spec.password, baseDirectory: parsed.baseDirectory),
+                                applicationName: "pgdr-restore")
+    }
+}
+
+func backupFailure(_ error: any Error) -> ExitCode {
+    switch error {
+    case let error as BackupError:
+        switch error {
+        case .badInput(let text): return fail(text, code: Exit.badInput)
+        case .refused(let text): return fail(text, code: Exit.refused)
+        case .failed(let text): return fail(text, code: Exit.failed)
+        }
+    case let error as ExitCode: return error
+    default: return fail("\(error)", code: Exit.failed)
+    }
+}
+
+struct BackupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup",
+        abstract: "Take a backup of the primary with pgBackRest, into every repository (or one).",
+        discussion: """
+            Needs backup.repositories in pgdr.yaml (docs/backups.md) and runs on the machine of the \
+            primary, as its data directory's owner. Schedule it with cron or a systemd timer. \
+            pgBackRest's retention (backup.retentionDays) expires old backups and their WAL afterwards.
+            """)
+
+    @OptionGroup var config: ConfigOption
+
+    enum Kind: String, ExpressibleByArgument, CaseIterable { case full, diff, incr }
+    @Option(help: "full, diff (since the last full) or incr (since the last backup).")
+    var type: Kind = .full
+
+    @Option(help: "Only this repository (1 is the primary's region, 2 the DR region's, in pgdr.yaml's order).")
+    var repo: Int?
+
+    func run() async throws {
+        let context = try BackupContext(config)
+        do {
+            let node = try context.primary()
+            let pgbackrest = try context.pgbackrest(node)
+            // Just after a promotion pg_control still names the old timeline
+            // until a checkpoint, and pgBackRest refuses to start: checkpoint first.
+            if let spec = context.spec.nodes.first(where: { $0.name == node }) {
+                let target = try context.adminTarget(node, port: spec.port, host: spec.host)
+                let behind = try await PostgresSession.with(target) { session in
+                    let rows = try await session.rows("""
+                        SELECT (SELECT timeline_id FROM pg_control_checkpoint())
+                               <> ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int
+                        """)
+                    let behind = try rows.first?.decode(Bool.self) ?? false
+                    if behind { _ = try await session.rows("CHECKPOINT") }
+                    return behind
+                }
+                if behind { print("\(node) was promoted since its last checkpoint: CHECKPOINT first, so pg_control names the new timeline") }
+            }
+            let count = pgbackrest.config.repositoryPaths.count
+            let repos = try repo.map { r -> [Int] in
+                guard (1...count).contains(r) else { throw BackupError.badInput("there is no repository \(r): pgdr.yaml lists \(count)") }
+                return [r]
+            } ?? Array(1...count)
+            for r in repos {
+                let started = ContinuousClock.now
+                try await pgbackrest.run(["--type=\(type.rawValue)", "--repo=\(r)", "backup"])
+                print("repo\(r): \(type.rawValue) backup of \(node) taken in \((ContinuousClock.now - started).formatted(.units(allowed: [.seconds], width: .narrow)))")
+            }
+            if let newest = try await pgbackrest.info().backups.last {
+                print("newest: \(newest.label), \(newest.databaseBytes / 1_048_576) MB, WAL \(newest.walStart ?? "?")..\(newest.walStop ?? "?")")
+            }
+        } catch {
+            throw backupFailure(error)
+        }
+    }
+}
+
+struct BackupsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backups",
+        abstract: "List the backups in every repository and the window a restore can reach.")
+
+    @OptionGroup var config: ConfigOption
+    @Flag(help: "Machine-readable output.")
+    var json = false
+
+    func run() async throws {
+        let context = try BackupContext(config)
+        do {
+            let node = (try? context.primary()) ?? context.restoreNode()
+            let info = try await context.pgbackrest(node).info()
+            if json {
+                print(try JSON.encode(info))
+                return
+            }
+            print("stanza \(info.stanza): \(info.status)")
+            for repo in info.repositories {
+                let window = repo.recoverableFrom.map { "recoverable from \(RestoreTarget.postgresTime($0))" } ?? "no backup yet: nothing to restore"
+                print("repo\(repo.number): \(repo.status), \(repo.backups) backup(s), \(window)"
+                      + (repo.newestWAL.map { ", WAL archived through \($0)" } ?? ""))
+                for b in info.backups where b.repository == repo.number {
+                    print("  \(b.label)  \(b.type)  \(RestoreTarget.postgresTime(b.stopped))  "
+                          + String(format: "%.1fs", b.durationSeconds)
+                          + "  db \(b.databaseBytes / 1_048_576) MB, repo \(b.repositoryBytes / 1_048_576) MB  WAL \(b.walStart ?? "?")..\(b.walStop ?? "?")")
+                }
+            }
+        } catch {
+            throw backupFailure(error)
+        }
+    }
+}
+
+struct RestoreCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore",
+        abstract: "Restore a backup into a new data directory, recovered to a moment, and start it on 127.0.0.1.",
+        discussion: """
+            Never restores over anything: --target-dir must be new or empty. The server starts on a \
+            free port of 127.0.0.1, archives nowhere and is nobody's standby; inspect it, copy what \
+            you need, then stop it (pg_ctl -D DIR stop). A time outside the repository's recoverable \
+            window is refused with the window that exists (exit 3).
+            """)
+
+    @OptionGroup var config: ConfigOption
+
+    @Option(help: "latest, an LSN (0/3000060), or a time with its zone (2026-11-30T15:40:00Z).")
+    var to: String
+
+    @Option(help: "The repository to read (2: the DR region's, as when the primary region is gone).")
+    var repo: Int = 1
+
+    @Option(name: .customLong("target-dir"), help: "A new or empty folder for the restored data directory.")
+    var targetDir: String
+
+    @Flag(help: "Machine-readable output (port, dataDirectory, recoveredTo, ...).")
+    var json = false
+
+    func run() async throws {
+        let context = try BackupContext(config)
+        do {
+            let target = try RestoreTarget.parse(to)
+            let node = context.restoreNode()
+            let restore = BackupRestore(pgbackrest: try context.pgbackrest(node)) { port in
+                (try? context.adminTarget(node, port: port)) ?? ConnectionTarget(host: "127.0.0.1", port: port, user: "postgres", password: nil)
+            }
+            let report = try await restore.restore(to: target, repository: repo, into: targetDir)
+            if json {
+                print(try JSON.encode(report))
+            } else {
+                print("restored repo\(report.repository) (\(report.backup)) into \(report.dataDirectory) in " + String(format: "%.1fs", report.seconds))
+                print("recovered to: \(report.recoveredTo) (asked: \(report.target)), timeline \(report.timeline), LSN \(report.lsn)")
+                print("running on 127.0.0.1:\(report.port); stop it with: pg_ctl -D \(report.dataDirectory) stop")
+            }
+        } catch {
+            throw backupFailure(error)
+        }
+    }
+}

@@ -1,0 +1,148 @@
+import DRBackup
+import DRLocal
+import DRPostgres
+import DRSpec
+import Foundation
+import PGDRTestSupport
+import PostgresNIO
+import Testing
+
+/// Backups and point-in-time recovery through the `pgdr` binary, with real
+/// pgBackRest and real servers: a lab with a repository in each region.
+@Suite(.serialized) struct BackupCommandTests {
+    static func withLab(_ body: @Sendable (String, Lab) async throws -> Void) async throws {
+        let dir = NSTemporaryDirectory() + "pgdr-backup-\(UUID().uuidString.prefix(8))"
+        let up = try await CLI.run(["lab", "up", "--loopback", "--backups", "--dir", dir])
+        try #require(up.status == 0, "lab up --backups: \(up.stderr)")
+        let lab = Lab(directory: dir)
+        defer { _ = try? CLI.runBlocking(["lab", "destroy", "--dir", dir, "--yes"]) }
+        #expect(await lab.waitForStreaming())
+        try await body("\(dir)/pgdr.yaml", lab)
+    }
+
+    static func sql(_ lab: Lab, _ node: String, _ statements: [String]) async throws -> String? {
+        try await PostgresSession.with(try lab.adminTarget(node: node)) { session in
+            var last: String?
+            for statement in statements {
+                last = try await session.rows(PostgresQuery(unsafeSQL: statement)).first.flatMap { try? $0.decode(String.self) }
+            }
+            return last
+        }
+    }
+
+    /// Rows in `t` on a restored server, then the server stopped by its PID.
+    static func countAndStop(_ report: [String: Any], lab: Lab) async throws -> Int {
+        let port = try #require(report["port"] as? Int)
+        var target = try lab.adminTarget(node: "pg1")
+        target.port = port
+        let count = try await PostgresSession.with(target) { try await $0.value(Int.self, "SELECT count(*)::int FROM t") }
+        let directory = try #require(report["dataDirectory"] as? String)
+        if let pid = DataDirectory(path: directory).postmasterPID {
+            kill(pid, SIGINT)
+            for _ in 0..<100 where DataDirectory(path: directory).postmasterPID != nil { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        return count
+    }
+
+    @Test func backupToBothRegionsAndRestoreToAMomentFromEach() async throws {
+        try await Self.withLab { config, lab in
+            let dir = (config as NSString).deletingLastPathComponent
+            // The lab's own pgBackRest configuration is the one pgdr.yaml describes.
+            let parsed = try SpecParser.load(path: config)
+            let fromSpec = try BackupNodes.configs(parsed.spec, baseDirectory: parsed.baseDirectory)
+            for name in ["pg1", "pg2"] {
+                let node = try #require(try LabState.load("\(dir)/lab.json").nodes.first { $0.name == name })
+                #expect(fromSpec[name]?.text(passphrase: "x") == lab.backupConfig(node).text(passphrase: "x"), "\(name)")
+            }
+
+            let backup = try await CLI.run(["backup", "--config", config])
+            #expect(backup.status == 0, "\(backup.stdout)\(backup.stderr)")
+            #expect(backup.stdout.contains("repo1: full backup of pg1") && backup.stdout.contains("repo2: full backup of pg1"))
+
+            // 100 rows, a moment, 100 more; the WAL switched so the archive holds it all.
+            let moment = try await Self.sql(lab, "pg1", ["CREATE TABLE t (id int)", "INSERT INTO t SELECT generate_series(1, 100)",
+                                                         "SELECT now()::text"])
+            try await Task.sleep(for: .milliseconds(300))
+            _ = try await Self.sql(lab, "pg1", ["INSERT INTO t SELECT generate_series(101, 200)", "SELECT pg_switch_wal()::text"])
+            let archived = try await Self.sql(lab, "pg1", ["SELECT pg_walfile_name(pg_current_wal_lsn())"])
+            let deadline = ContinuousClock.now + .seconds(30)
+            var listed = try await CLI.run(["backups", "--json", "--config", config])
+            while ContinuousClock.now < deadline, !(listed.stdout.contains("\"newestWAL\"") && Self.newestWAL(listed.stdout).allSatisfy { $0 >= (archived ?? "") }) {
+                try await Task.sleep(for: .milliseconds(300))
+                listed = try await CLI.run(["backups", "--json", "--config", config])
+            }
+            let info = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Any])
+            let repositories = info["repositories"] as? [[String: Any]] ?? []
+            #expect(repositories.count == 2 && repositories.allSatisfy { $0["backups"] as? Int == 1 }, "\(listed.stdout)")
+            #expect((info["backups"] as? [[String: Any]])?.allSatisfy { ($0["databaseBytes"] as? Int ?? 0) > 1_000_000 } == true)
+
+            // From the DR region's repository, to the moment: exactly the first 100 rows.
+            let at = try await CLI.run(["restore", "--config", config, "--to", try #require(moment), "--repo", "2",
+                                        "--target-dir", "\(dir)/restore-moment", "--json"])
+            #expect(at.status == 0, "\(at.stdout)\(at.stderr)")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(at.stdout.utf8)) as? [String: Any])
+            #expect(report["repository"] as? Int == 2)
+            #expect((report["recoveredTo"] as? String)?.hasPrefix("20") == true)
+            #expect(try await Self.countAndStop(report, lab: lab) == 100, "PITR keeps exactly the rows committed before the moment")
+
+            // From the primary region's repository, everything archived.
+            let latest = try await CLI.run(["restore", "--config", config, "--to", "latest", "--repo", "1",
+                                            "--target-dir", "\(dir)/restore-latest", "--json"])
+            #expect(latest.status == 0, "\(latest.stdout)\(latest.stderr)")
+            let all = try #require(try JSONSerialization.jsonObject(with: Data(latest.stdout.utf8)) as? [String: Any])
+            #expect(try await Self.countAndStop(all, lab: lab) == 200)
+
+            // Bad input and guards: nothing written over, the window named.
+            let notEmpty = try await CLI.run(["restore", "--config", config, "--to", "latest", "--target-dir", "\(dir)/restore-latest"])
+            #expect(notEmpty.status == 3 && notEmpty.stderr.contains("is not empty"), "\(notEmpty.stderr)")
+            #expect(FileManager.default.fileExists(atPath: "\(dir)/restore-latest/PG_VERSION"), "the folder is untouched")
+            let early = try await CLI.run(["restore", "--config", config, "--to", "2020-01-01T00:00:00Z", "--target-dir", "\(dir)/restore-early"])
+            #expect(early.status == 3 && early.stderr.contains("recoverable window, which starts at"), "\(early.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: "\(dir)/restore-early"))
+            let garbled = try await CLI.run(["restore", "--config", config, "--to", "yesterday", "--target-dir", "\(dir)/restore-bad"])
+            #expect(garbled.status == 2 && garbled.stderr.contains("is not a restore target"))
+
+            // Encrypted: the repository cannot be read without the passphrase.
+            let withoutPassphrase = "\(dir)/no-passphrase.conf"
+            let text = try String(contentsOfFile: "\(dir)/pgbackrest/pg1/pgbackrest.conf", encoding: .utf8)
+            try text.split(separator: "\n").filter { !$0.contains("cipher-pass") }.joined(separator: "\n")
+                .write(toFile: withoutPassphrase, atomically: true, encoding: .utf8)
+            let peek = try await CLI.program("/usr/bin/pgbackrest", ["--config=\(withoutPassphrase)", "--stanza=lab-lab", "--output=json", "info"])
+            #expect(!peek.stdout.contains("\"label\""), "backups listed without the passphrase: \(peek.stdout)")
+            #expect(peek.stdout.contains("cipher") || peek.stderr.contains("cipher") || peek.status != 0, "\(peek.stdout)\(peek.stderr)")
+            let specText = try String(contentsOfFile: config, encoding: .utf8)
+            #expect(!text.isEmpty && !specText.contains("cipher-pass"), "the passphrase is in the 0600 config, never in pgdr.yaml")
+        }
+    }
+
+    static func newestWAL(_ json: String) -> [String] {
+        json.matches(of: /"newestWAL" : "([0-9A-F]{24})"/).map { String($0.1) }
+    }
+
+    /// After a failover the new primary archives and backs up under the same
+    /// stanza, on its new timeline; a restore follows it.
+    @Test func afterAFailoverTheNewPrimaryBacksUpOnItsTimeline() async throws {
+        try await Self.withLab { config, lab in
+            let dir = (config as NSString).deletingLastPathComponent
+            #expect(try await CLI.run(["backup", "--repo", "2", "--config", config]).status == 0)
+            _ = try await Self.sql(lab, "pg1", ["CREATE TABLE t (id int)", "INSERT INTO t SELECT generate_series(1, 50)", "SELECT pg_switch_wal()::text"])
+            // The primary lost; the DR node promoted by the ordinary failover.
+            #expect(try await lab.kill(node: "pg1", withChildren: true) != nil)
+            let plan = try await CLI.run(["failover", "--accept-data-loss", "--config", config])
+            let id = try #require(plan.stdout.firstMatch(of: /approve with: pgdr approve (failover-[0-9a-f]+)/)?.1, "\(plan.stderr)")
+            let approved = try await CLI.run(["approve", String(id), "--config", config])
+            #expect(approved.status == 0 || approved.status == 4, "\(approved.stdout)\(approved.stderr)")
+            _ = try await Self.sql(lab, "pg2", ["INSERT INTO t SELECT generate_series(51, 80)"])
+            let backup = try await CLI.run(["backup", "--repo", "2", "--type", "incr", "--config", config])
+            #expect(backup.status == 0 && backup.stdout.contains("backup of pg2"), "\(backup.stdout)\(backup.stderr)")
+            _ = try await Self.sql(lab, "pg2", ["SELECT pg_switch_wal()::text"])
+            try await Task.sleep(for: .seconds(2))
+            let restored = try await CLI.run(["restore", "--config", config, "--to", "latest", "--repo", "2",
+                                              "--target-dir", "\(dir)/restore-after", "--json"])
+            #expect(restored.status == 0, "\(restored.stdout)\(restored.stderr)")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(restored.stdout.utf8)) as? [String: Any])
+            #expect((report["timeline"] as? Int ?? 0) >= 3, "restored past the promotion's timeline: \(report)")
+            #expect(try await Self.countAndStop(report, lab: lab) == 80)
+        }
+    }
+}
