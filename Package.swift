@@ -141,6 +141,7 @@ let package = Package(
             "pgdr", "DRLocal", "DRPostgres", "DRDrill", "PGDRTestSupport",
         ]),
         // The AWS client: AWS's SigV4 suite, botocore's signer, moto_server with signature checking.
+        .testTarget(name: "DRBackupTests", dependencies: ["DRBackup", "DRSpec", "DRStatus"]),
         .testTarget(name: "DRAWSTests", dependencies: ["DRAWS", "PGDRTestSupport"], exclude: ["botocore_sign.py", "moto_bed.py", "local_endpoints.py"]),
         // Quorum mode on real etcd members, in real network namespaces (root), with a libpq writer outside pgdr.
         .testTarget(name: "QuorumTests", dependencies: [

@@ -40,9 +40,11 @@ public enum RestoreTarget: Sendable, Equatable, CustomStringConvertible {
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
         // DateFormatter stops at milliseconds; a commit time has microseconds.
-        let seconds = date.timeIntervalSince1970
-        let micros = Int((seconds - seconds.rounded(.down)) * 1_000_000)
-        return formatter.string(from: date) + String(format: ".%06d+00", micros)
+        // Rounded, not truncated: 46.352491 is held as 46.35249099…, and one
+        // microsecond early would leave out a commit made at exactly that time.
+        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        let whole = Date(timeIntervalSince1970: Double(micros / 1_000_000))
+        return formatter.string(from: whole) + String(format: ".%06d+00", Int(micros % 1_000_000))
     }
 
     /// pgBackRest's restore options for this target.

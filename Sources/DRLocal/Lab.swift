@@ -192,8 +192,20 @@ public struct Lab: Sendable {
 
         if backups {
             let pgbackrest = try PgBackRest(config: backupConfig(primary), runAs: user.runAs)
-            try await pgbackrest.run(["stanza-create"], timeout: .seconds(120))
-            try await pgbackrest.run(["check"], timeout: .seconds(120))
+            // The server's first archive-push (asynchronous) may hold the stanza's
+            // archive lock for a moment: wait for it rather than fail.
+            for command in ["stanza-create", "check"] {
+                var attempt = 0
+                while true {
+                    attempt += 1
+                    do {
+                        try await pgbackrest.run([command], timeout: .seconds(120))
+                        break
+                    } catch let error as BackupError where attempt < 20 && error.description.contains("unable to acquire lock") {
+                        try await Task.sleep(for: .milliseconds(250))
+                    }
+                }
+            }
         }
         try LabSpecFile.text(major: binaries.major, nodes: nodes, layout: layout, synchronous: synchronous, quorum: state.quorum,
                              backups: backups)

@@ -55,6 +55,24 @@ enum SpecRules {
         }
         checkAlarms(spec, sink: sink, at: at)
         checkAWS(spec, sink: sink, at: at)
+        if let backups = spec.backup.pgbackrest {
+            let regions = [spec.primary.region, spec.dr.region]
+            for (index, repository) in backups.repositories.enumerated() where !regions.contains(repository.region) {
+                sink.add("backup.repositories[\(index)].region", at: at("backup.repositories"),
+                         "repository \(index + 1) is in \(repository.region), neither the primary's region nor the DR one",
+                         hint: "use \(regions.joined(separator: " or "))")
+            }
+            if !backups.repositories.contains(where: { $0.region == spec.dr.region }) {
+                sink.add("backup.repositories", at: at("backup.repositories"),
+                         "no backup repository in the DR region (\(spec.dr.region)): losing the primary's region loses every backup",
+                         hint: "add a repository in \(spec.dr.region)", severity: .warning)
+            }
+            if spec.target == .aws {
+                sink.add("backup.repositories", at: at("backup.repositories"),
+                         "target: aws: RDS takes the backups (backup.retentionDays, point-in-time recovery); pgBackRest is for self-managed servers",
+                         hint: "remove backup.repositories, or set target: self-managed")
+            }
+        }
         if spec.target == .aws {
             if !spec.nodes.isEmpty {
                 sink.add("nodes", at: at("nodes"), "target: aws watches and operates the RDS instances; nodes: lists self-managed servers",

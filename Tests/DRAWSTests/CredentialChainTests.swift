@@ -83,7 +83,7 @@ import Testing
     }
 
     @Test func instanceMetadataWithItsToken() async throws {
-        let endpoints = try LocalEndpoints()
+        let endpoints = try await LocalEndpoints.start()
         defer { endpoints.stop() }
         var env = try bare()
         env["AWS_EC2_METADATA_DISABLED"] = nil
@@ -100,7 +100,7 @@ import Testing
     }
 
     @Test func theContainerEndpointWithItsAuthorization() async throws {
-        let endpoints = try LocalEndpoints()
+        let endpoints = try await LocalEndpoints.start()
         defer { endpoints.stop() }
         var env = try bare()
         env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = "\(endpoints.url)/container"
@@ -138,7 +138,7 @@ import Testing
     }
 
     @Test func throttlingThatNeverEndsGivesUpAfterFiveAttempts() async throws {
-        let endpoints = try LocalEndpoints(mode: "throttle")
+        let endpoints = try await LocalEndpoints.start(mode: "throttle")
         defer { endpoints.stop() }
         let started = ContinuousClock.now
         let error = await #expect(throws: AWSError.self) {
@@ -164,7 +164,7 @@ import Testing
     }
 
     @Test func serverErrorsAreRetriedAndAClientErrorIsNot() async throws {
-        let endpoints = try LocalEndpoints(mode: "unavailable")
+        let endpoints = try await LocalEndpoints.start(mode: "unavailable")
         defer { endpoints.stop() }
         let error = await #expect(throws: AWSError.self) {
             _ = try await RDSAPI(client: client(endpoints.url, maxAttempts: 3)).describe("orders-db-prod", region: "us-east-1")

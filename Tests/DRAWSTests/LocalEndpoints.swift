@@ -13,7 +13,17 @@ final class LocalEndpoints: @unchecked Sendable {
 
     static var script: String { URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("local_endpoints.py").path }
 
-    init(mode: String = "throttle") throws {
+    /// Starts it off the cooperative pool: waiting for the port blocks a thread,
+    /// and a test that blocks one of the pool's few threads stalls every other test.
+    static func start(mode: String = "throttle") async throws -> LocalEndpoints {
+        try await withCheckedThrowingContinuation { continuation in
+            Blocking.run {
+                do { continuation.resume(returning: try LocalEndpoints(mode: mode)) } catch { continuation.resume(throwing: error) }
+            }
+        }
+    }
+
+    private init(mode: String) throws {
         let out = Pipe()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         // As MotoBed: SIGTERM unblocked before exec, so stop() ends it the ordinary way.
@@ -41,14 +51,9 @@ final class LocalEndpoints: @unchecked Sendable {
         return (try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [Double]) ?? []
     }
 
+    /// SIGTERM now, SIGKILL in 5 s if it is still there; never blocks the caller.
     func stop() {
-        guard process.isRunning else { return }
-        let pid = process.processIdentifier
-        kill(pid, SIGTERM)
-        let deadline = Date().addingTimeInterval(5)
-        while process.isRunning, Date() < deadline { usleep(50_000) }
-        if process.isRunning { kill(pid, SIGKILL) }
-        process.waitUntilExit()
+        MotoBed.terminate(process)
     }
 }
 

@@ -15,9 +15,23 @@ import Testing
         let up = try await CLI.run(["lab", "up", "--loopback", "--backups", "--dir", dir])
         try #require(up.status == 0, "lab up --backups: \(up.stderr)")
         let lab = Lab(directory: dir)
-        defer { _ = try? CLI.runBlocking(["lab", "destroy", "--dir", dir, "--yes"]) }
-        #expect(await lab.waitForStreaming())
-        try await body("\(dir)/pgdr.yaml", lab)
+        do {
+            #expect(await lab.waitForStreaming())
+            try await body("\(dir)/pgdr.yaml", lab)
+        } catch {
+            stopRestored(in: dir)
+            _ = try? await CLI.run(["lab", "destroy", "--dir", dir, "--yes"])
+            throw error
+        }
+        stopRestored(in: dir)
+        _ = try await CLI.run(["lab", "destroy", "--dir", dir, "--yes"])
+    }
+
+    /// A restored copy a failed expectation left running is stopped by its PID.
+    static func stopRestored(in dir: String) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasPrefix("restore-") {
+            if let pid = DataDirectory(path: "\(dir)/\(name)").postmasterPID { kill(pid, SIGINT) }
+        }
     }
 
     static func sql(_ lab: Lab, _ node: String, _ statements: [String]) async throws -> String? {

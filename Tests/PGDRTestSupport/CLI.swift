@@ -19,7 +19,7 @@ public enum CLI {
     /// timers and deadlines fire seconds late.
     public static func run(_ arguments: [String], in directory: String? = nil, environment: [String: String] = [:]) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
+            Blocking.run {
                 do {
                     continuation.resume(returning: try runBlocking(arguments, in: directory, environment: environment))
                 } catch {
@@ -37,7 +37,7 @@ public enum CLI {
     /// Any program (cfn-lint, a shell), awaited without holding a cooperative thread.
     public static func program(_ executable: String, _ arguments: [String]) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
+            Blocking.run {
                 do {
                     continuation.resume(returning: try runProgram(executable, arguments, in: nil, environment: [:]))
                 } catch {
@@ -63,7 +63,8 @@ public enum CLI {
         // Read both pipes before waiting, so a chatty child never blocks on a full pipe.
         let group = DispatchGroup()
         let errBox = DataBox()
-        DispatchQueue.global().async(group: group) { errBox.set(err.fileHandleForReading.readDataToEndOfFile()) }
+        group.enter()
+        Blocking.run { errBox.set(err.fileHandleForReading.readDataToEndOfFile()); group.leave() }
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         let errData = errBox.get()
@@ -82,5 +83,19 @@ public enum CLI {
         let dir = NSTemporaryDirectory() + "pgdr-cli-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return dir
+    }
+}
+
+
+/// Blocking waits (a child's exit, its pipes) on threads of their own. On
+/// Linux, Swift concurrency's cooperative pool and libdispatch's global
+/// queues share worker threads, about one per core: a test that blocks a
+/// global-queue thread for a child's lifetime (checkov runs for seconds)
+/// stalls every async test in the process.
+public enum Blocking {
+    public static func run(_ work: @escaping @Sendable () -> Void) {
+        let thread = Thread { work() }
+        thread.stackSize = 1 << 20
+        thread.start()
     }
 }

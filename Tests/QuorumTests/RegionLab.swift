@@ -159,7 +159,7 @@ final class DualWriter: @unchecked Sendable {
         process.terminate()
         let process = self.process
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async { process.waitUntilExit(); c.resume() }
+            Blocking.run { process.waitUntilExit(); c.resume() }
         }
         let data = try Data(contentsOf: URL(fileURLWithPath: out))
         let object = try JSONSerialization.jsonObject(with: data) as! [String: Any]
