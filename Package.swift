@@ -84,7 +84,7 @@ let package = Package(
         .target(name: "DRNotify", dependencies: ["DRSpec", "DRProcess"]),
         // Shell: the long-running agent (sampling, heartbeat, journal, notifiers, HTTP API).
         .target(name: "DRAgent", dependencies: [
-            "DRSpec", "DRStatus", "DRPostgres", "DRMonitor", "DROrchestrator", "DRNotify", "DROperations", "DRJournal", "DRControl", "DRDCS", "DRRDS",
+            "DRSpec", "DRStatus", "DRPostgres", "DRMonitor", "DROrchestrator", "DRNotify", "DROperations", "DRJournal", "DRControl", "DRDCS", "DRRDS", "DRBackup", "DRLocal",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -40,6 +40,8 @@ public final class AgentLoop: Service, Sendable {
     /// `target: aws`: the report comes from the RDS API and CloudWatch
     /// (no SQL sessions, no heartbeat writer, no automatic failover).
     let rds: RDSObserver?
+    /// Backups configured (pgBackRest): the agent's look at them.
+    let backups: BackupWatch?
 
     public init(spec: Spec, baseDirectory: String, state: AgentState, exporter: MetricsExporter,
                 journal: Journal, logger: Logger, environment: OperationEnvironment? = nil, ha: HAService? = nil,
@@ -48,6 +50,7 @@ public final class AgentLoop: Service, Sendable {
         self.baseDirectory = baseDirectory
         self.ha = ha
         self.rds = rds
+        backups = rds == nil ? BackupWatch(spec: spec, baseDirectory: baseDirectory, node: ha?.me.name, logger: logger) : nil
         let interval = spec.monitoring.interval.duration
         // A probe may take most of an interval, never more than 5 s.
         let deadline = min(interval * 0.8, .seconds(5))
@@ -85,7 +88,7 @@ public final class AgentLoop: Service, Sendable {
         return states
     }
 
-    enum Child: Sendable { case dispatcher, detector, watch, quorum, deadline }
+    enum Child: Sendable { case dispatcher, detector, watch, quorum, backups, deadline }
 
     public func run() async throws {
         try await journal.append(.init(at: Date(), kind: .agentStarted,
@@ -105,6 +108,8 @@ public final class AgentLoop: Service, Sendable {
             group.addTask { await self.detector.run(); return .detector }
             if automatic { group.addTask { await self.watch.run(); return .watch } }
             if let ha = self.ha { group.addTask { await ha.run(); return .quorum } }
+            // Not waited for at shutdown: cancelled with the group.
+            if let backups = self.backups { group.addTask { await backups.run(); return .backups } }
             await rounds()
             // Shutting down: close the queues, give deliveries in flight a moment.
             dispatcher.finish()
@@ -167,7 +172,7 @@ public final class AgentLoop: Service, Sendable {
     @discardableResult
     func round(at tick: Date) async -> StatusReport {
         let previous = await state.report
-        let report: StatusReport
+        var report: StatusReport
         if let rds {
             report = await rds.observe()
         } else {
@@ -182,6 +187,7 @@ public final class AgentLoop: Service, Sendable {
             let samples = unordered.sorted { (order.firstIndex(of: $0.name) ?? 0) < (order.firstIndex(of: $1.name) ?? 0) }
             report = StatusEvaluator.evaluate(samples, thresholds: spec.monitoring.thresholds, at: tick)
         }
+        if let backups { report.backups = await backups.latest }
         let hosts = hostReadings()
         let points = ClusterMetrics.datapoints(report, hosts: hosts)
         let (transitions, entries) = engine.withLock { engine in

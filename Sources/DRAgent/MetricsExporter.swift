@@ -48,6 +48,15 @@ public final class MetricsExporter: Sendable {
         gauge("pgdr_replication_lag_bytes").record(replication?.lagBytes.map(Double.init) ?? .nan)
         gauge("pgdr_standby_streaming").record(replication?.streaming == true ? 1 : 0)
         gauge("pgdr_healthy").record(report.healthy ? 1 : 0)
+        if let backups = report.backups {
+            gauge("pgdr_backup_repositories_failing").record(Double(backups.failing))
+            gauge("pgdr_backup_age_seconds").record(backups.newestBackupAge(now: report.checkedAt) ?? .nan)
+            for repo in backups.repositories {
+                // The start of the window a restore from this repository can reach (Unix time; NaN: no backup).
+                gauge("pgdr_backup_recoverable_from_timestamp_seconds", [("repo", "\(repo.number)")])
+                    .record(repo.recoverableFrom?.timeIntervalSince1970 ?? .nan)
+            }
+        }
         for alarm in alarms {
             gauge("pgdr_alarm_state", [("alarm", alarm.name)]).record(alarm.state.gaugeValue)
         }

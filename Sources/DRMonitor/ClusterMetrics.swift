@@ -51,6 +51,10 @@ public enum ClusterMetrics {
         // RDS replicas have no WAL receiver to read: RDS's own replication status stands in.
         out["StandbyStreaming"] = standbys.contains { $0.isStreaming || ($0.rds != nil && report.replication?.streaming == true) } ? 1 : 0
         out["ReplayPaused"] = standbys.contains { $0.replayPaused == true } ? 1 : 0
+        if let backups = report.backups {
+            out["BackupRepositoriesFailing"] = Double(backups.failing)
+            if let age = backups.newestBackupAge(now: report.checkedAt) { out["BackupAge"] = age }
+        }
         if let replication = report.replication {
             if let bytes = replication.lagBytes { out["ReplicationLagBytes"] = Double(bytes) }
             if let seconds = replication.lagSeconds { out["ReplicationLagSeconds"] = seconds }

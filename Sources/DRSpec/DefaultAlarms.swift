@@ -4,6 +4,21 @@ public enum DefaultAlarms {
     public static let drAtRisk = "dr-at-risk"
     public static let primaryDown = "primary-down"
 
+    /// With backups configured (pgBackRest): a backup older than
+    /// `backup.maxAge` in any repository, and a repository that fails its check.
+    public static func backups(_ backup: Backup, monitoring: Monitoring) -> [AlarmSpec] {
+        guard let settings = backup.pgbackrest else { return [] }
+        let p = monitoring.interval
+        return [
+            AlarmSpec(name: "backup-too-old", summary: "the newest backup of a repository is older than \(settings.maxAge)",
+                      kind: .metric(.init(metric: "BackupAge", comparison: .greaterThan, threshold: settings.maxAge.seconds,
+                                          period: p, evaluationPeriods: 1))),
+            AlarmSpec(name: "backup-repository-failing", summary: "a backup repository fails its check",
+                      kind: .metric(.init(metric: "BackupRepositoriesFailing", comparison: .greaterThanOrEqual, threshold: 1,
+                                          period: p, evaluationPeriods: 2))),
+        ]
+    }
+
     public static func make(_ monitoring: Monitoring) -> [AlarmSpec] {
         let t = monitoring.thresholds
         let p = monitoring.interval

@@ -28,6 +28,8 @@ public enum MetricCatalog {
         .init(name: "SlotsLost", unit: .count, perNode: true,
               help: "replication slots whose WAL is gone or about to go (wal_status lost or unreserved)"),
         .init(name: "ArchiverFailing", unit: .count, perNode: true, help: "1 when the newest archive attempt failed"),
+        .init(name: "BackupAge", unit: .seconds, perNode: false, help: "age of the newest backup in the stalest pgBackRest repository"),
+        .init(name: "BackupRepositoriesFailing", unit: .count, perNode: false, help: "pgBackRest repositories whose check failed"),
         .init(name: "ArchiveAge", unit: .seconds, perNode: true, help: "age of the last archived WAL segment"),
         .init(name: "PrimaryUp", unit: .count, perNode: false, help: "1 when exactly one writable primary answers"),
         .init(name: "StandbyUp", unit: .count, perNode: false, help: "1 when a standby answers"),

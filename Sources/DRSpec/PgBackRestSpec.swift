@@ -30,6 +30,9 @@ public struct PgBackRestSpec: Sendable, Hashable, Codable {
     /// more than this on the primary's disk when a repository fails.
     public var archiveQueueMax: ByteSize = .gigabytes(1)
     public var compression: Compression = .lz4
+    /// The `backup-too-old` alarm: a repository whose newest backup is older
+    /// than this (a daily schedule with two hours of slack by default).
+    public var maxAge: TimeSpan = .hours(26)
     /// Where pgdr writes each node's pgbackrest.conf, spool, locks and logs
     /// (`DIR/NODE/`); relative to pgdr.yaml.
     public var directory: String = "pgbackrest"

@@ -32,7 +32,8 @@ public struct Spec: Sendable, Hashable, Codable {
     /// Defaults first, a user alarm of the same name replacing its default.
     public var effectiveAlarms: [AlarmSpec] {
         let userNames = Set(alarms.map(\.name))
-        return DefaultAlarms.make(monitoring).filter { !userNames.contains($0.name) } + alarms
+        return (DefaultAlarms.make(monitoring) + DefaultAlarms.backups(backup, monitoring: monitoring))
+            .filter { !userNames.contains($0.name) } + alarms
     }
 
     /// The node placed in the primary region, the one expected to take writes.

@@ -317,14 +317,14 @@ public enum SpecParser {
         guard let b = r.mapping("backup") else { return Backup(retentionDays: 7, pointInTimeRecovery: true) }
         defer { b.finish() }
         b.accepts(["retentionDays", "pointInTimeRecovery", "repositories", "stanza", "passphraseFile", "passphraseEnv",
-                   "archiveQueueMax", "compression", "directory"])
+                   "archiveQueueMax", "compression", "directory", "maxAge"])
         var backup = Backup(
             retentionDays: b.int("retentionDays", default: 7, range: 0...35,
                                  hint: "RDS keeps automated backups for 0 to 35 days"),
             pointInTimeRecovery: b.bool("pointInTimeRecovery", default: true))
         let items = b.list("repositories")
         guard !items.isEmpty else {
-            for key in ["stanza", "passphraseFile", "passphraseEnv", "archiveQueueMax", "compression", "directory"] where b.value(key) != nil {
+            for key in ["stanza", "passphraseFile", "passphraseEnv", "archiveQueueMax", "compression", "directory", "maxAge"] where b.value(key) != nil {
                 b.sink.add(b.childPath(key), at: b.value(key), "backup.\(key) needs backup.repositories",
                            hint: "list a repository per region: repositories: [{region: us-east-1, path: /var/lib/pgbackrest}, ...]")
             }
@@ -355,6 +355,7 @@ public enum SpecParser {
         }
         settings.archiveQueueMax = b.byteSize("archiveQueueMax", default: settings.archiveQueueMax, range: .megabytes(16)...ByteSize(bytes: 1 << 50))
         settings.compression = b.oneOf("compression", default: settings.compression)
+        settings.maxAge = b.timeSpan("maxAge", default: settings.maxAge, range: .minutes(1)...TimeSpan.days(400)) ?? settings.maxAge
         if let directory = b.string("directory") { settings.directory = directory }
         backup.pgbackrest = settings
         return backup

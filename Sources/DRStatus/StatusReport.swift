@@ -13,6 +13,8 @@ public struct StatusReport: Sendable, Codable, Hashable {
     public var quorum: QuorumView? = nil
     /// `aws` for an RDS deployment (absent: self-managed servers).
     public var target: Target? = nil
+    /// The agent's last look at the backups (pgBackRest), when configured.
+    public var backups: BackupStatus? = nil
 
     public struct Problem: Sendable, Codable, Hashable, CustomStringConvertible {
         public var node: String?

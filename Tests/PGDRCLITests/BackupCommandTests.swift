@@ -160,3 +160,65 @@ import Testing
         }
     }
 }
+
+/// The agent watches the backups: a repository without a recent backup and a
+/// repository that fails its check raise alarms, and writes go on meanwhile.
+@Suite(.serialized) struct BackupAlarmTests {
+    static func alarms(_ dir: String) -> [(String, String)] {
+        guard let data = FileManager.default.contents(atPath: "\(dir)/pgdr-journal.jsonl") else { return [] }
+        return data.split(separator: 0x0A).compactMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
+            .compactMap { entry in
+                guard entry["kind"] as? String == "alarm", let alarm = entry["alarm"] as? String, let to = entry["to"] as? String else { return nil }
+                return (alarm, to)
+            }
+    }
+
+    static func state(_ dir: String, _ alarm: String) -> String? {
+        alarms(dir).last { $0.0 == alarm }?.1
+    }
+
+    static func eventually(_ seconds: Int, _ condition: () -> Bool) async -> Bool {
+        for _ in 0..<(seconds * 5) {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        return condition()
+    }
+
+    @Test func aStaleOrFailingRepositoryRaisesItsAlarm() async throws {
+        try await BackupCommandTests.withLab { config, lab in
+            let dir = (config as NSString).deletingLastPathComponent
+            let agent = Process()
+            agent.executableURL = URL(fileURLWithPath: CLI.binary)
+            agent.arguments = ["agent", "--config", config, "--listen", "127.0.0.1:0"]
+            agent.standardOutput = FileHandle.nullDevice
+            agent.standardError = FileHandle.nullDevice
+            try agent.run()
+            defer { kill(agent.processIdentifier, SIGTERM) }
+
+            // No backup yet: nothing to restore from, the alarm says so.
+            #expect(await Self.eventually(30) { Self.state(dir, "backup-too-old") == "ALARM" }, "\(Self.alarms(dir))")
+            // One repository backed up is not enough: the other is still empty.
+            #expect(try await CLI.run(["backup", "--repo", "1", "--config", config]).status == 0)
+            try await Task.sleep(for: .seconds(12))
+            #expect(Self.state(dir, "backup-too-old") == "ALARM", "repo2 has no backup yet")
+            #expect(try await CLI.run(["backup", "--repo", "2", "--config", config]).status == 0)
+            #expect(await Self.eventually(30) { Self.state(dir, "backup-too-old") == "OK" }, "\(Self.alarms(dir))")
+            #expect(Self.state(dir, "backup-repository-failing") != "ALARM")
+
+            // The DR repository becomes unreadable (a lost mount): its alarm fires,
+            // and the primary keeps taking writes.
+            let repo2 = "\(dir)/us-east-2/pgbackrest-repo"
+            chmod(repo2, 0o000)
+            defer { chmod(repo2, 0o700) }
+            #expect(await Self.eventually(45) { Self.state(dir, "backup-repository-failing") == "ALARM" }, "\(Self.alarms(dir))")
+            let written = try await BackupCommandTests.sql(lab, "pg1", ["CREATE TABLE IF NOT EXISTS w (id int)",
+                                                                        "INSERT INTO w SELECT generate_series(1, 1000)",
+                                                                        "SELECT count(*)::text FROM w"])
+            #expect(written == "1000")
+            chmod(repo2, 0o700)
+            #expect(await Self.eventually(45) { Self.state(dir, "backup-repository-failing") == "OK" }, "\(Self.alarms(dir))")
+            kill(agent.processIdentifier, SIGTERM)
+        }
+    }
+}
