@@ -102,7 +102,7 @@ let package = Package(
         ]),
         // Shell: drills (the agent's own loop beside a writer, under a fault).
         .target(name: "DRDrill", dependencies: [
-            "DRSpec", "DRStatus", "DRPostgres", "DRAgent", "DROrchestrator", "DROperations", "DRControl",
+            "DRSpec", "DRStatus", "DRPostgres", "DRAgent", "DROrchestrator", "DROperations", "DRControl", "DRBackup", "DRLocal",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "pgdr", dependencies: [

@@ -22,6 +22,8 @@ public struct Drill: Sendable {
         case postgresCrash = "postgres-crash"
         /// Planned switchover, no fault (the agent keeps watching throughout).
         case switchover
+        /// Point-in-time recovery from the DR region's repository (`RestoreDrill`).
+        case restore
     }
 
     public struct Run: Sendable, Codable {
@@ -55,6 +57,7 @@ public struct Drill: Sendable {
     }
 
     public func run(_ scenario: Scenario) async throws -> Run {
+        guard scenario != .restore else { throw OperationError.badInput("the restore scenario is RestoreDrill's") }
         let report = await env.observer.observe()
         guard report.healthy, let primary = report.replication?.primary, let standby = report.replication?.standby else {
             throw OperationError.failed("the deployment is not healthy before the drill: \(report.problems.map(\.description).joined(separator: "; "))")
@@ -87,6 +90,8 @@ public struct Drill: Sendable {
                 measured.outcome = try await OperationRunner(environment: env).execute(plan).outcome
             case .nodeLoss, .postgresCrash:
                 _ = try await control.kill(withChildren: scenario == .nodeLoss)
+            case .restore:
+                break
             }
             measured.rto = await waitForFirstWrite(writer, on: standby, after: measured.fault, within: .seconds(30))
             try await Task.sleep(for: .milliseconds(500))

@@ -16,12 +16,16 @@ struct DrillCommand: AsyncParsableCommand {
             postmaster and all its children; postgres-crash: SIGKILL of the postmaster only; switchover: a \
             planned switchover with the agent watching. The drill measures RTO (fault to the first write acknowledged by the new primary) and RPO (acknowledged \
             ids missing there, and how long before the fault the oldest was acknowledged), then rejoins the \
-            old primary and switches back. Reports min / median / max over the runs.
+            old primary and switches back. Reports min / median / max over the runs. \
+            restore: with backup.repositories, takes a full backup into the DR region's repository under \
+            the writer, marks a moment, restores to it from that repository alone (as if the primary \
+            region were gone) into a temporary folder, and checks the copy holds exactly the rows \
+            committed before the moment; reports backup and restore times and the archive lag.
             """)
 
     @OptionGroup var options: OperationOptions
 
-    @Option(help: "node-loss, postgres-crash or switchover.")
+    @Option(help: "node-loss, postgres-crash, switchover or restore.")
     var scenario: Drill.Scenario = .nodeLoss
 
     @Option(help: "How many runs.")
@@ -29,6 +33,7 @@ struct DrillCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard (1...100).contains(runs) else { throw fail("--runs must be 1 to 100", code: Exit.badInput) }
+        if scenario == .restore { return try await runRestore() }
         do {
             let drill = Drill(environment: try options.environment(), logger: options.global.makeLogger("pgdr.drill"))
             var results: [Drill.Run] = []
@@ -50,6 +55,38 @@ struct DrillCommand: AsyncParsableCommand {
                 print("\(scenario.rawValue), \(runs) run\(runs == 1 ? "" : "s") (min / median / max):")
                 for (name, stats) in summary.rows { print("  \(name.padding(toLength: 22, withPad: " ", startingAt: 0)) \(stats)") }
             }
+        } catch {
+            throw operationFailure(error)
+        }
+    }
+
+    func runRestore() async throws {
+        do {
+            let drill = RestoreDrill(environment: try options.environment(), logger: options.global.makeLogger("pgdr.drill"))
+            var results: [RestoreDrill.Run] = []
+            for index in 1...runs {
+                let run = try await drill.run()
+                results.append(run)
+                if !options.json {
+                    print("run \(index): backup \(fmt(run.backupSeconds)) into repo\(run.repository), restore to \(run.moment) "
+                          + "\(fmt(run.restoreSeconds)): \(run.restored) rows (acked before the moment \(run.acknowledgedBefore), "
+                          + "at most \(run.possiblyBefore)) \(run.exact ? "exact" : "NOT EXACT")  archive lag \(fmt(run.archiveLagSeconds))")
+                }
+            }
+            if options.json {
+                print(try JSON.encode(results))
+            } else {
+                print("restore, \(runs) run\(runs == 1 ? "" : "s") (min / median / max):")
+                for (name, values) in [("backup (s)", results.map(\.backupSeconds)), ("restore (s)", results.map(\.restoreSeconds)),
+                                       ("archive lag (s)", results.compactMap(\.archiveLagSeconds))] {
+                    if let stats = Stats(values) { print("  \(name.padding(toLength: 22, withPad: " ", startingAt: 0)) \(stats)") }
+                }
+            }
+            if results.contains(where: { !$0.exact }) {
+                throw fail("a restored copy did not hold exactly the rows committed before its moment", code: Exit.failed)
+            }
+        } catch let exit as ExitCode {
+            throw exit
         } catch {
             throw operationFailure(error)
         }

@@ -129,6 +129,24 @@ import Testing
         }
     }
 
+    /// The restore drill, from the DR repository alone: a prefix of the
+    /// writer's ids, bounded by the moment; nothing left running or on disk.
+    @Test func theRestoreDrillRecoversExactlyWhatWasCommittedBeforeItsMoment() async throws {
+        try await Self.withLab { config, _ in
+            let dir = (config as NSString).deletingLastPathComponent
+            let drill = try await CLI.run(["drill", "--scenario", "restore", "--json", "--config", config])
+            #expect(drill.status == 0, "\(drill.stdout)\(drill.stderr)")
+            let runs = try #require(try JSONSerialization.jsonObject(with: Data(drill.stdout.utf8)) as? [[String: Any]])
+            let run = try #require(runs.first)
+            #expect(run["exact"] as? Bool == true, "\(run)")
+            #expect(run["repository"] as? Int == 2, "the DR region's repository")
+            let before = run["acknowledgedBefore"] as? Int ?? 0, restored = run["restored"] as? Int ?? -1
+            #expect(before > 10 && restored >= before && restored <= (run["possiblyBefore"] as? Int ?? 0), "\(run)")
+            let leftovers = (try FileManager.default.contentsOfDirectory(atPath: dir)).filter { $0.hasPrefix("pgdr-drill-restore-") }
+            #expect(leftovers.isEmpty, "the drill's copy is stopped and removed: \(leftovers)")
+        }
+    }
+
     static func newestWAL(_ json: String) -> [String] {
         json.matches(of: /"newestWAL" : "([0-9A-F]{24})"/).map { String($0.1) }
     }
