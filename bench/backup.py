@@ -40,7 +40,7 @@ def main():
     spec = open(config).read()
     port = int(re.search(r"port: (\d+)", spec).group(1))
     env = dict(os.environ, PGPASSFILE=f"{lab}/pgpass", PGHOST="127.0.0.1", PGPORT=str(port), PGUSER="pgdr_admin", PGDATABASE="postgres")
-    user = "postgres" if os.geteuid() == 0 else None
+    user = json.load(open(f"{lab}/lab.json")).get("serverUser") if os.geteuid() == 0 else None
     try:
         sh([f"{BIN}/pgbench", "-i", "-q", "-s", str(SCALE)], env=env)
         size = int(sh(["psql", "-XAtc", "SELECT pg_database_size('postgres')"], env=env).stdout)
@@ -52,12 +52,14 @@ def main():
             results["backup"].append(time.monotonic() - t)
 
             base = f"{lab}/basebackup-{run}"
-            os.makedirs(base)
+            os.makedirs(base, mode=0o700)
+            os.chmod(base, 0o700)
             if user:
                 shutil.chown(base, user, user)
             t = time.monotonic()
+            # As the lab's standby was cloned: the replication role, its passfile (the server user's).
             sh([f"{BIN}/pg_basebackup", "-D", base, "-X", "stream", "--checkpoint=fast", "-h", "127.0.0.1", "-p", str(port),
-                "-U", "pgdr_admin", "--no-password"], env=env, user=user)
+                "-U", "pgdr_replicator", "--no-password"], env=dict(env, PGPASSFILE=f"{lab}/us-east-1/pgpass"), user=user)
             results["basebackup"].append(time.monotonic() - t)
 
             target = f"{lab}/restore-{run}"
