@@ -3,8 +3,18 @@ import Foundation
 /// Ports on 127.0.0.1: a free one picked by the kernel, or a check that a
 /// given one is free.
 public enum FreePort {
-    /// Asks the kernel for an unused port by binding port 0.
+    /// A port nothing listens on, below the kernel's ephemeral range: a port
+    /// the kernel hands out for port 0 comes from the range every outgoing
+    /// connection draws its source port from, so between the pick and the
+    /// server's bind a client socket could take it (seen under a loaded test
+    /// suite). Random in 20000–32767, checked free; the kernel's pick last.
     public static func pick() throws -> Int {
+        let ephemeralStart = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))
+            .flatMap { $0.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).first.flatMap { Int($0) } } ?? 32768
+        let range = 20000..<max(20001, min(ephemeralStart, 65536))
+        for _ in 0..<200 {
+            if let port = bind(Int.random(in: range)) { return port }
+        }
         guard let port = bind(0) else { throw LocalError("no free TCP port on 127.0.0.1") }
         return port
     }

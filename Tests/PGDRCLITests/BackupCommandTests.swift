@@ -240,3 +240,50 @@ import Testing
         }
     }
 }
+
+/// A repository that stops taking WAL must not fill the primary's disk: with
+/// archive-push asynchronous and a bounded queue, pgBackRest drops WAL past
+/// the bound (and says so) instead of letting pg_wal grow.
+@Suite(.serialized) struct BackupQueueTests {
+    @Test func aFailingRepositoryNeverFillsThePrimarysDisk() async throws {
+        try await BackupCommandTests.withLab { config, lab in
+            let dir = (config as NSString).deletingLastPathComponent
+            // The smallest queue pgdr.yaml allows (16MB), set in the lab's spec and in
+            // the node's pgBackRest configuration as pgdr writes it.
+            let spec = try String(contentsOfFile: config, encoding: .utf8)
+            try spec.replacingOccurrences(of: "  stanza: lab-lab\n", with: "  stanza: lab-lab\n  archiveQueueMax: 16MB\n")
+                .write(toFile: config, atomically: true, encoding: .utf8)
+            let parsed = try SpecParser.load(path: config)
+            let pg1 = try #require(try BackupNodes.configs(parsed.spec, baseDirectory: parsed.baseDirectory)["pg1"])
+            #expect(pg1.text(passphrase: "x").contains("archive-push-queue-max=\(16 << 20)"))
+            let file = "\(dir)/pgbackrest/pg1/pgbackrest.conf"
+            let written = try String(contentsOfFile: file, encoding: .utf8)
+            try written.replacingOccurrences(of: "archive-push-queue-max=\(1 << 30)", with: "archive-push-queue-max=\(16 << 20)")
+                .write(toFile: file, atomically: false, encoding: .utf8)
+
+            // Both repositories unwritable (a lost mount), then 128MB of WAL.
+            let repos = ["us-east-1", "us-east-2"].map { "\(dir)/\($0)/pgbackrest-repo" }
+            for repo in repos { chmod(repo, 0o000) }
+            defer { for repo in repos { chmod(repo, 0o700) } }
+            for _ in 0..<8 {
+                _ = try await BackupCommandTests.sql(lab, "pg1", ["CREATE TABLE IF NOT EXISTS filler (v text)",
+                                                                   "INSERT INTO filler SELECT repeat(md5(i::text), 500) FROM generate_series(1, 1000) i",
+                                                                   "SELECT pg_switch_wal()::text"])
+            }
+            try await Task.sleep(for: .seconds(3))
+            let (ready, failed) = try await PostgresSession.with(try lab.adminTarget(node: "pg1")) { session in
+                let ready = try await session.value(Int.self, "SELECT count(*)::int FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready'")
+                let failed = try await session.value(Int.self, "SELECT failed_count::int FROM pg_stat_archiver")
+                return (ready, failed)
+            }
+            // 8 switched segments and more written: without the bound every one would wait in pg_wal.
+            #expect(ready <= 3, "\(ready) WAL files wait in pg_wal: the queue bound did not hold")
+            let log = try FileManager.default.contentsOfDirectory(atPath: "\(dir)/pgbackrest/pg1/log")
+                .compactMap { try? String(contentsOfFile: "\(dir)/pgbackrest/pg1/log/\($0)", encoding: .utf8) }.joined()
+            #expect(log.contains("dropped WAL file"), "pgBackRest says which WAL it dropped (failed attempts: \(failed))")
+            // The server kept taking writes throughout.
+            let rows = try await BackupCommandTests.sql(lab, "pg1", ["SELECT count(*)::text FROM filler"])
+            #expect(rows == "8000")
+        }
+    }
+}

@@ -55,8 +55,13 @@ struct RegionLab {
         return target
     }
 
+    /// Setup statements: ordinary deadlines (the tight ones are for polling,
+    /// which retries; a loaded machine can take more than 500 ms to connect).
     func sql(_ node: String, _ query: String) async throws {
-        try await PostgresSession.with(try target(node)) { session in _ = try await session.rows(query) }
+        var target = try Lab(directory: dir).adminTarget(node: node)
+        target.connectTimeout = .seconds(5)
+        target.statementTimeout = .seconds(10)
+        try await PostgresSession.with(target) { session in _ = try await session.rows(query) }
     }
 
     /// True when the node answers as a primary that takes writes.
