@@ -80,7 +80,11 @@ public struct DataDirectoryControl: NodeControl {
             do {
                 try await runTool("pg_ctl", ["-D", data.path, "-l", logFile, "-w", "-t", "\(seconds)", "start"], action: "start")
             } catch let error as ControlError {
-                throw ControlError(node: node, action: "start", "\(error.message); the server log is \(logFile)")
+                // The server's own last words (a port taken, a bad setting) say why.
+                let last = ((try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "")
+                    .split(separator: "\n").filter { $0.contains("FATAL") || $0.contains("LOG:  could not") || $0.contains("ERROR") }
+                    .suffix(2).joined(separator: " | ")
+                throw ControlError(node: node, action: "start", "\(error.message)\(last.isEmpty ? "" : " (\(last))"); the server log is \(logFile)")
             }
         case .systemd(let unit):
             try await systemctl(["start", unit], action: "start")

@@ -181,8 +181,9 @@ import Testing
 
 /// The agent watches the backups: a repository without a recent backup and a
 /// repository that fails its check raise alarms, and writes go on meanwhile.
-@Suite(.serialized) struct BackupAlarmTests {
-    static func alarms(_ dir: String) -> [(String, String)] {
+/// (In the same serialized suite: one backup lab at a time on a loaded machine.)
+extension BackupCommandTests {
+    static func alarmEntries(_ dir: String) -> [(String, String)] {
         guard let data = FileManager.default.contents(atPath: "\(dir)/pgdr-journal.jsonl") else { return [] }
         return data.split(separator: 0x0A).compactMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
             .compactMap { entry in
@@ -192,7 +193,7 @@ import Testing
     }
 
     static func state(_ dir: String, _ alarm: String) -> String? {
-        alarms(dir).last { $0.0 == alarm }?.1
+        alarmEntries(dir).last { $0.0 == alarm }?.1
     }
 
     static func eventually(_ seconds: Int, _ condition: () -> Bool) async -> Bool {
@@ -204,7 +205,7 @@ import Testing
     }
 
     @Test func aStaleOrFailingRepositoryRaisesItsAlarm() async throws {
-        try await BackupCommandTests.withLab { config, lab in
+        try await Self.withLab { config, lab in
             let dir = (config as NSString).deletingLastPathComponent
             let agent = Process()
             agent.executableURL = URL(fileURLWithPath: CLI.binary)
@@ -215,13 +216,13 @@ import Testing
             defer { kill(agent.processIdentifier, SIGTERM) }
 
             // No backup yet: nothing to restore from, the alarm says so.
-            #expect(await Self.eventually(30) { Self.state(dir, "backup-too-old") == "ALARM" }, "\(Self.alarms(dir))")
+            #expect(await Self.eventually(30) { Self.state(dir, "backup-too-old") == "ALARM" }, "\(Self.alarmEntries(dir))")
             // One repository backed up is not enough: the other is still empty.
             #expect(try await CLI.run(["backup", "--repo", "1", "--config", config]).status == 0)
             try await Task.sleep(for: .seconds(12))
             #expect(Self.state(dir, "backup-too-old") == "ALARM", "repo2 has no backup yet")
             #expect(try await CLI.run(["backup", "--repo", "2", "--config", config]).status == 0)
-            #expect(await Self.eventually(30) { Self.state(dir, "backup-too-old") == "OK" }, "\(Self.alarms(dir))")
+            #expect(await Self.eventually(30) { Self.state(dir, "backup-too-old") == "OK" }, "\(Self.alarmEntries(dir))")
             #expect(Self.state(dir, "backup-repository-failing") != "ALARM")
 
             // The DR repository becomes unreadable (a lost mount): its alarm fires,
@@ -229,13 +230,13 @@ import Testing
             let repo2 = "\(dir)/us-east-2/pgbackrest-repo"
             chmod(repo2, 0o000)
             defer { chmod(repo2, 0o700) }
-            #expect(await Self.eventually(45) { Self.state(dir, "backup-repository-failing") == "ALARM" }, "\(Self.alarms(dir))")
+            #expect(await Self.eventually(45) { Self.state(dir, "backup-repository-failing") == "ALARM" }, "\(Self.alarmEntries(dir))")
             let written = try await BackupCommandTests.sql(lab, "pg1", ["CREATE TABLE IF NOT EXISTS w (id int)",
                                                                         "INSERT INTO w SELECT generate_series(1, 1000)",
                                                                         "SELECT count(*)::text FROM w"])
             #expect(written == "1000")
             chmod(repo2, 0o700)
-            #expect(await Self.eventually(45) { Self.state(dir, "backup-repository-failing") == "OK" }, "\(Self.alarms(dir))")
+            #expect(await Self.eventually(45) { Self.state(dir, "backup-repository-failing") == "OK" }, "\(Self.alarmEntries(dir))")
             kill(agent.processIdentifier, SIGTERM)
         }
     }
@@ -244,9 +245,9 @@ import Testing
 /// A repository that stops taking WAL must not fill the primary's disk: with
 /// archive-push asynchronous and a bounded queue, pgBackRest drops WAL past
 /// the bound (and says so) instead of letting pg_wal grow.
-@Suite(.serialized) struct BackupQueueTests {
+extension BackupCommandTests {
     @Test func aFailingRepositoryNeverFillsThePrimarysDisk() async throws {
-        try await BackupCommandTests.withLab { config, lab in
+        try await Self.withLab { config, lab in
             let dir = (config as NSString).deletingLastPathComponent
             // The smallest queue pgdr.yaml allows (16MB), set in the lab's spec and in
             // the node's pgBackRest configuration as pgdr writes it.
