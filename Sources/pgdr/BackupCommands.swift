@@ -85,8 +85,17 @@ struct BackupCommand: AsyncParsableCommand {
     @Option(help: "Only this repository (1 is the primary's region, 2 the DR region's, in pgdr.yaml's order).")
     var repo: Int?
 
+    @Flag(help: """
+        Set up instead of backing up: write the pgBackRest configuration of every node whose data \
+        directory is on this machine (mode 0600, owned by the server's user), create the repositories \
+        and, with the primary running here, the stanza; print the archive_command and restore_command \
+        each server needs. Run it again after changing backup: in pgdr.yaml.
+        """)
+    var setup = false
+
     func run() async throws {
         let context = try BackupContext(config)
+        if setup { return try await runSetup(context) }
         do {
             let node = try context.primary()
             let pgbackrest = try context.pgbackrest(node)
@@ -118,6 +127,67 @@ struct BackupCommand: AsyncParsableCommand {
             if let newest = try await pgbackrest.info().backups.last {
                 print("newest: \(newest.label), \(newest.databaseBytes / 1_048_576) MB, WAL \(newest.walStart ?? "?")..\(newest.walStop ?? "?")")
             }
+        } catch {
+            throw backupFailure(error)
+        }
+    }
+}
+
+extension BackupCommand {
+    func runSetup(_ context: BackupContext) async throws {
+        do {
+            guard let settings = context.spec.backup.pgbackrest else { throw BackupError.badInput("no backup.repositories in pgdr.yaml") }
+            let resolved: Secret?
+            do {
+                resolved = try PasswordResolver.resolve(settings.passphrase, baseDirectory: context.parsed.baseDirectory)
+            } catch {
+                throw BackupError.badInput("the backup passphrase: \(error)")
+            }
+            guard let passphrase = resolved else {
+                throw BackupError.badInput("the backup passphrase (\(settings.passphrase)) is empty or missing")
+            }
+            var written: [String] = []
+            for (name, config) in context.configs.sorted(by: { $0.key < $1.key }) {
+                guard FileManager.default.fileExists(atPath: "\(config.dataDirectory)/PG_VERSION") else {
+                    print("\(name): its data directory \(config.dataDirectory) is not on this machine; run this beside it")
+                    continue
+                }
+                let owner = try DataDirectory(path: config.dataDirectory).runAs()
+                try PgBackRestSetup.write(config, passphrase: passphrase, owner: owner)
+                written.append(name)
+                print("\(name): wrote \(config.file) (mode 0600)")
+                print("  in its postgresql.conf (then reload):")
+                print("    archive_mode = on")
+                print("    archive_command = '\(config.archiveCommand)'")
+                print("    restore_command = '\(config.restoreCommand)'   # as a standby")
+                print("    unix_socket_directories = '\(config.socketDirectory)'   # pgBackRest connects through it (restart)")
+                print("  in pg_hba.conf: local all \(config.user) peer   (the server's own user, through the socket)")
+            }
+            guard !written.isEmpty else { throw BackupError.badInput("no node's data directory is on this machine: nothing was written") }
+            guard let primary = try? context.primary(), written.contains(primary) else {
+                print("the primary is not running here: create the stanza beside it with `pgdr backup --setup`")
+                return
+            }
+            let pgbackrest = try context.pgbackrest(primary)
+            for attempt in 1...20 {
+                do {
+                    try await pgbackrest.run(["stanza-create"], timeout: .seconds(120))
+                    break
+                } catch let error as BackupError where attempt < 20 && error.description.contains("unable to acquire lock") {
+                    try await Task.sleep(for: .milliseconds(250))
+                }
+            }
+            print("stanza \(settings.stanza) created (or already there) from \(primary)")
+            do {
+                try await pgbackrest.run(["check"], timeout: .seconds(120))
+                print("check: WAL archiving into every repository works; take the first backup with `pgdr backup`")
+            } catch {
+                print("check failed: \(error)")
+                print("set archive_command as above on \(primary), reload it, then run `pgdr backup --setup` again")
+                throw ExitCode(Exit.degraded)
+            }
+        } catch let exit as ExitCode {
+            throw exit
         } catch {
             throw backupFailure(error)
         }

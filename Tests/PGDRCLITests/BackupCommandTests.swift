@@ -288,3 +288,40 @@ extension BackupCommandTests {
         }
     }
 }
+
+/// `pgdr backup --setup` writes what a self-managed server needs: each local
+/// node's configuration (0600, the server's user), the repositories, the
+/// stanza, and the settings to put in postgresql.conf.
+extension BackupCommandTests {
+    @Test func setupWritesEveryLocalNodesConfigurationAndTheStanzaChecks() async throws {
+        try await Self.withLab { config, _ in
+            let dir = (config as NSString).deletingLastPathComponent
+            // The standby's configuration gone (the primary's archiver keeps using its own).
+            let standbyConf = "\(dir)/pgbackrest/pg2/pgbackrest.conf"
+            let before = try String(contentsOfFile: standbyConf, encoding: .utf8)
+            try FileManager.default.removeItem(atPath: standbyConf)
+            let setup = try await CLI.run(["backup", "--setup", "--config", config])
+            #expect(setup.status == 0, "\(setup.stdout)\(setup.stderr)")
+            #expect(setup.stdout.contains("archive_command = 'pgbackrest --config=\(dir)/pgbackrest/pg1/pgbackrest.conf --stanza=lab-lab archive-push %p'"),
+                    "\(setup.stdout)")
+            #expect(setup.stdout.contains("check: WAL archiving into every repository works"))
+            for node in ["pg1", "pg2"] {
+                let file = "\(dir)/pgbackrest/\(node)/pgbackrest.conf"
+                let attributes = try FileManager.default.attributesOfItem(atPath: file)
+                #expect((attributes[.posixPermissions] as? Int) == 0o600, "\(node): \(attributes[.posixPermissions] ?? "")")
+                let data = try FileManager.default.attributesOfItem(atPath: "\(dir)/\(node == "pg1" ? "us-east-1" : "us-east-2")/data")
+                #expect(attributes[.ownerAccountID] as? Int == data[.ownerAccountID] as? Int, "owned by the server's user")
+            }
+            #expect(try String(contentsOfFile: standbyConf, encoding: .utf8) == before, "the same configuration the lab wrote")
+            #expect(!setup.stdout.contains("cipher-pass") && !setup.stderr.contains("cipher"), "the passphrase is never printed")
+            #expect(try await CLI.run(["backup", "--repo", "1", "--config", config]).status == 0)
+            // No passphrase: a clear error, nothing written.
+            try FileManager.default.removeItem(atPath: "\(dir)/secrets/backup.password")
+            try FileManager.default.removeItem(atPath: standbyConf)
+            let missing = try await CLI.run(["backup", "--setup", "--config", config])
+            #expect(missing.status == 2, "\(missing.stdout)\(missing.stderr)")
+            #expect(missing.stderr.contains("backup passphrase") && missing.stderr.contains("backup.password"))
+            #expect(!FileManager.default.fileExists(atPath: standbyConf), "nothing written without the passphrase")
+        }
+    }
+}

@@ -37,23 +37,33 @@ import Testing
     @Test func manualFailoverWithApprovalThenRejoinThroughRewind() async throws {
         try await Self.withLab { config, lab in
             let dir = (config as NSString).deletingLastPathComponent
+            // The agent's record of the primary is evidence for 3 of its intervals:
+            // at the lab's 2 s, a loaded machine can take longer than 6 s between
+            // the agent's last round and the approval, and the guard rightly
+            // refuses. This test is about the approval, not the freshness window
+            // (StaleEvidenceTests are): 4 s rounds, a 12 s window.
+            let slow = "\(dir)/pgdr-4s.yaml"
+            try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: "interval: 2s", with: "interval: 4s")
+                .write(toFile: slow, atomically: true, encoding: .utf8)
             // The agent runs for a while, as it would in production: it stamps the
             // heartbeat and records the primary's position each round.
             let agent = Process()
             agent.executableURL = URL(fileURLWithPath: CLI.binary)
-            agent.arguments = ["agent", "--config", config, "--listen", "127.0.0.1:0"]
+            agent.arguments = ["agent", "--config", slow, "--listen", "127.0.0.1:0"]
             agent.standardOutput = FileHandle.nullDevice
             agent.standardError = FileHandle.nullDevice
             try agent.run()
-            try await Task.sleep(for: .seconds(5))
+            try await Task.sleep(for: .seconds(6))
             kill(agent.processIdentifier, SIGTERM)
-            agent.waitUntilExit()
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                Blocking.run { agent.waitUntilExit(); done.resume() }
+            }
             #expect(FileManager.default.fileExists(atPath: "\(dir)/pgdr-last-primary.json"))
             // Node loss: the primary's postmaster and every child, SIGKILL.
             #expect(try await lab.kill(node: "pg1", withChildren: true) != nil)
             try await Task.sleep(for: .milliseconds(300))
 
-            let plan = try await CLI.run(["failover", "--config", config])
+            let plan = try await CLI.run(["failover", "--config", slow])
             #expect(plan.status == 0, "\(plan.stderr)")
             #expect(plan.stdout.contains("UNREACHABLE, cannot be fenced"))
             #expect(plan.stdout.contains("estimated data loss: 0 B"))
@@ -65,7 +75,7 @@ import Testing
             #expect(unknown.status == 3)
             #expect(unknown.stderr.contains("no pending operation"))
 
-            let approved = try await CLI.run(["approve", String(id), "--config", config])
+            let approved = try await CLI.run(["approve", String(id), "--config", slow])
             #expect(approved.status == 0, "\(approved.stdout)\(approved.stderr)")
             #expect(approved.stdout.contains("pg2 promoted"))
             #expect(await Self.isPrimary(lab, "pg2") == true)
