@@ -174,12 +174,13 @@ public struct Lab: Sendable {
             for node in nodes { try PgBackRestSetup.write(backupConfig(node), passphrase: passphrase, owner: user.runAs) }
         }
 
-        let primary = nodes[0], standby = nodes[1]
-        try await initPrimary(primary, binaries: binaries, user: user, admin: admin)
-        try await control(primary).start()
-        try await bootstrapRoles(host: primary.address, port: primary.port, passwords: passwords, standby: standby.name)
-        try await cloneStandby(standby, from: primary, binaries: binaries, user: user)
-        try await control(standby).start()
+        try await initPrimary(nodes[0], binaries: binaries, user: user, admin: admin)
+        try await startNew(0, nodes: &nodes, state: &state, user: user)
+        let primary = nodes[0]
+        try await bootstrapRoles(host: primary.address, port: primary.port, passwords: passwords, standby: nodes[1].name)
+        try await cloneStandby(nodes[1], from: primary, binaries: binaries, user: user)
+        try await startNew(1, nodes: &nodes, state: &state, user: user)
+        let standby = nodes[1]
         if synchronous {
             // Only now: with a synchronous standby named before one exists, the
             // bootstrap's own commits would wait forever.
@@ -221,6 +222,33 @@ public struct Lab: Sendable {
             NodeReport(name: standby.name, region: standby.region, port: standby.port,
                        action: "created standby (pg_basebackup, slot \(LabConfig.slotName(for: standby.name)))"),
         ], layout: layout)
+    }
+
+    /// Starts a node of a lab being created. Its port was picked free, but
+    /// seconds of initdb and pg_basebackup pass before the server binds it,
+    /// and another program may take it meanwhile: the lab has published no
+    /// port yet, so it picks another and tries again (loopback labs only; in a
+    /// region's namespace the port is the node's own).
+    func startNew(_ index: Int, nodes: inout [LabState.Node], state: inout LabState, user: ServerUser) async throws {
+        for attempt in 1...3 {
+            do {
+                try await control(nodes[index]).start()
+                return
+            } catch where attempt < 3 && state.quorum == nil && "\(error)".contains("Address already in use") {
+                var port = try FreePort.pick()
+                while nodes.contains(where: { $0.port == port }) { port = try FreePort.pick() }
+                logger.notice("port taken before the server could bind it: moving to another",
+                              metadata: ["node": "\(nodes[index].name)", "from": "\(nodes[index].port)", "to": "\(port)"])
+                nodes[index].port = port
+                state.nodes = nodes
+                try state.save(layout.stateFile)
+                try writeServerSettings(nodes[index], user: user)
+                if state.backups == true,
+                   let passphrase = try PasswordResolver.resolve(.file(layout.secret("backup")), baseDirectory: "/") {
+                    try PgBackRestSetup.write(backupConfig(nodes[index]), passphrase: passphrase, owner: user.runAs)
+                }
+            }
+        }
     }
 
     /// The servers run as another user when pgdr is root: every folder above
