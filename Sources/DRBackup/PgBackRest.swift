@@ -24,8 +24,8 @@ public struct PgBackRest: Sendable {
 
     /// Runs `pgbackrest --config=… --stanza=… ARGS`; a non-zero exit throws with its last words.
     @discardableResult
-    public func run(_ arguments: [String], timeout: Duration = .seconds(3600)) async throws -> String {
-        let request = ChildProcess.Request(executable, ["--config=\(config.file)", "--stanza=\(config.settings.stanza)"] + arguments,
+    public func run(_ arguments: [String], timeout: Duration = .seconds(3600), configFile: String? = nil) async throws -> String {
+        let request = ChildProcess.Request(executable, ["--config=\(configFile ?? config.file)", "--stanza=\(config.settings.stanza)"] + arguments,
                                            timeout: timeout, outputLimit: 8 << 20, runAs: runAs)
         let result: ChildProcess.Result
         do {
@@ -37,6 +37,25 @@ public struct PgBackRest: Sendable {
             throw BackupError.failed("pgbackrest \(arguments.first ?? "") failed (\(result.termination)): \(result.lastWords())")
         }
         return result.output
+    }
+
+    /// `stanza-create` (idempotent), under a lock folder of its own: the
+    /// server's asynchronous archive-push holds the stanza's archive lock for
+    /// as long as a repository refuses WAL, and a repository just added has
+    /// no stanza yet, so it refuses until this has run.
+    ///
+    /// `configFile`: a configuration not yet in place, so that a repository
+    /// being added gets its stanza before PostgreSQL's archive-push sees it
+    /// (it would otherwise write archive.info there alone, which pgBackRest
+    /// then calls corruption). `online: false` for a server not yet started.
+    public func stanzaCreate(configFile: String? = nil, online: Bool = true) async throws {
+        let lock = "\(config.nodeDirectory)/lock-stanza-create"
+        if !FileManager.default.fileExists(atPath: lock) {
+            try? FileManager.default.createDirectory(atPath: lock, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            if let runAs { chown(lock, runAs.uid, runAs.gid) }
+        }
+        try await run(["--lock-path=\(lock)"] + (online ? [] : ["--no-online"]) + ["stanza-create"], timeout: .seconds(300),
+                      configFile: configFile)
     }
 
     public func info() async throws -> BackupInfo {

@@ -5,7 +5,7 @@ import Foundation
 /// Writes a node's pgBackRest folder (config 0600, spool, locks, logs) and
 /// the repositories, owned by the server's user.
 public enum PgBackRestSetup {
-    public static func write(_ config: PgBackRestConfig, passphrase: Secret, owner: ChildProcess.RunAs?) throws {
+    public static func write(_ config: PgBackRestConfig, passphrase: Secret, owner: ChildProcess.RunAs?, to path: String? = nil) throws {
         let fm = FileManager.default
         // The folder above the node's own must let the server's user through.
         let parent = (config.nodeDirectory as NSString).deletingLastPathComponent
@@ -20,20 +20,21 @@ public enum PgBackRestSetup {
             }
             if let owner { chown(path, owner.uid, owner.gid) }
         }
-        let temporary = config.file + ".pgdr-tmp"
+        let target = path ?? config.file
+        let temporary = target + ".pgdr-tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard fd >= 0 else { throw BackupError.failed("cannot write \(config.file): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw BackupError.failed("cannot write \(target): \(String(cString: strerror(errno)))") }
         let bytes = Array(config.text(passphrase: passphrase.reveal()).utf8)
         let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
         close(fd)
         guard written == bytes.count else {
             unlink(temporary)
-            throw BackupError.failed("cannot write \(config.file)")
+            throw BackupError.failed("cannot write \(target)")
         }
         if let owner { chown(temporary, owner.uid, owner.gid) }
-        guard rename(temporary, config.file) == 0 else {
+        guard rename(temporary, target) == 0 else {
             unlink(temporary)
-            throw BackupError.failed("cannot write \(config.file): \(String(cString: strerror(errno)))")
+            throw BackupError.failed("cannot write \(target): \(String(cString: strerror(errno)))")
         }
     }
 }

@@ -175,6 +175,10 @@ public struct Lab: Sendable {
         }
 
         try await initPrimary(nodes[0], binaries: binaries, user: user, admin: admin)
+        if backups {
+            // The stanza before the first archive-push: the server is not running yet.
+            try await PgBackRest(config: backupConfig(nodes[0]), runAs: user.runAs).stanzaCreate(online: false)
+        }
         try await startNew(0, nodes: &nodes, state: &state, user: user)
         let primary = nodes[0]
         try await bootstrapRoles(host: primary.address, port: primary.port, passwords: passwords, standby: nodes[1].name)
@@ -192,21 +196,7 @@ public struct Lab: Sendable {
         }
 
         if backups {
-            let pgbackrest = try PgBackRest(config: backupConfig(primary), runAs: user.runAs)
-            // The server's first archive-push (asynchronous) may hold the stanza's
-            // archive lock for a moment: wait for it rather than fail.
-            for command in ["stanza-create", "check"] {
-                var attempt = 0
-                while true {
-                    attempt += 1
-                    do {
-                        try await pgbackrest.run([command], timeout: .seconds(120))
-                        break
-                    } catch let error as BackupError where attempt < 20 && error.description.contains("unable to acquire lock") {
-                        try await Task.sleep(for: .milliseconds(250))
-                    }
-                }
-            }
+            try await PgBackRest(config: backupConfig(primary), runAs: user.runAs).run(["check"], timeout: .seconds(120))
         }
         try LabSpecFile.text(major: binaries.major, nodes: nodes, layout: layout, synchronous: synchronous, quorum: state.quorum,
                              backups: backups)

@@ -147,6 +147,17 @@ extension BackupCommand {
                 throw BackupError.badInput("the backup passphrase (\(settings.passphrase)) is empty or missing")
             }
             var written: [String] = []
+            // The primary's stanza first, from a configuration not yet in place:
+            // a repository being added gets its stanza before archive-push sees it.
+            let primary = try? context.primary()
+            if let primary, let config = context.configs[primary] {
+                let owner = try DataDirectory(path: config.dataDirectory).runAs()
+                let staged = config.file + ".pgdr-new"
+                try PgBackRestSetup.write(config, passphrase: passphrase, owner: owner, to: staged)
+                defer { unlink(staged) }
+                try await context.pgbackrest(primary).stanzaCreate(configFile: staged)
+                print("stanza \(settings.stanza) created (or already there) in every repository, from \(primary)")
+            }
             for (name, config) in context.configs.sorted(by: { $0.key < $1.key }) {
                 guard FileManager.default.fileExists(atPath: "\(config.dataDirectory)/PG_VERSION") else {
                     print("\(name): its data directory \(config.dataDirectory) is not on this machine; run this beside it")
@@ -164,20 +175,11 @@ extension BackupCommand {
                 print("  in pg_hba.conf: local all \(config.user) peer   (the server's own user, through the socket)")
             }
             guard !written.isEmpty else { throw BackupError.badInput("no node's data directory is on this machine: nothing was written") }
-            guard let primary = try? context.primary(), written.contains(primary) else {
+            guard let primary, written.contains(primary) else {
                 print("the primary is not running here: create the stanza beside it with `pgdr backup --setup`")
                 return
             }
             let pgbackrest = try context.pgbackrest(primary)
-            for attempt in 1...20 {
-                do {
-                    try await pgbackrest.run(["stanza-create"], timeout: .seconds(120))
-                    break
-                } catch let error as BackupError where attempt < 20 && error.description.contains("unable to acquire lock") {
-                    try await Task.sleep(for: .milliseconds(250))
-                }
-            }
-            print("stanza \(settings.stanza) created (or already there) from \(primary)")
             do {
                 try await pgbackrest.run(["check"], timeout: .seconds(120))
                 print("check: WAL archiving into every repository works; take the first backup with `pgdr backup`")
