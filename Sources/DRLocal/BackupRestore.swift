@@ -62,7 +62,7 @@ public struct BackupRestore: Sendable {
 
         // A server of its own: a free port on loopback, no socket, no standby
         // settings, nobody's synchronous standby, archiving nowhere.
-        let port = try FreePort.pick()
+        var port = try FreePort.pick()
         let overrides = """
 
             # pgdr restore: a standalone copy on 127.0.0.1
@@ -79,6 +79,7 @@ public struct BackupRestore: Sendable {
         let auto = "\(path)/postgresql.auto.conf"
         let existing = (try? String(contentsOfFile: auto, encoding: .utf8)) ?? ""
         try (existing + overrides).write(toFile: auto, atomically: false, encoding: .utf8)
+        let restoredSettings = existing
         if let owner = pgbackrest.runAs { chown(auto, owner.uid, owner.gid) }
         try? fm.removeItem(atPath: "\(path)/standby.signal")
 
@@ -86,10 +87,23 @@ public struct BackupRestore: Sendable {
         let log = "\(path)/restore.log"
         let start = ChildProcess.Request(binaries.path("pg_ctl"), ["-D", path, "-l", log, "-w", "-t", "\(Int(timeout.components.seconds))", "start"],
                                          environment: ["LC_ALL": "C"], timeout: timeout + .seconds(10), runAs: pgbackrest.runAs)
-        do {
-            try await ChildProcess.checked(start)
-        } catch {
-            throw BackupError.failed("the restored server did not start: \(error); its log is \(log)")
+        // A port taken between the pick and the bind (another program picked it
+        // meanwhile): another one, as the copy has told nobody its port yet.
+        for attempt in 1...3 {
+            do {
+                try await ChildProcess.checked(start)
+                break
+            } catch {
+                let said = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                guard attempt < 3, said.contains("Address already in use") else {
+                    throw BackupError.failed("the restored server did not start: \(error); its log is \(log)")
+                }
+                let taken = port
+                port = try FreePort.pick()
+                try (restoredSettings + overrides.replacingOccurrences(of: "port = \(taken)\n", with: "port = \(port)\n"))
+                    .write(toFile: auto, atomically: false, encoding: .utf8)
+                if let owner = pgbackrest.runAs { chown(auto, owner.uid, owner.gid) }
+            }
         }
         // Recovery ends with a promotion (target-action promote, or the end of the archive).
         let deadline = ContinuousClock.now + timeout
