@@ -42,7 +42,9 @@ class Moto:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.dir = tempfile.mkdtemp(prefix="pgdr-rds-bench-")
-        self.proc = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
+        # The recorder writes into the bench's own folder, never the working tree.
+        self.proc = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(self.port)], cwd=self.dir,
+                                     env=dict(os.environ, MOTO_RECORDER_FILEPATH=os.path.join(self.dir, "recording.jsonl")),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(150):
             try:
