@@ -135,9 +135,10 @@ import Testing
 
     @Test func killedAtEveryStepOfEveryOperation() async throws {
         let dir = NSTemporaryDirectory() + "pgdr-faults-\(UUID().uuidString.prefix(8))"
+        // Destroyed whatever happens, a lab that came up only in part included.
+        defer { _ = try? CLI.runBlocking(["lab", "destroy", "--dir", dir, "--yes"]) }
         let up = try await CLI.run(["lab", "up", "--loopback", "--sync", "--dir", dir])
         try #require(up.status == 0, "\(up.stderr)")
-        defer { _ = try? CLI.runBlocking(["lab", "destroy", "--dir", dir, "--yes"]) }
         let lab = Lab(directory: dir)
         let config = "\(dir)/pgdr.yaml", journal = "\(dir)/pgdr-operations.jsonl"
         try await Self.waitHealthy(config, label: "start")

@@ -13,6 +13,7 @@ import Testing
     static func withLab(_ body: @Sendable (String, Lab) async throws -> Void) async throws {
         let dir = NSTemporaryDirectory() + "pgdr-backup-\(UUID().uuidString.prefix(8))"
         let up = try await CLI.run(["lab", "up", "--loopback", "--backups", "--dir", dir])
+        if up.status != 0 { _ = try? await CLI.run(["lab", "destroy", "--dir", dir, "--yes"]) }
         try #require(up.status == 0, "lab up --backups: \(up.stderr)")
         let lab = Lab(directory: dir)
         do {

@@ -19,11 +19,18 @@ struct RegionLab {
     static func up(_ flags: [String] = []) async throws -> RegionLab {
         let dir = try CLI.tempDirectory() + "/lab"
         let up = try await CLI.run(["lab", "up", "--dir", dir] + flags)
-        try #require(up.status == 0, "lab up: \(up.stdout)\(up.stderr)")
-        let lab = RegionLab(dir: dir, state: try Lab(directory: dir).state())
-        try #require(lab.state.quorum != nil, "a lab of regions (root) was expected")
-        try await lab.sql("pg1", "CREATE TABLE IF NOT EXISTS pgdr_dual (id bigint PRIMARY KEY)")
-        return lab
+        // A lab that came up only in part (namespaces, etcd, agents, servers) is
+        // destroyed before the test fails: nothing may outlive it.
+        do {
+            try #require(up.status == 0, "lab up: \(up.stdout)\(up.stderr)")
+            let lab = RegionLab(dir: dir, state: try Lab(directory: dir).state())
+            try #require(lab.state.quorum != nil, "a lab of regions (root) was expected")
+            try await lab.sql("pg1", "CREATE TABLE IF NOT EXISTS pgdr_dual (id bigint PRIMARY KEY)")
+            return lab
+        } catch {
+            _ = try? await CLI.run(["lab", "destroy", "--yes", "--dir", dir])
+            throw error
+        }
     }
 
     func destroy() {
