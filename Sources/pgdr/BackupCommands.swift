@@ -1,6 +1,7 @@
 import ArgumentParser
 import DRBackup
 import DRLocal
+import DROperations
 import DRPostgres
 import DRSpec
 import Foundation
@@ -45,11 +46,10 @@ struct BackupContext {
         return dr ?? configs.keys.sorted().first ?? ""
     }
 
-    func adminTarget(_ node: String, port: Int, host: String = "127.0.0.1") throws -> ConnectionTarget {
+    /// The node's admin session (`adminUser`), as operations use it.
+    func adminTarget(_ node: String) throws -> ConnectionTarget {
         guard let spec = spec.nodes.first(where: { $0.name == node }) else { throw BackupError.badInput("no node \(node)") }
-        return ConnectionTarget(host: host, port: port, user: spec.adminUser ?? spec.user,
-                                password: try PasswordResolver.resolve(spec.adminPassword ?? spec.password, baseDirectory: parsed.baseDirectory),
-                                applicationName: "pgdr-restore")
+        return try AdminTarget.make(spec, baseDirectory: parsed.baseDirectory)
     }
 }
 
@@ -61,8 +61,7 @@ func backupFailure(_ error: any Error) -> ExitCode {
         case .refused(let text): return fail(text, code: Exit.refused)
         case .failed(let text): return fail(text, code: Exit.failed)
         }
-    case let error as ExitCode: return error
-    default: return fail("\(error)", code: Exit.failed)
+    default: return operationFailure(error)
     }
 }
 
@@ -101,8 +100,8 @@ struct BackupCommand: AsyncParsableCommand {
             let pgbackrest = try context.pgbackrest(node)
             // Just after a promotion pg_control still names the old timeline
             // until a checkpoint, and pgBackRest refuses to start: checkpoint first.
-            if let spec = context.spec.nodes.first(where: { $0.name == node }) {
-                let target = try context.adminTarget(node, port: spec.port, host: spec.host)
+            do {
+                let target = try context.adminTarget(node)
                 let behind = try await PostgresSession.with(target) { session in
                     let rows = try await session.rows("""
                         SELECT (SELECT timeline_id FROM pg_control_checkpoint())
@@ -261,8 +260,13 @@ struct RestoreCommand: AsyncParsableCommand {
         do {
             let target = try RestoreTarget.parse(to)
             let node = context.restoreNode()
-            let restore = BackupRestore(pgbackrest: try context.pgbackrest(node)) { port in
-                (try? context.adminTarget(node, port: port)) ?? ConnectionTarget(host: "127.0.0.1", port: port, user: "postgres", password: nil)
+            // The restored copy answers on loopback, to the restoring node's admin role.
+            var admin = try context.adminTarget(node)
+            admin.host = "127.0.0.1"
+            let restore = BackupRestore(pgbackrest: try context.pgbackrest(node)) { [admin] port in
+                var target = admin
+                target.port = port
+                return target
             }
             let report = try await restore.restore(to: target, repository: repo, into: targetDir)
             if json {
