@@ -48,6 +48,9 @@ public final class AWSClient: Sendable {
     /// Calls made so far, by `service:Action`.
     public var callCounts: [String: Int] { counts.value.withLock { $0 } }
     public var totalCalls: Int { counts.value.withLock { $0.values.reduce(0, +) } }
+    /// The backoff waits taken so far, in order (what the client chose; the
+    /// server sees at least these gaps between attempts).
+    public var retryWaits: [Duration] { counts.waits.withLock { $0 } }
 
     // MARK: protocols
 
@@ -166,7 +169,7 @@ public final class AWSClient: Sendable {
                     continue
                 }
                 if (Self.throttled(code) || status >= 500 || status == 429) && attempt < maxAttempts {
-                    try await Self.backoff(attempt)
+                    try await backoff(attempt, call)
                     continue
                 }
                 throw AWSError.service(call, code: code, message: message, status: status, attempts: attempt)
@@ -176,7 +179,7 @@ public final class AWSClient: Sendable {
                 throw CancellationError()
             } catch {
                 if attempt < maxAttempts {
-                    try await Self.backoff(attempt)
+                    try await backoff(attempt, call)
                     continue
                 }
                 throw AWSError.transport(call, Self.short(error), attempts: attempt)
@@ -184,10 +187,24 @@ public final class AWSClient: Sendable {
         }
     }
 
-    /// Full jitter: a random wait up to min(5 s, 200 ms × 2^attempt).
-    static func backoff(_ attempt: Int) async throws {
-        let cap = min(5.0, 0.2 * pow(2.0, Double(attempt)))
-        try await Task.sleep(for: .milliseconds(Int(Double.random(in: 0...cap) * 1000)))
+    /// The most a wait after `attempt` failed attempts may be: min(5 s, 200 ms × 2^attempt).
+    public static func backoffCap(_ attempt: Int) -> Duration {
+        .milliseconds(Int(min(5.0, 0.2 * pow(2.0, Double(max(0, min(attempt, 30))))) * 1000))
+    }
+
+    /// Full jitter: a uniformly random wait from zero up to the cap (pure; `unit` in 0...1).
+    public static func backoffDelay(_ attempt: Int, unit: Double) -> Duration {
+        let capMilliseconds = Double(backoffCap(attempt).components.seconds * 1000)
+            + Double(backoffCap(attempt).components.attoseconds) / 1e15
+        return .milliseconds(Int((capMilliseconds * min(1, max(0, unit))).rounded(.down)))
+    }
+
+    private func backoff(_ attempt: Int, _ call: AWSError.Call) async throws {
+        let wait = Self.backoffDelay(attempt, unit: Double.random(in: 0...1))
+        counts.waits.withLock { $0.append(wait) }
+        logger.debug("aws retry", metadata: ["service": "\(call.service)", "action": "\(call.action)", "attempt": "\(attempt)",
+                                             "wait": "\(wait)"])
+        try await Task.sleep(for: wait)
     }
 
     static func throttled(_ code: String) -> Bool {
@@ -232,6 +249,7 @@ public final class AWSClient: Sendable {
 /// Calls made, by `service:Action`, shared by a client and its variants.
 final class CallCounter: Sendable {
     let value = Mutex<[String: Int]>([:])
+    let waits = Mutex<[Duration]>([])
 }
 
 extension XMLIndexer {

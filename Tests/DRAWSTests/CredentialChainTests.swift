@@ -141,8 +141,9 @@ import Testing
         let endpoints = try await LocalEndpoints.start(mode: "throttle")
         defer { endpoints.stop() }
         let started = ContinuousClock.now
+        let aws = client(endpoints.url)
         let error = await #expect(throws: AWSError.self) {
-            _ = try await RDSAPI(client: client(endpoints.url)).describe("orders-db-prod", region: "us-east-1")
+            _ = try await RDSAPI(client: aws).describe("orders-db-prod", region: "us-east-1")
         }
         let elapsed = ContinuousClock.now - started
         #expect(error?.code == "Throttling")
@@ -151,16 +152,34 @@ import Testing
         #expect(text.contains("AWS kept throttling pgdr"))
         #expect(!text.contains("a-secret-for-the-test"))
         #expect(try await endpoints.count() == 5, "five requests, no more")
-        // Full jitter under a cap that doubles: before attempt n+1 a wait of at
-        // most min(5 s, 0.2 s × 2^n), seen from the server (plus a second for a
-        // loaded machine's request overhead).
+        // Full jitter under a cap that doubles: before attempt n+1 the client
+        // chose a wait of at most min(5 s, 0.2 s × 2^n), and the server saw it
+        // wait at least that long (a request's own overhead on a loaded
+        // machine only adds to the gap, so the gap has no upper bound here).
+        let waits = aws.retryWaits
+        #expect(waits.count == 4, "four waits between five attempts: \(waits)")
         let times = try await endpoints.arrivals()
         #expect(times.count == 5)
-        for n in 1..<times.count {
+        for (index, wait) in waits.enumerated() where index + 1 < times.count {
+            let n = index + 1
+            #expect(wait <= .milliseconds(Int(min(5, 0.2 * pow(2, Double(n))) * 1000)), "wait before attempt \(n + 1): \(wait)")
             let gap = times[n] - times[n - 1]
-            #expect(gap <= min(5, 0.2 * pow(2, Double(n))) + 1, "wait before attempt \(n + 1): \(gap)s")
+            let chosen = Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18
+            #expect(gap >= chosen - 0.005, "the server saw \(gap)s before attempt \(n + 1), the client chose \(wait)")
         }
         #expect(elapsed < .seconds(30), "\(elapsed)")
+    }
+
+    @Test func backoffIsFullJitterUnderACapThatDoublesToFiveSeconds() {
+        #expect((1...6).map { AWSClient.backoffCap($0) }
+                == [.milliseconds(400), .milliseconds(800), .milliseconds(1600), .milliseconds(3200), .seconds(5), .seconds(5)])
+        #expect(AWSClient.backoffCap(1000) == .seconds(5), "no overflow on a long run of retries")
+        for attempt in 1...6 {
+            #expect(AWSClient.backoffDelay(attempt, unit: 0) == .zero)
+            #expect(AWSClient.backoffDelay(attempt, unit: 1) == AWSClient.backoffCap(attempt))
+            #expect(AWSClient.backoffDelay(attempt, unit: 0.5) == AWSClient.backoffCap(attempt) / 2)
+        }
+        #expect(AWSClient.backoffDelay(2, unit: 7) == AWSClient.backoffCap(2), "a unit out of range is clamped")
     }
 
     @Test func serverErrorsAreRetriedAndAClientErrorIsNot() async throws {
