@@ -93,9 +93,13 @@ public struct Upstream: Sendable, Hashable {
     /// For pg_rewind, which needs a superuser-like session on the upstream.
     public var adminUser: String?
     public var adminPassword: Secret?
+    /// libpq's TLS keywords for connections to the upstream (`sslmode`,
+    /// `sslrootcert`): streaming replication, pg_rewind, pg_basebackup.
+    public var tlsParameters: [LibpqParameter]
 
     public init(name: String, host: String, port: Int, database: String, slot: String,
-                adminUser: String? = nil, adminPassword: Secret? = nil) {
+                adminUser: String? = nil, adminPassword: Secret? = nil, tlsParameters: [LibpqParameter] = []) {
+        self.tlsParameters = tlsParameters
         self.name = name
         self.host = host
         self.port = port
@@ -103,6 +107,26 @@ public struct Upstream: Sendable, Hashable {
         self.slot = slot
         self.adminUser = adminUser
         self.adminPassword = adminPassword
+    }
+}
+
+/// One libpq connection keyword and its value.
+public struct LibpqParameter: Sendable, Hashable {
+    public var keyword: String
+    public var value: String
+    public init(_ keyword: String, _ value: String) {
+        self.keyword = keyword
+        self.value = value
+    }
+
+    /// `keyword='value'` with libpq's quoting (backslash before `'` and `\`).
+    public var conninfo: String {
+        "\(keyword)='\(value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'"))'"
+    }
+
+    /// The environment variable libpq reads for the keyword, for tools given only a host and port.
+    public var environmentName: String? {
+        ["sslmode": "PGSSLMODE", "sslrootcert": "PGSSLROOTCERT"][keyword]
     }
 }
 

@@ -203,6 +203,7 @@ public struct DataDirectoryControl: NodeControl {
 
     public func follow(_ upstream: Upstream) async throws {
         var conninfo = "host=\(upstream.host) port=\(upstream.port) user=\(replicationUser) application_name=\(node)"
+        for parameter in upstream.tlsParameters { conninfo += " \(parameter.conninfo)" }
         if let passfile = replicationPassfile { conninfo += " passfile='\(passfile.replacingOccurrences(of: "'", with: "\\'"))'" }
         do {
             try data.setAutoSettings([
@@ -238,7 +239,8 @@ public struct DataDirectoryControl: NodeControl {
         defer { saved.discard() }
         let result = try await runTool("pg_rewind", [
             "--target-pgdata=\(data.path)",
-            "--source-server=host=\(upstream.host) port=\(upstream.port) user=\(user) dbname=\(upstream.database)",
+            "--source-server=host=\(upstream.host) port=\(upstream.port) user=\(user) dbname=\(upstream.database) "
+                + upstream.tlsParameters.map(\.conninfo).joined(separator: " "),
         ], environment: ["PGPASSFILE": passfile.path], action: "rewind")
         try saved.restore(into: data)
         return (result.output + result.error).split(separator: "\n").last.map(String.init) ?? "pg_rewind done"
@@ -254,6 +256,9 @@ public struct DataDirectoryControl: NodeControl {
         }
         var environment: [String: String] = [:]
         if let replicationPassfile { environment["PGPASSFILE"] = replicationPassfile }
+        for parameter in upstream.tlsParameters {
+            if let name = parameter.environmentName { environment[name] = parameter.value }
+        }
         try await runTool("pg_basebackup", [
             "-h", upstream.host, "-p", "\(upstream.port)", "-U", replicationUser, "--no-password",
             "-D", data.path, "--wal-method=stream", "--checkpoint=fast",

@@ -167,6 +167,14 @@ public struct Lab: Sendable {
                                          entries: [(LabConfig.replicationRole, replication)])
         }
         try await checkReachable(by: user)
+        // TLS on every server: the lab's own CA, a certificate per node naming its address.
+        let certificates = LabCertificates(folder: layout.tls)
+        try await certificates.makeAuthority()
+        for node in nodes {
+            try await certificates.issue(commonName: node.name, names: [node.address, "localhost", node.name],
+                                         certificate: layout.serverCertificate(node.region), key: layout.serverKey(node.region),
+                                         owner: user)
+        }
         if backups {
             // Before the first server starts: its archive_command goes through pgBackRest.
             let passphrase = SecretFile.generate()
@@ -289,9 +297,11 @@ public struct Lab: Sendable {
         let state = try? loadState()
         let peers = (state?.nodes ?? []).map(\.name).filter { $0 != node.name }
         let backup = state?.backups == true ? backupConfig(node) : nil
+        let tls = layout.hasTLS ? (certificate: layout.serverCertificate(node.region), key: layout.serverKey(node.region)) : nil
         let settings = LabConfig.serverSettings(port: node.port, archive: layout.archive(node.region), node: node.name,
-                                                sync: state?.synchronous ?? false, peers: peers, address: node.address, backup: backup)
-        let hba = LabConfig.hba(network: state?.quorum?.network.cidr ?? "127.0.0.1/32", backups: backup != nil)
+                                                sync: state?.synchronous ?? false, peers: peers, address: node.address, backup: backup,
+                                                tls: tls)
+        let hba = LabConfig.hba(network: state?.quorum?.network.cidr ?? "127.0.0.1/32", backups: backup != nil, tls: tls != nil)
         var files = [("pgdr.conf", settings), ("pg_hba.conf", hba)]
         if backup != nil {
             files.append(("pg_ident.conf", "# Written by pgdr lab: the server's user may connect as \(LabConfig.adminRole) through the socket.\npgdr \(user.name) \(LabConfig.adminRole)\n"))
@@ -323,8 +333,18 @@ public struct Lab: Sendable {
     }
 
     func adminTarget(host: String, port: Int, password: Secret) -> ConnectionTarget {
-        ConnectionTarget(host: host, port: port, user: LabConfig.adminRole, password: password,
-                         applicationName: "pgdr-lab")
+        var target = ConnectionTarget(host: host, port: port, user: LabConfig.adminRole, password: password,
+                                      applicationName: "pgdr-lab")
+        if layout.hasTLS {
+            target.tls = TLSSpec(mode: .verifyFull, ca: layout.certificateAuthority)
+            target.caPath = layout.certificateAuthority
+        }
+        return target
+    }
+
+    /// libpq's TLS keywords for connections between the lab's servers (and its tools).
+    var libpqTLS: [LibpqParameter] {
+        layout.hasTLS ? [LibpqParameter("sslmode", "verify-full"), LibpqParameter("sslrootcert", layout.certificateAuthority)] : []
     }
 
     /// Roles, the heartbeat table and the standby's slot. Role passwords are
@@ -362,11 +382,13 @@ public struct Lab: Sendable {
             "-h", primary.address, "-p", "\(primary.port)", "-U", LabConfig.replicationRole, "--no-password",
             "-D", layout.dataDirectory(node.region), "--wal-method=stream",
             "--slot=\(LabConfig.slotName(for: node.name))", "--checkpoint=fast",
-        ], environment: ["PGPASSFILE": layout.serverPassfile(node.region)], user: user,
+        ], environment: ["PGPASSFILE": layout.serverPassfile(node.region)]
+            .merging(libpqTLS.compactMap { p in p.environmentName.map { ($0, p.value) } }) { a, _ in a }, user: user,
            namespace: (try? loadState())?.quorum?.network.region(node.region)?.namespace)
         try writeServerSettings(node, user: user)
         try await control(node).follow(Upstream(name: primary.name, host: primary.address, port: primary.port,
-                                                database: "postgres", slot: LabConfig.slotName(for: node.name)))
+                                                database: "postgres", slot: LabConfig.slotName(for: node.name),
+                                                tlsParameters: libpqTLS))
     }
 
     /// Waits until a standby of the lab streams from its primary, so `up` returns

@@ -14,7 +14,8 @@ public enum LabConfig {
     /// initdb or pg_basebackup, so a copied primary's settings never leak into
     /// the standby.
     static func serverSettings(port: Int, archive: String, node: String, sync: Bool = false, peers: [String] = [],
-                               address: String = "127.0.0.1", backup: PgBackRestConfig? = nil) -> String {
+                               address: String = "127.0.0.1", backup: PgBackRestConfig? = nil,
+                               tls: (certificate: String, key: String)? = nil) -> String {
         """
         # Written by pgdr lab. Edit with care: `pgdr lab up` does not rewrite it.
         listen_addresses = '\(address)'
@@ -46,7 +47,14 @@ public enum LabConfig {
         log_checkpoints = on
         log_replication_commands = on
 
-        """ + (sync ? """
+        """ + (tls.map { tls in """
+        # TLS for every connection over the network (pg_hba.conf: hostssl only).
+        ssl = on
+        ssl_cert_file = '\(tls.certificate)'
+        ssl_key_file = '\(tls.key)'
+        ssl_min_protocol_version = 'TLSv1.2'
+
+        """ } ?? "") + (sync ? """
         # replication.mode: sync. Each node names every other as a candidate
         # synchronous standby (a server is never its own standby), so the
         # setting survives a change of roles.
@@ -74,8 +82,9 @@ public enum LabConfig {
 
     /// Loopback (or the lab's own subnet) only, passwords always (SCRAM);
     /// replication only for its role.
-    static func hba(network: String = "127.0.0.1/32", backups: Bool = false) -> String {
-        """
+    static func hba(network: String = "127.0.0.1/32", backups: Bool = false, tls: Bool = false) -> String {
+        let host = tls ? "hostssl" : "host   "
+        return """
         # Written by pgdr lab.
         # TYPE  DATABASE     USER              ADDRESS        METHOD
         """ + (backups ? """
@@ -84,8 +93,8 @@ public enum LabConfig {
         local   all          \(adminRole)        peer map=pgdr
         """ : "") + """
 
-        host    replication  \(replicationRole)   \(network)   scram-sha-256
-        host    all          all               \(network)   scram-sha-256
+        \(host) replication  \(replicationRole)   \(network)   scram-sha-256
+        \(host) all          all               \(network)   scram-sha-256
 
         """
     }

@@ -23,4 +23,12 @@ public struct LabLayout: Sendable {
     public func logFile(_ region: String) -> String { "\(regionDirectory(region))/postgres.log" }
     /// libpq password file the server itself reads (replication connections).
     public func serverPassfile(_ region: String) -> String { "\(regionDirectory(region))/pgpass" }
+    /// The lab's certificate authority (`ca.crt`, `ca.key`).
+    public var tls: String { "\(root)/tls" }
+    public var certificateAuthority: String { "\(tls)/ca.crt" }
+    /// A node's server certificate and key (owned by the server's user).
+    public func serverCertificate(_ region: String) -> String { "\(regionDirectory(region))/server.crt" }
+    public func serverKey(_ region: String) -> String { "\(regionDirectory(region))/server.key" }
+    /// Labs made before TLS have no CA: they keep running without it.
+    public var hasTLS: Bool { FileManager.default.fileExists(atPath: certificateAuthority) }
 }

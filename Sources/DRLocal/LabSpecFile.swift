@@ -39,6 +39,15 @@ enum LabSpecFile {
 
         """
 
+    /// Every session verifies the server against the lab's own CA.
+    static let tlsSection = """
+        tls:
+          mode: verify-full
+          ca: tls/ca.crt
+
+
+        """
+
     static func text(major: Int, nodes: [LabState.Node], layout: LabLayout, synchronous: Bool = false,
                      quorum: LabState.Quorum? = nil, backups: Bool = false) -> String {
         var text = """
@@ -84,7 +93,7 @@ enum LabSpecFile {
         tags:
           purpose: lab
 
-        \(quorum.map(dcsSection) ?? "")\(backups ? backupSection : "")
+        \(quorum.map(dcsSection) ?? "")\(backups ? backupSection : "")\(layout.hasTLS ? tlsSection : "")
         nodes:
 
         """

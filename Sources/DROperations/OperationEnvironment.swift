@@ -128,7 +128,8 @@ public struct OperationEnvironment: Sendable {
     func upstream(_ leader: String, for follower: String) throws -> Upstream {
         let node = try node(leader)
         return Upstream(name: node.name, host: node.host, port: node.port, database: node.database,
-                        slot: SlotName.forNode(follower), adminUser: node.adminUser, adminPassword: try passwords(node))
+                        slot: SlotName.forNode(follower), adminUser: node.adminUser, adminPassword: try passwords(node),
+                        tlsParameters: node.effectiveTLS.libpqParameters(resolvingAgainst: baseDirectory).map { LibpqParameter($0.0, $0.1) })
     }
 }
 
@@ -144,9 +145,11 @@ public enum AdminTarget {
         } catch {
             throw OperationError.badInput("admin password of \(node.name): \(error)")
         }
-        return ConnectionTarget(host: node.host, port: node.port, user: user, database: node.database,
-                                password: password, applicationName: "pgdr-operation",
-                                connectTimeout: .seconds(3), statementTimeout: .seconds(90))
+        var target = ConnectionTarget(host: node.host, port: node.port, user: user, database: node.database,
+                                      password: password, applicationName: "pgdr-operation",
+                                      connectTimeout: .seconds(3), statementTimeout: .seconds(90))
+        target.protect(like: node, baseDirectory: baseDirectory)
+        return target
     }
 }
 

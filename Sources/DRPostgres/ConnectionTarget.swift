@@ -18,6 +18,9 @@ public struct ConnectionTarget: Sendable, CustomStringConvertible {
     /// connection was idle (measured: the next query waited out the whole
     /// deadline), so this bound is what a dead server costs a query.
     public var clientGrace: Duration = .seconds(1)
+    /// How the connection is protected; `caPath` is the CA file as an absolute path.
+    public var tls: TLSSpec = .unsaid
+    public var caPath: String?
 
     public init(host: String, port: Int, user: String, database: String = "postgres", password: Secret?,
                 applicationName: String = "pgdr", connectTimeout: Duration = .seconds(3),
@@ -36,6 +39,14 @@ public struct ConnectionTarget: Sendable, CustomStringConvertible {
         self.init(host: node.host, port: node.port, user: node.user, database: node.database,
                   password: try PasswordResolver.resolve(node.password, baseDirectory: baseDirectory),
                   applicationName: applicationName)
+        tls = node.effectiveTLS
+        caPath = node.effectiveTLS.caPath(resolvingAgainst: baseDirectory)
+    }
+
+    /// The same protection as `node` (for sessions built from parts of it).
+    public mutating func protect(like node: NodeSpec, baseDirectory: String) {
+        tls = node.effectiveTLS
+        caPath = node.effectiveTLS.caPath(resolvingAgainst: baseDirectory)
     }
 
     public var description: String { "\(user)@\(host):\(port)/\(database)" }

@@ -5,7 +5,7 @@ import PostgresNIO
 /// what to do about it. postgres-nio's own `description` is deliberately
 /// generic; the server's message lives in `serverInfo`.
 public struct PostgresFailure: Error, CustomStringConvertible, Sendable {
-    public enum Kind: String, Sendable { case refused, timeout, authentication, server, connection }
+    public enum Kind: String, Sendable { case refused, timeout, authentication, server, connection, tls }
     public let kind: Kind
     public let sqlState: String?
     public let description: String
@@ -16,6 +16,18 @@ public struct PostgresFailure: Error, CustomStringConvertible, Sendable {
             return
         }
         let address = "\(target.host):\(target.port)"
+        if let tls = error as? TLSFailure {
+            kind = .tls
+            sqlState = nil
+            description = "\(address): TLS: \(tls)"
+            return
+        }
+        if let insecure = error as? InsecureAuthentication {
+            kind = .authentication
+            sqlState = nil
+            description = "\(address): \(insecure)"
+            return
+        }
         if error is DeadlineExceeded {
             kind = .timeout
             sqlState = nil

@@ -21,22 +21,33 @@ public final class PostgresSession: Sendable {
     }
 
     public static func connect(_ target: ConnectionTarget, logger: Logger = Logger(label: "pgdr.postgres")) async throws -> PostgresSession {
-        var config = PostgresConnection.Configuration(host: target.host, port: target.port, username: target.user,
-                                                      password: target.password?.reveal(), database: target.database,
-                                                      tls: .disable)
-        config.options.connectTimeout = .milliseconds(Int64(target.connectTimeout.milliseconds))
-        config.options.additionalStartupParameters = [
-            ("application_name", target.applicationName),
-            ("statement_timeout", "\(target.statementTimeout.milliseconds)"),
-        ]
+        let verdict = AuthenticationGuard.Verdict()
         do {
             // Cancelling a connect attempt closes its channel: the deadline ends it.
             let connection = try await withDeadline(target.connectTimeout + target.clientGrace,
-                                                    discard: { late in try? await late.close() }) { [config] in
-                try await PostgresConnection.connect(configuration: config, id: 1, logger: logger)
+                                                    discard: { late in try? await late.close() }) { [target] in
+                let channel = try await ServerChannel.open(host: target.host, port: target.port, tls: target.tls, caPath: target.caPath,
+                                                           connectTimeout: target.connectTimeout, verdict: verdict)
+                var config = PostgresConnection.Configuration(establishedChannel: channel, username: target.user,
+                                                              password: target.password?.reveal(), database: target.database)
+                config.options.connectTimeout = .milliseconds(Int64(target.connectTimeout.milliseconds))
+                config.options.additionalStartupParameters = [
+                    ("application_name", target.applicationName),
+                    ("statement_timeout", "\(target.statementTimeout.milliseconds)"),
+                ]
+                do {
+                    // postgres-nio must run on the channel's own event loop.
+                    return try await PostgresConnection.connect(on: channel.eventLoop, configuration: config, id: 1, logger: logger).get()
+                } catch {
+                    channel.close(promise: nil)
+                    throw error
+                }
             }
             return PostgresSession(target: target, connection: connection, logger: logger)
         } catch {
+            if let refused = verdict.refused.withLock({ $0 }) {
+                throw PostgresFailure(refused, target: target, during: "connect")
+            }
             throw PostgresFailure(error, target: target, during: "connect")
         }
     }

@@ -100,6 +100,12 @@ public enum ChildProcess {
     static let passedThrough = ["PATH", "LANG", "LC_ALL", "TZ", "TMPDIR", "HOME"]
     static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+    /// A user's home folder from the password database.
+    static func home(of uid: uid_t) -> String? {
+        guard let entry = getpwuid(uid), let directory = entry.pointee.pw_dir else { return nil }
+        return String(cString: directory)
+    }
+
     /// The environment a child starts with before the caller's additions.
     public static func baseEnvironment(_ parent: [String: String] = ProcessInfo.processInfo.environment) -> [String: String] {
         var base: [String: String] = [:]
@@ -126,8 +132,13 @@ public enum ChildProcess {
             argv = ["netns", "exec", namespace, program] + argv
             program = Self.ip
         }
+        var base = baseEnvironment()
+        // A child that runs as another user gets that user's home, not ours:
+        // libpq looks there for client certificates (~/.postgresql), and a
+        // server started with root's HOME fails on files it may not read.
+        if let user = request.runAs { base["HOME"] = Self.home(of: user.uid) ?? "/nonexistent" }
         var environment: [Environment.Key: String] = [:]
-        for (key, value) in baseEnvironment().merging(request.environment, uniquingKeysWith: { $1 }) {
+        for (key, value) in base.merging(request.environment, uniquingKeysWith: { $1 }) {
             environment[Environment.Key(stringLiteral: key)] = value
         }
         var options = PlatformOptions()

@@ -28,6 +28,8 @@ public struct Spec: Sendable, Hashable, Codable {
     /// Self-managed servers (`nodes:`), or the RDS deployment (`target: aws`).
     public var target: Target = .selfManaged
     public var aws: AWSSettings = AWSSettings()
+    /// `tls:` at the top level: every node's unless it has its own.
+    public var tls: TLSSpec? = nil
 
     /// Defaults first, a user alarm of the same name replacing its default.
     public var effectiveAlarms: [AlarmSpec] {
@@ -259,6 +261,11 @@ public struct NodeSpec: Sendable, Hashable, Codable {
     /// How pgdr reaches this server's processes (stop, start, fence, rewind,
     /// rebuild). Nil: pgdr can watch the node and run SQL on it, nothing more.
     public var control: NodeControlSpec? = nil
+    /// How pgdr's sessions protect the connection (this node's `tls:`, else
+    /// the global one); nil when neither says.
+    public var tls: TLSSpec? = nil
+    /// The protection in force: what pgdr.yaml says, else TLS without verification.
+    public var effectiveTLS: TLSSpec { tls ?? .unsaid }
 
     public init(name: String, region: String, host: String, port: Int, database: String, dataDirectory: String? = nil, user: String, password: PasswordSource? = nil) {
         self.name = name

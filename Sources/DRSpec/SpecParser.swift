@@ -129,7 +129,13 @@ public enum SpecParser {
                        "\(nodeItems.count) nodes listed; a deployment has \(maxNodes), one in the primary region and one in the DR region",
                        hint: "list the primary's server and the DR replica's; only the first \(maxNodes) entries were checked")
         }
+        let globalTLS = readTLS(r)
         let nodes = nodeItems.prefix(maxNodes).compactMap { readNode($0.node, path: $0.path, sink: r.sink) }
+            .map { node -> NodeSpec in
+                var node = node
+                if node.tls == nil { node.tls = globalTLS }
+                return node
+            }
         let alarms = r.list("alarms").compactMap {
             AlarmParser.read($0.node, path: $0.path, sink: r.sink, period: monitoring.interval)
         }
@@ -173,7 +179,25 @@ public enum SpecParser {
         spec.dcs = dcs
         spec.target = target
         spec.aws = aws
+        spec.tls = globalTLS
         return spec
+    }
+
+    /// `tls: {mode, ca}` in the mapping `r` (top level or a node).
+    static func readTLS(_ r: MappingReader) -> TLSSpec? {
+        guard let t = r.mapping("tls") else { return nil }
+        defer { t.finish() }
+        let ca = t.string("ca")
+        let mode = t.oneOf("mode", default: TLSSpec.defaultMode(ca: ca))
+        if mode.verifiesChain && ca == nil {
+            t.sink.add(t.childPath("mode"), at: t.value("mode"), "tls mode \(mode.rawValue) needs the certificate authority to verify against",
+                       hint: "add `ca: FILE` (a PEM file: your CA, the lab's tls/ca.crt, or the RDS bundle global-bundle.pem)")
+        }
+        if mode == .disable && ca != nil {
+            t.sink.add(t.childPath("ca"), at: t.value("ca"), "tls mode disable ignores `ca`",
+                       hint: "remove `ca`, or choose mode verify-full to use it")
+        }
+        return TLSSpec(mode: mode, ca: ca)
     }
 
     static func readAWS(_ r: MappingReader) -> AWSSettings {
@@ -584,6 +608,7 @@ public enum SpecParser {
         let adminFile = n.string("adminPasswordFile"), adminEnv = n.string("adminPasswordEnv")
         spec.adminPassword = adminFile.map(PasswordSource.file) ?? adminEnv.map(PasswordSource.environment)
         spec.control = readControl(n, dataDirectory: spec.dataDirectory)
+        spec.tls = readTLS(n)
         guard name != nil, region != nil, host != nil else { return nil }
         return spec
     }

@@ -170,6 +170,17 @@ enum SpecRules {
                          hint: "add `passwordFile: PATH` (mode 0600) or `passwordEnv: VARIABLE`, unless the server trusts this client",
                          severity: .warning)
             }
+            switch node.effectiveTLS.mode {
+            case .require:
+                sink.add(path, at: at(path), "node `\(node.name)`: TLS without verifying the server (no `tls.ca`): anyone who takes its address can answer",
+                         hint: "give `tls: {ca: FILE}` (globally or on the node): your CA's PEM file, or the RDS bundle for RDS",
+                         severity: .warning)
+            case .disable where !["127.0.0.1", "::1", "localhost"].contains(node.host):
+                sink.add("\(path).tls.mode", at: at("\(path).tls.mode"), "node `\(node.name)`: no TLS to \(node.host): queries and SCRAM exchanges cross the network in the clear",
+                         hint: "turn on ssl on the server and use mode verify-full with its CA", severity: .warning)
+            default:
+                break
+            }
         }
         if !spec.nodes.isEmpty {
             for (label, region) in [("primary", spec.primary.region), ("DR", spec.dr.region)]

@@ -85,10 +85,12 @@ struct LabUp: AsyncParsableCommand {
                 print("warning: the standby is not streaming yet; see \(report.layout.root)/*/postgres.log")
             }
             let hosts = (state?.nodes ?? []).map { "\($0.address):\($0.port)" }.joined(separator: ",")
+            // TLS, and the server verified against the lab's CA (labs made before TLS: none).
+            let tls = report.layout.hasTLS ? "&sslmode=verify-full&sslrootcert=\(report.layout.certificateAuthority)" : ""
             print("""
 
                 connect (password in \(report.layout.clientPassfile), read by libpq):
-                  PGPASSFILE=\(report.layout.clientPassfile) psql "postgresql://pgdr_admin@\(hosts)/postgres?target_session_attrs=read-write"
+                  PGPASSFILE=\(report.layout.clientPassfile) psql "postgresql://pgdr_admin@\(hosts)/postgres?target_session_attrs=read-write\(tls)"
                 spec:   \(report.layout.specFile)
                 status: pgdr status --config \(report.layout.specFile)
                 """)
