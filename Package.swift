@@ -122,7 +122,11 @@ let package = Package(
         .target(name: "PGDRTestSupport", path: "Tests/PGDRTestSupport"),
         .testTarget(name: "DRSpecTests", dependencies: ["DRSpec", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "DRStatusTests", dependencies: ["DRStatus", "DRSpec"]),
-        .testTarget(name: "DRPostgresTests", dependencies: ["DRPostgres", "DRSpec"]),
+        .testTarget(name: "DRPostgresTests", dependencies: [
+            "DRPostgres", "DRSpec",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], exclude: ["impostor.py"]),
         .testTarget(name: "DRProcessTests", dependencies: ["DRProcess"]),
         .testTarget(name: "DRJournalTests", dependencies: ["DRJournal"]),
         .testTarget(name: "DRMonitorTests", dependencies: ["DRMonitor", "DRSpec", "DRStatus"]),

@@ -49,28 +49,40 @@ enum ServerChannel {
 
     /// SSLRequest, the server's one-byte answer, the TLS handshake.
     static func negotiate(_ channel: any Channel, context: NIOSSLContext, host: String) async throws {
-        let answer = channel.eventLoop.makePromise(of: UInt8.self)
-        let handshake = channel.eventLoop.makePromise(of: Void.self)
-        try await channel.eventLoop.submit {
-            try channel.pipeline.syncOperations.addHandler(SSLAnswerReader(answer: answer))
+        // Each promise is made where its handler is added, and failed if that
+        // fails: a promise left unfulfilled is a leak NIO traps on.
+        let answer = try await channel.eventLoop.submit { () throws -> EventLoopFuture<UInt8> in
+            let promise = channel.eventLoop.makePromise(of: UInt8.self)
+            do { try channel.pipeline.syncOperations.addHandler(SSLAnswerReader(answer: promise)) } catch {
+                promise.fail(error)
+                throw error
+            }
+            return promise.futureResult
         }.get()
         var request = channel.allocator.buffer(capacity: 8)
         request.writeInteger(Int32(8))
         request.writeInteger(Int32(80_877_103))
         try await channel.writeAndFlush(request).get()
         let byte: UInt8
-        do { byte = try await answer.futureResult.get() } catch let error as TLSFailure { throw error } catch {
+        do { byte = try await answer.get() } catch let error as TLSFailure { throw error } catch {
             throw TLSFailure.handshake("the server closed the connection before answering the SSLRequest (\(error))")
         }
         guard byte == UInt8(ascii: "S") else { throw TLSFailure.notOffered }
-        try await channel.eventLoop.submit {
+        let handshake = try await channel.eventLoop.submit { () throws -> EventLoopFuture<Void> in
             let reader = try channel.pipeline.syncOperations.handler(type: SSLAnswerReader.self)
             channel.pipeline.syncOperations.removeHandler(reader, promise: nil)
             let ssl = try NIOSSLClientHandler(context: context, serverHostname: isIPAddress(host) ? nil : host)
-            try channel.pipeline.syncOperations.addHandler(ssl, position: .first)
-            try channel.pipeline.syncOperations.addHandler(HandshakeWaiter(done: handshake))
+            let promise = channel.eventLoop.makePromise(of: Void.self)
+            do {
+                try channel.pipeline.syncOperations.addHandler(HandshakeWaiter(done: promise))
+                try channel.pipeline.syncOperations.addHandler(ssl, position: .first)
+            } catch {
+                promise.fail(error)
+                throw error
+            }
+            return promise.futureResult
         }.get()
-        do { try await handshake.futureResult.get() } catch {
+        do { try await handshake.get() } catch {
             if let extra = error as? NIOSSLExtraError, extra == .failedToValidateHostname { throw TLSFailure.hostMismatch(host: host, names: []) }
             throw TLSFailure.handshake("\(error)")
         }

@@ -62,6 +62,13 @@ public enum ExampleSpec {
       team: payments
       cost-center: "4711"
 
+    # How pgdr's sessions (and the replication it sets up) protect connections:
+    # verify-full checks the server's certificate against this CA and that it
+    # names the host. Give a node its own `tls:` to differ (docs/security.md).
+    tls:
+      mode: verify-full
+      ca: certs/ca.pem
+
     # Servers pgdr reaches directly (self-managed or `pgdr lab`); not needed for a pure AWS deployment.
     # Passwords never go in this file: use passwordFile (mode 0600, relative to this file) or passwordEnv.
     nodes:
