@@ -126,6 +126,7 @@ let package = Package(
             "DRPostgres", "DRSpec",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
         ], exclude: ["impostor.py"]),
         .testTarget(name: "DRProcessTests", dependencies: ["DRProcess"]),
         .testTarget(name: "DRJournalTests", dependencies: ["DRJournal"]),

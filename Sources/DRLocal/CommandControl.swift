@@ -35,9 +35,15 @@ public struct CommandControl: NodeControl {
     }
 
     func upstreamEnvironment(_ upstream: Upstream) -> [String: String] {
-        ["PGDR_UPSTREAM_NAME": upstream.name, "PGDR_UPSTREAM_HOST": upstream.host,
-         "PGDR_UPSTREAM_PORT": "\(upstream.port)", "PGDR_UPSTREAM_SLOT": upstream.slot,
-         "PGDR_UPSTREAM_DATABASE": upstream.database]
+        var environment = ["PGDR_UPSTREAM_NAME": upstream.name, "PGDR_UPSTREAM_HOST": upstream.host,
+                           "PGDR_UPSTREAM_PORT": "\(upstream.port)", "PGDR_UPSTREAM_SLOT": upstream.slot,
+                           "PGDR_UPSTREAM_DATABASE": upstream.database]
+        // libpq reads these itself: a command's pg_basebackup or pg_rewind
+        // protects its connection to the upstream as pgdr.yaml says.
+        for parameter in upstream.tlsParameters {
+            if let name = parameter.environmentName { environment[name] = parameter.value }
+        }
+        return environment
     }
 
     /// `status`: exit 0 running, exit 3 stopped (the LSB convention `pg_ctl status` follows).

@@ -7,7 +7,7 @@ import Synchronization
 /// can be replayed and brute-forced). postgres-nio answers both without a
 /// way to say no, so the request never reaches it: the connection closes and
 /// nothing is sent.
-final class AuthenticationGuard: ChannelInboundHandler, RemovableChannelHandler {
+final class AuthenticationGuard: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
@@ -17,33 +17,57 @@ final class AuthenticationGuard: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     private var pending: ByteBuffer?
+    private var finished = false
+    private var inactive = false
     private let verdict: Verdict
 
     init(verdict: Verdict) {
         self.verdict = verdict
     }
 
+    /// Complete messages go on in one buffer per read, as they came (so
+    /// postgres-nio's own decoder sees the batch it would see without the
+    /// guard); a refused request and everything after it never do.
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !inactive else { return }
         var incoming = unwrapInboundIn(data)
+        if finished {
+            context.fireChannelRead(wrapInboundOut(incoming))
+            return
+        }
         if pending == nil { pending = incoming } else { pending!.writeBuffer(&incoming) }
-        while var buffer = pending, let message = Self.frame(&buffer) {
-            pending = buffer
+        guard var buffer = pending else { return }
+        let start = buffer.readerIndex
+        var forwardUpTo = start
+        var refusal: String?
+        scan: while let message = Self.frame(&buffer) {
             switch Self.decide(type: message.type, code: message.code) {
             case .pass:
-                context.fireChannelRead(wrapInboundOut(message.bytes))
+                forwardUpTo = buffer.readerIndex
             case .passAndFinish:
-                context.fireChannelRead(wrapInboundOut(message.bytes))
-                if let rest = pending, rest.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(rest)) }
-                pending = nil
-                context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-                return
+                finished = true
+                forwardUpTo = buffer.writerIndex
+                break scan
             case .refuse(let method):
-                pending = nil
-                verdict.refused.withLock { $0 = InsecureAuthentication(method: method) }
-                context.close(promise: nil)
-                return
+                refusal = method
+                break scan
             }
         }
+        let ready = pending!.getSlice(at: start, length: forwardUpTo - start)
+        pending!.moveReaderIndex(to: forwardUpTo)
+        if finished || refusal != nil { pending = nil }
+        if let ready, ready.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(ready)) }
+        if let refusal, context.channel.isActive {
+            verdict.refused.withLock { $0 = InsecureAuthentication(method: refusal) }
+            context.close(promise: nil)
+        }
+    }
+
+    /// Nothing is delivered after the connection ended.
+    func channelInactive(context: ChannelHandlerContext) {
+        inactive = true
+        pending = nil
+        context.fireChannelInactive()
     }
 
     enum Decision: Equatable { case pass, passAndFinish, refuse(String) }

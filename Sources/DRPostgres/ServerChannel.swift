@@ -169,13 +169,12 @@ final class SSLAnswerReader: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
-        guard !answered, let byte = buffer.readInteger(as: UInt8.self) else {
-            answer.fail(TLSFailure.unexpectedData)
+        guard !answered else {
             context.close(promise: nil)
             return
         }
         answered = true
-        if buffer.readableBytes > 0 {
+        guard let byte = buffer.readInteger(as: UInt8.self), buffer.readableBytes == 0 else {
             answer.fail(TLSFailure.unexpectedData)
             context.close(promise: nil)
             return
@@ -184,12 +183,26 @@ final class SSLAnswerReader: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if !answered { answer.fail(ChannelError.eof) }
+        if !answered {
+            answered = true
+            answer.fail(ChannelError.eof)
+        }
         context.fireChannelInactive()
     }
 
+    /// Removed (after the answer, or with a pipeline torn down): the promise is never left open.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        if !answered {
+            answered = true
+            answer.fail(ChannelError.ioOnClosedChannel)
+        }
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if !answered { answer.fail(error) }
+        if !answered {
+            answered = true
+            answer.fail(error)
+        }
         context.close(promise: nil)
     }
 }
@@ -225,5 +238,12 @@ final class HandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
             done.fail(ChannelError.eof)
         }
         context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        if !finished {
+            finished = true
+            done.fail(ChannelError.ioOnClosedChannel)
+        }
     }
 }

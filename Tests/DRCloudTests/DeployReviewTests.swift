@@ -117,6 +117,18 @@ import Testing
     /// Step 3 with the primary's ARN output empty (its region down, its stack
     /// gone) would drop the replica: the step stops before deploying. Run by
     /// /bin/sh with an `aws` on PATH that answers describe-stacks with "None".
+    /// A script written a moment ago can fail to start with ETXTBSY while
+    /// another test's child, forked in that moment, still holds the writing
+    /// descriptor until its own exec (a Linux race, not pgdr's): run it again.
+    static func runAvoidingTextFileBusy(_ arguments: [String]) async throws -> CLI.Result {
+        var result = try await CLI.program("/usr/bin/env", arguments)
+        for _ in 0..<5 where result.stderr.contains("Text file busy") {
+            try await Task.sleep(for: .milliseconds(200))
+            result = try await CLI.program("/usr/bin/env", arguments)
+        }
+        return result
+    }
+
     @Test func aStepStopsBeforeDeployingWhenAnOutputIsEmpty() async throws {
         let spec = try parse(fullSpecText)
         let dir = try CLI.tempDirectory()
@@ -131,21 +143,21 @@ import Testing
         let script = "\(dir)/step3.sh"
         try step.command.write(toFile: script, atomically: true, encoding: .utf8)
         let path = "\(dir):/usr/bin:/bin"
-        let empty = try await CLI.program("/usr/bin/env", ["PATH=\(path)", "CODE_BUCKET_US_EAST_2=code-us-east-2", "/bin/sh", "-e", script])
+        let empty = try await Self.runAvoidingTextFileBusy(["PATH=\(path)", "CODE_BUCKET_US_EAST_2=code-us-east-2", "/bin/sh", "-e", script])
         #expect(empty.status != 0)
         #expect(empty.stderr.contains("has no DBInstanceArn output: refusing to deploy"), "\(empty.stderr)")
         var made = (try? String(contentsOfFile: calls, encoding: .utf8)) ?? ""
         #expect(!made.contains("cloudformation deploy"), "deployed anyway: \(made)")
         // With the outputs present, the same snippet deploys, in its own region, with them.
         try? FileManager.default.removeItem(atPath: calls)
-        let present = try await CLI.program("/usr/bin/env", ["PATH=\(path)", "CODE_BUCKET_US_EAST_2=code-us-east-2",
+        let present = try await Self.runAvoidingTextFileBusy(["PATH=\(path)", "CODE_BUCKET_US_EAST_2=code-us-east-2",
                                                               "FAKE_OUTPUT=arn:aws:rds:us-east-1:123456789012:db:orders-db-prod", "/bin/sh", "-e", script])
         #expect(present.status == 0, "\(present.stderr)")
         made = (try? String(contentsOfFile: calls, encoding: .utf8)) ?? ""
         #expect(made.contains("cloudformation deploy --region \(spec.dr.region)") && made.contains("PrimaryDBInstanceArn=arn:aws:rds:"), "\(made)")
         #expect(made.contains("LambdaCodeBucket=code-us-east-2"))
         // No code bucket for the region: refused before anything is read.
-        let noBucket = try await CLI.program("/usr/bin/env", ["PATH=\(path)", "/bin/sh", "-e", script])
+        let noBucket = try await Self.runAvoidingTextFileBusy(["PATH=\(path)", "/bin/sh", "-e", script])
         #expect(noBucket.status != 0 && noBucket.stderr.contains("set CODE_BUCKET_US_EAST_2"))
     }
 
