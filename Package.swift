@@ -94,6 +94,8 @@ let package = Package(
             "DRSpec", "DRStatus", "DRPostgres", "DRMonitor", "DROrchestrator", "DRNotify", "DROperations", "DRJournal", "DRControl", "DRDCS", "DRRDS", "DRBackup", "DRLocal",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),

@@ -5,6 +5,8 @@ import DRSpec
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import Logging
 import ServiceLifecycle
 
@@ -18,12 +20,18 @@ public enum Agent {
     /// `node`: quorum mode, the agent beside that node (needs `dcs:`).
     /// `stateDirectory`: where its journal and operation files live (default:
     /// beside pgdr.yaml; two agents on one machine need one each).
+    /// `tls`: the HTTPS listener's files (absolute paths); nil serves plain
+    /// HTTP, which only loopback may.
     public static func run(spec: Spec, baseDirectory: String, listen: String, node: String? = nil,
-                           stateDirectory: String? = nil,
+                           stateDirectory: String? = nil, tls: AgentTLS? = nil,
                            onListening: @escaping @Sendable (String, Int) -> Void, logger: Logger) async throws {
         guard let (host, port) = AgentSettings.parseListen(listen) else {
             throw AgentError("`\(listen)` is not host:port")
         }
+        if let problem = AgentSettings.exposureProblem(host: host, tls: tls != nil, tokenFile: spec.agent.tokenFile != nil) {
+            throw AgentError("\(problem): listen on 127.0.0.1, or give agent.tls and agent.tokenFile")
+        }
+        let scheme = tls == nil ? "http" : "https"
         let state_ = stateDirectory ?? baseDirectory
         try? FileManager.default.createDirectory(atPath: state_, withIntermediateDirectories: true)
         let journalPath = spec.agent.journal.hasPrefix("/") ? spec.agent.journal
@@ -42,7 +50,7 @@ public enum Agent {
                                                 observeTimeout: dcs.requestTimeout.duration, logger: logger)
             environment = env
             ha = HAService(spec: spec, dcs: dcs, me: me, quorum: try Quorum.etcd(dcs), env: env, journal: journal,
-                           api: "http://\(host):\(port)", logger: logger)
+                           api: "\(scheme)://\(host):\(port)", logger: logger)
         }
         let quorumService = ha
         var rdsObserver: RDSObserver?
@@ -69,13 +77,13 @@ public enum Agent {
         logger.info("HTTP connections capped", metadata: ["max": "\(budget.maxConnections)", "fileLimit": "\(budget.fileLimit)"])
         let app = Application(
             router: HTTPAPI.router(state: state, exporter: exporter, approvals: approvals, ha: quorumService),
-            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(idleTimeoutSeconds)))),
+            server: try AgentListener.server(tls: tls, idleTimeout: .seconds(Int64(idleTimeoutSeconds))),
             configuration: .init(address: .hostname(host, port: port), serverName: "pgdr-agent",
                                  availableConnectionsDelegate: MaximumAvailableConnections(budget.maxConnections, logger: logger)),
             services: [loop],
             onServerRunning: { channel in
                 let actual = channel.localAddress?.port ?? port
-                quorumService?.setAPI("http://\(host):\(actual)")
+                quorumService?.setAPI("\(scheme)://\(host):\(actual)")
                 onListening(host, actual)
             },
             logger: logger)

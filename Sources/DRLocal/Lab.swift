@@ -150,6 +150,10 @@ public struct Lab: Sendable {
             try SecretFile.write(secret, to: layout.secret(role), owner: nil)
             passwords[role] = secret
         }
+        if network != nil {
+            // The agents' API token (their approve endpoint; pgdr.yaml names the file).
+            try SecretFile.write(SecretFile.generate(), to: "\(layout.secrets)/agent.token", owner: nil)
+        }
         guard let admin = passwords[LabConfig.adminRole], let replication = passwords[LabConfig.replicationRole],
               let monitor = passwords[LabConfig.monitorRole] else { throw LocalError("lab passwords were not generated") }
         try SecretFile.writePassfile(to: layout.clientPassfile, owner: nil, entries: [

@@ -81,7 +81,7 @@ public enum LabConfig {
     }
 
     /// Loopback (or the lab's own subnet) only, passwords always (SCRAM);
-    /// replication only for its role.
+    /// replication only for its role, and that role nothing else.
     static func hba(network: String = "127.0.0.1/32", backups: Bool = false, tls: Bool = false) -> String {
         let host = tls ? "hostssl" : "host   "
         return """
@@ -94,6 +94,7 @@ public enum LabConfig {
         """ : "") + """
 
         \(host) replication  \(replicationRole)   \(network)   scram-sha-256
+        \(host) all          \(replicationRole)   \(network)   reject
         \(host) all          all               \(network)   scram-sha-256
 
         """

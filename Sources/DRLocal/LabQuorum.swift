@@ -48,11 +48,21 @@ extension Lab {
         for node in state.nodes where !Daemon.isRunning(quorum.agents[node.name]) {
             guard let region = network.region(node.region) else { continue }
             try FileManager.default.createDirectory(atPath: agentDirectory(node.region), withIntermediateDirectories: true)
+            // Off loopback the API serves HTTPS only: a certificate per agent from the lab's CA.
+            var tlsArguments: [String] = []
+            if layout.hasTLS {
+                let certificate = "\(agentDirectory(node.region))/agent.crt", key = "\(agentDirectory(node.region))/agent.key"
+                if !FileManager.default.fileExists(atPath: key) {
+                    try await LabCertificates(folder: layout.tls).issue(commonName: "\(node.name) agent", names: [region.address, node.name],
+                                                                        certificate: certificate, key: key)
+                }
+                tlsArguments = ["--tls-certificate", certificate, "--tls-key", key]
+            }
             quorum.agents[node.name] = try await Daemon.start(Self.pgdrExecutable, [
                 "agent", "--config", layout.specFile, "--node", node.name,
                 "--listen", "\(region.address):\(Self.agentPort)", "--state-dir", agentDirectory(node.region),
                 "--log-level", "info",
-            ], log: "\(layout.regionDirectory(node.region))/agent.log", namespace: region.namespace, runAs: nil)
+            ] + tlsArguments, log: "\(layout.regionDirectory(node.region))/agent.log", namespace: region.namespace, runAs: nil)
         }
         state.quorum = quorum
         try state.save(layout.stateFile)

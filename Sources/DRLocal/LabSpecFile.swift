@@ -15,6 +15,11 @@ enum LabSpecFile {
               endpoints:
             \(endpoints)
 
+            # Agents listen in their regions, off loopback: HTTPS (a certificate per
+            # agent from the lab's CA, given on their command lines) and a token.
+            agent:
+              tokenFile: secrets/agent.token
+
             """
     }
 

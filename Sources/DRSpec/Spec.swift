@@ -303,13 +303,35 @@ public struct AgentSettings: Sendable, Hashable, Codable {
     public var journal: String = "pgdr-journal.jsonl"
     /// File holding the bearer token for `POST /operations/ID/approve` (mode 0600).
     public var tokenFile: String? = nil
+    /// The API's certificate and key (PEM files, the key mode 0600): HTTPS.
+    /// Required, with `tokenFile`, to listen anywhere but loopback.
+    public var tls: AgentTLS? = nil
     public init(listen: String = "127.0.0.1:8008", journal: String = "pgdr-journal.jsonl") {
         self.listen = listen
         self.journal = journal
     }
 }
 
+/// `agent.tls`: the files the agent's HTTPS listener serves.
+public struct AgentTLS: Sendable, Hashable, Codable {
+    public var certificate: String
+    public var key: String
+    public init(certificate: String, key: String) {
+        self.certificate = certificate
+        self.key = key
+    }
+}
+
 extension AgentSettings {
+    /// Why the API may not listen on `host` as configured, or nil when it may:
+    /// off loopback it needs TLS and the token file.
+    public static func exposureProblem(host: String, tls: Bool, tokenFile: Bool) -> String? {
+        guard !isLoopback(host) else { return nil }
+        let missing = [tls ? nil : "agent.tls (certificate and key)", tokenFile ? nil : "agent.tokenFile"].compactMap { $0 }
+        guard !missing.isEmpty else { return nil }
+        return "the agent's API on \(host) would be reachable from the network without \(missing.joined(separator: " and "))"
+    }
+
     /// 127.0.0.0/8, ::1 and localhost: addresses only this machine reaches.
     public static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")

@@ -420,19 +420,24 @@ public enum SpecParser {
         if let (listen, node) = a.scalarString("listen") {
             if AgentSettings.parseListen(listen) == nil {
                 a.sink.add(a.childPath("listen"), at: node, "`\(listen)` is not host:port",
-                           hint: "e.g. 127.0.0.1:8008; the API has no TLS, so keep it on loopback or a private network")
+                           hint: "e.g. 127.0.0.1:8008")
             } else {
                 settings.listen = listen
-                if let (host, _) = AgentSettings.parseListen(listen), !AgentSettings.isLoopback(host) {
-                    a.sink.add(a.childPath("listen"), at: node,
-                               "`\(listen)` makes the agent's API reachable from the network (plain HTTP, no TLS)",
-                               hint: "keep it on 127.0.0.1 and put a proxy with TLS in front, or use a private network only",
-                               severity: .warning)
-                }
             }
         }
         settings.journal = a.string("journal") ?? defaults.journal
         settings.tokenFile = a.string("tokenFile")
+        if let t = a.mapping("tls") {
+            let certificate = t.string("certificate", required: "the API's certificate (PEM), e.g. /etc/pgdr/agent.crt")
+            let key = t.string("key", required: "its private key (PEM, mode 0600), e.g. /etc/pgdr/agent.key")
+            if let certificate, let key { settings.tls = AgentTLS(certificate: certificate, key: key) }
+            t.finish()
+        }
+        if let (host, _) = AgentSettings.parseListen(settings.listen),
+           let problem = AgentSettings.exposureProblem(host: host, tls: settings.tls != nil, tokenFile: settings.tokenFile != nil) {
+            a.sink.add(a.childPath("listen"), at: a.value("listen"), problem,
+                       hint: "keep it on 127.0.0.1, or give agent.tls {certificate, key} and agent.tokenFile")
+        }
         return settings
     }
 

@@ -27,6 +27,12 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Where this agent keeps its journal and operation files (default: beside pgdr.yaml).")
     var stateDir: String?
 
+    @Option(help: "The HTTPS certificate (PEM), instead of agent.tls.certificate (for agents that share one pgdr.yaml on one machine).")
+    var tlsCertificate: String?
+
+    @Option(help: "Its private key (PEM, mode 0600), instead of agent.tls.key.")
+    var tlsKey: String?
+
     func run() async throws {
         let parsed = try config.load()
         guard !parsed.spec.nodes.isEmpty || parsed.spec.target == .aws else {
@@ -48,14 +54,28 @@ struct AgentCommand: AsyncParsableCommand {
         guard AgentSettings.parseListen(address) != nil else {
             throw fail("--listen `\(address)` is not host:port", code: Exit.badInput)
         }
+        guard (tlsCertificate == nil) == (tlsKey == nil) else {
+            throw fail("give --tls-certificate and --tls-key together", code: Exit.badInput)
+        }
+        func absolute(_ path: String) -> String {
+            path.hasPrefix("/") ? path : (parsed.baseDirectory as NSString).appendingPathComponent(path)
+        }
+        let tls = (tlsCertificate.flatMap { certificate in tlsKey.map { AgentTLS(certificate: certificate, key: $0) } }
+                   ?? parsed.spec.agent.tls).map { AgentTLS(certificate: absolute($0.certificate), key: absolute($0.key)) }
+        if let (host, _) = AgentSettings.parseListen(address),
+           let problem = AgentSettings.exposureProblem(host: host, tls: tls != nil, tokenFile: parsed.spec.agent.tokenFile != nil) {
+            throw fail("\(problem); listen on 127.0.0.1, or give agent.tls (or --tls-certificate/--tls-key) and agent.tokenFile",
+                       code: Exit.badInput)
+        }
         var logger = global.makeLogger("pgdr.agent")
         logger[metadataKey: "deployment"] = "\(parsed.spec.resourceName(parsed.spec.name))"
         do {
             try await Agent.run(spec: parsed.spec, baseDirectory: parsed.baseDirectory, listen: address, node: node,
-                                stateDirectory: stateDir,
+                                stateDirectory: stateDir, tls: tls,
                                 onListening: { host, port in
                                     // Written straight to fd 1: a supervisor reading the pipe sees it at once.
-                                    FileHandle.standardOutput.write(Data("pgdr agent listening on http://\(host):\(port)\n".utf8))
+                                    let scheme = tls == nil ? "http" : "https"
+                                    FileHandle.standardOutput.write(Data("pgdr agent listening on \(scheme)://\(host):\(port)\n".utf8))
                                 }, logger: logger)
         } catch let error as AgentError {
             throw fail(error.description, code: Exit.failed)

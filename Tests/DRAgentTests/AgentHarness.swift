@@ -70,14 +70,15 @@ final class AgentProcess: @unchecked Sendable {
 
     /// `fileLimit`: start it with that open-file limit (soft and hard), as a
     /// tight system would.
-    init(config: String, fileLimit: Int? = nil) throws {
+    /// `arguments`: more of `pgdr agent`'s options (TLS files).
+    init(config: String, fileLimit: Int? = nil, arguments: [String] = []) throws {
         if let fileLimit {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
             process.arguments = ["-c", "ulimit -n \(fileLimit) && exec \"$0\" agent --config \"$1\" --listen 127.0.0.1:0",
                                  AgentProcess.binary, config]
         } else {
             process.executableURL = URL(fileURLWithPath: AgentProcess.binary)
-            process.arguments = ["agent", "--config", config, "--listen", "127.0.0.1:0"]
+            process.arguments = ["agent", "--config", config, "--listen", "127.0.0.1:0"] + arguments
         }
         let out = Pipe()
         process.standardOutput = out
@@ -88,7 +89,7 @@ final class AgentProcess: @unchecked Sendable {
         let handle = out.fileHandleForReading
         while let byte = try handle.read(upToCount: 1), !byte.isEmpty, byte != Data([0x0A]) { line.append(byte) }
         let text = String(decoding: line, as: UTF8.self)
-        guard let range = text.range(of: "http://") else {
+        guard let range = text.range(of: "http://") ?? text.range(of: "https://") else {
             process.terminate()
             throw AgentError("agent did not start: \(text)")
         }

@@ -357,9 +357,14 @@ func errorAt(_ path: String, in yaml: String, sourceLocation: SourceLocation = #
         #expect(error?.diagnostics.first?.hint?.contains("permissions") != true)
     }
 
-    @Test func anAPIOpenToTheNetworkIsWarnedAbout() throws {
-        let parsed = try SpecParser.parse(yaml: Self.base + "agent: {listen: \"0.0.0.0:8008\"}\n")
-        #expect(parsed.warnings.contains { $0.message.contains("reachable from the network") })
+    @Test func anAPIOpenToTheNetworkNeedsTLSAndTheToken() throws {
+        let open = errorAt("agent.listen", in: Self.base + "agent: {listen: \"0.0.0.0:8008\"}\n")
+        #expect(open?.message.contains("reachable from the network without agent.tls (certificate and key) and agent.tokenFile") == true)
+        let noToken = errorAt("agent.listen", in: Self.base + "agent: {listen: \"0.0.0.0:8008\", tls: {certificate: a.crt, key: a.key}}\n")
+        #expect(noToken?.message.contains("without agent.tokenFile") == true)
+        let both = try SpecParser.parse(yaml: Self.base
+            + "agent: {listen: \"0.0.0.0:8008\", tokenFile: api.token, tls: {certificate: a.crt, key: a.key}}\n")
+        #expect(both.spec.agent.tls == AgentTLS(certificate: "a.crt", key: "a.key"))
         #expect(try SpecParser.parse(yaml: Self.base + "agent: {listen: \"127.0.0.1:8008\"}\n").warnings.isEmpty)
     }
 }

@@ -17,8 +17,10 @@ import Testing
             #!/bin/sh
             set -eu
             BIN=\(bin)
-            as_owner() {  # run as the data directory's owner (PostgreSQL refuses root)
-              if [ "$(id -u)" = 0 ]; then setpriv --reuid="$(stat -c %u "$DATA")" --regid="$(stat -c %g "$DATA")" --clear-groups -- "$@"; else "$@"; fi
+            as_owner() {  # run as the data directory's owner (PostgreSQL refuses root), with its HOME as a service manager gives it
+              if [ "$(id -u)" = 0 ]; then
+                HOME="$(getent passwd "$(stat -c %u "$DATA")" | cut -d: -f6)" setpriv --reuid="$(stat -c %u "$DATA")" --regid="$(stat -c %g "$DATA")" --clear-groups -- "$@"
+              else "$@"; fi
             }
 
             """
@@ -37,7 +39,7 @@ import Testing
                 if [ "${PGDR_AS_PRIMARY:-0}" = 1 ]; then rm -f "$DATA/standby.signal"; fi ;;
               follow)
                 grep -v '^primary_conninfo\\|^primary_slot_name' "$DATA/postgresql.auto.conf" > "$DATA/auto.tmp" || true
-                echo "primary_conninfo = 'host=$PGDR_UPSTREAM_HOST port=$PGDR_UPSTREAM_PORT user=pgdr_replicator application_name=$PGDR_NODE passfile=''$(dirname "$DATA")/pgpass'''" >> "$DATA/auto.tmp"
+                echo "primary_conninfo = 'host=$PGDR_UPSTREAM_HOST port=$PGDR_UPSTREAM_PORT user=pgdr_replicator application_name=$PGDR_NODE passfile=''$(dirname "$DATA")/pgpass'' sslmode=$PGSSLMODE sslrootcert=''$PGSSLROOTCERT'''" >> "$DATA/auto.tmp"
                 echo "primary_slot_name = '$PGDR_UPSTREAM_SLOT'" >> "$DATA/auto.tmp"
                 mv "$DATA/auto.tmp" "$DATA/postgresql.auto.conf"
                 chown "$(stat -c %u "$DATA"):$(stat -c %g "$DATA")" "$DATA/postgresql.auto.conf"
