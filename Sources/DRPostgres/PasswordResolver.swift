@@ -20,6 +20,12 @@ public enum PasswordResolver {
             return Secret(value)
         case .file(let path):
             let full = path.hasPrefix("/") ? path : (baseDirectory as NSString).appendingPathComponent(path)
+            if let outside = symlinkOutside(full, folder: baseDirectory) {
+                throw Failure(description: """
+                    password file \(full) is a symbolic link to \(outside), outside the deployment folder \(baseDirectory); \
+                    give the file itself (a link could be repointed at any file pgdr can read)
+                    """)
+            }
             var info = stat()
             guard stat(full, &info) == 0 else {
                 throw Failure(description: "password file \(full) does not exist or cannot be read")
@@ -35,5 +41,17 @@ public enum PasswordResolver {
             guard !password.isEmpty else { throw Failure(description: "password file \(full) is empty") }
             return Secret(password)
         }
+    }
+
+    /// Where a symbolic link at `path` leads when that is outside `folder`;
+    /// nil for a plain file or a link that stays inside (as Kubernetes'
+    /// mounted secrets do).
+    static func symlinkOutside(_ path: String, folder: String) -> String? {
+        var info = stat()
+        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK else { return nil }
+        let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        let root = URL(fileURLWithPath: folder).resolvingSymlinksInPath().path
+        let prefix = root.hasSuffix("/") ? root : root + "/"
+        return target.hasPrefix(prefix) ? nil : target
     }
 }

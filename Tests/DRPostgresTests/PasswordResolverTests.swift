@@ -18,6 +18,25 @@ import Testing
         #expect(secret?.reveal() == "s3cret-value")
     }
 
+    @Test func refusesASymbolicLinkLeadingOutOfTheDeploymentFolder() throws {
+        let folder = NSTemporaryDirectory() + "pgdr-deploy-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: "\(folder)/secrets", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let outside = try tempFile("s3cret-elsewhere", mode: 0o600)
+        defer { try? FileManager.default.removeItem(atPath: outside) }
+        try FileManager.default.createSymbolicLink(atPath: "\(folder)/secrets/away", withDestinationPath: outside)
+        let error = #expect(throws: PasswordResolver.Failure.self) {
+            try PasswordResolver.resolve(.file("secrets/away"), baseDirectory: folder)
+        }
+        #expect(error?.description.contains("is a symbolic link to \(outside), outside the deployment folder") == true, "\(error!)")
+        #expect(error?.description.contains("s3cret") == false)
+        // A link that stays inside the folder (Kubernetes mounts secrets so) is read.
+        try "s3cret-inside".write(toFile: "\(folder)/secrets/real", atomically: false, encoding: .utf8)
+        chmod("\(folder)/secrets/real", 0o600)
+        try FileManager.default.createSymbolicLink(atPath: "\(folder)/secrets/inside", withDestinationPath: "\(folder)/secrets/real")
+        #expect(try PasswordResolver.resolve(.file("secrets/inside"), baseDirectory: folder)?.reveal() == "s3cret-inside")
+    }
+
     @Test func refusesAFileOthersCanRead() throws {
         let path = try tempFile("s3cret-value", mode: 0o644)
         defer { try? FileManager.default.removeItem(atPath: path) }
