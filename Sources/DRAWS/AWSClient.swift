@@ -22,7 +22,7 @@ public final class AWSClient: Sendable {
     private let counts: CallCounter
 
     public convenience init(credentials: CredentialChain = CredentialChain(), endpoints: AWSEndpoints = AWSEndpoints(),
-                http: HTTPClient = .shared, maxAttempts: Int = 5, timeout: Duration = .seconds(20),
+                http: HTTPClient = .aws, maxAttempts: Int = 5, timeout: Duration = .seconds(20),
                 logger: Logger = Logger(label: "pgdr.aws")) {
         self.init(credentials: credentials, endpoints: endpoints, http: http, maxAttempts: maxAttempts, timeout: timeout,
                   logger: logger, counts: CallCounter())

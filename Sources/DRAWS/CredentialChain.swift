@@ -15,7 +15,7 @@ public final class CredentialChain: Sendable {
     let client: HTTPClient
     private let cached = Mutex<AWSCredentials?>(nil)
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment, client: HTTPClient = .shared) {
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment, client: HTTPClient = .aws) {
         self.environment = environment
         self.client = client
     }
