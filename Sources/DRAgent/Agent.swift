@@ -69,14 +69,14 @@ public enum Agent {
                 throw AgentError("agent.tokenFile: \(error)")
             }
         }
-        let approvals = ApprovalEndpoint(spec: spec, baseDirectory: baseDirectory, token: token, logger: logger)
+        let approvals = ApprovalEndpoint(spec: spec, baseDirectory: baseDirectory, token: token, journal: journal, logger: logger)
         // Idle connections are closed, and connections are capped below the
         // open-file limit: a crowd of idle clients can never leave the journal,
         // the sinks or the probes without a file descriptor.
         let budget = ConnectionBudget.prepare()
         logger.info("HTTP connections capped", metadata: ["max": "\(budget.maxConnections)", "fileLimit": "\(budget.fileLimit)"])
         let app = Application(
-            router: HTTPAPI.router(state: state, exporter: exporter, approvals: approvals, ha: quorumService),
+            router: HTTPAPI.router(state: state, exporter: exporter, nodes: spec.nodes.map(\.name), approvals: approvals, ha: quorumService),
             server: try AgentListener.server(tls: tls, idleTimeout: .seconds(Int64(idleTimeoutSeconds))),
             configuration: .init(address: .hostname(host, port: port), serverName: "pgdr-agent",
                                  availableConnectionsDelegate: MaximumAvailableConnections(budget.maxConnections, logger: logger)),

@@ -9,9 +9,11 @@ import Hummingbird
 /// (`/primary`, `/replica`): 200 only while the answer is yes, 503 otherwise,
 /// including when the agent's newest round is stale.
 public enum HTTPAPI {
-    public static func router(state: AgentState, exporter: MetricsExporter,
-                              approvals: ApprovalEndpoint? = nil, ha: HAService? = nil) -> Router<BasicRequestContext> {
-        let router = Router()
+    /// `nodes`: the names in pgdr.yaml; a query naming another node is not echoed back.
+    public static func router(state: AgentState, exporter: MetricsExporter, nodes: [String],
+                              approvals: ApprovalEndpoint? = nil, ha: HAService? = nil) -> Router<AgentRequestContext> {
+        let router = Router(context: AgentRequestContext.self)
+        let known = Set(nodes)
         approvals?.register(on: router)
         if let ha { register(ha, on: router) }
         router.get("/metrics") { _, _ -> Response in
@@ -31,9 +33,10 @@ public enum HTTPAPI {
             return json(fresh ? .ok : .serviceUnavailable, body)
         }
         router.get("/primary") { request, _ -> Response in
-            guard let name = request.uri.queryParameters.get("node") else {
+            guard let name = request.uri.queryParameters.get("node").map({ value in String(value) }) else {
                 return text(.badRequest, "give the node: /primary?node=NAME\n")
             }
+            guard known.contains(name) else { return text(.notFound, "no such node in pgdr.yaml\n") }
             guard let report = await state.freshReport() else { return text(.serviceUnavailable, "no fresh round\n") }
             if let ha {
                 // Quorum mode: the primary is the holder of the leader key, if it takes writes.
@@ -58,9 +61,10 @@ public enum HTTPAPI {
             return text(.serviceUnavailable, writable.isEmpty ? "no writable primary\n" : "\(name): more than one writable primary and no record of which is legitimate\n")
         }
         router.get("/replica") { request, _ -> Response in
-            guard let name = request.uri.queryParameters.get("node") else {
+            guard let name = request.uri.queryParameters.get("node").map({ value in String(value) }) else {
                 return text(.badRequest, "give the node: /replica?node=NAME[&lag=16MB]\n")
             }
+            guard known.contains(name) else { return text(.notFound, "no such node in pgdr.yaml\n") }
             var limit: Int64?
             if let lag = request.uri.queryParameters.get("lag") {
                 guard let size = ByteSize(parsing: lag) else { return text(.badRequest, "lag must be a size such as 16MB\n") }
@@ -81,7 +85,7 @@ public enum HTTPAPI {
 
     /// Quorum mode: `POST /dcs/failsafe` (a primary that cannot reach the DCS
     /// asks to be acknowledged) and `GET /dcs` (this agent's view).
-    static func register(_ ha: HAService, on router: Router<BasicRequestContext>) {
+    static func register(_ ha: HAService, on router: Router<AgentRequestContext>) {
         router.post("/dcs/failsafe") { request, _ -> Response in
             let body = try await request.body.collect(upTo: 4096)
             let object = (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any]
@@ -109,8 +113,9 @@ public enum HTTPAPI {
         var lastRound: Date?
     }
 
+    /// Plain text, never sniffed as anything else by a browser.
     static func text(_ status: HTTPResponse.Status, _ body: String) -> Response {
-        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"],
+        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8", .xContentTypeOptions: "nosniff"],
                  body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 

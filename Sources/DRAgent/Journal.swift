@@ -13,6 +13,8 @@ public actor Journal {
             /// A notice handed to a sink and not yet delivered (the outbox): a
             /// restarted agent delivers it again. `message` holds the body.
             case queued
+            /// An approval attempted over HTTP: `caller`, the operation in `notice`, the outcome in `reason`.
+            case approval
         }
 
         public var seq: Int
@@ -28,10 +30,13 @@ public actor Journal {
         public var attempt: Int?
         public var ok: Bool?
         public var message: String?
+        /// Approvals over HTTP: the caller's address.
+        public var caller: String?
 
         public init(seq: Int = 0, at: Date, kind: Kind, alarm: String? = nil, from: AlarmState? = nil,
                     to: AlarmState? = nil, reason: String? = nil, sink: String? = nil, notice: String? = nil,
-                    attempt: Int? = nil, ok: Bool? = nil, message: String? = nil) {
+                    attempt: Int? = nil, ok: Bool? = nil, message: String? = nil, caller: String? = nil) {
+            self.caller = caller
             self.seq = seq
             self.at = at
             self.kind = kind

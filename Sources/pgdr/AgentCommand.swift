@@ -88,7 +88,7 @@ struct AgentCommand: AsyncParsableCommand {
 struct EventsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "events",
-        abstract: "List the agent's journal: alarm transitions and notification deliveries.")
+        abstract: "List the agent's journal: alarm transitions, notification deliveries, approvals over HTTP.")
 
     @OptionGroup var config: ConfigOption
 
@@ -124,6 +124,8 @@ struct EventsCommand: ParsableCommand {
                 print("\(time)  #\(e.seq)  \(e.ok == true ? "delivered" : "FAILED") \(e.alarm ?? "?") to \(e.sink ?? "?") (attempt \(e.attempt ?? 0))\(e.message.map { ": \($0)" } ?? "")")
             case .queued:
                 print("\(time)  #\(e.seq)  queued \(e.alarm ?? "?") for \(e.sink ?? "?") (notice \(e.notice ?? "?"))")
+            case .approval:
+                print("\(time)  #\(e.seq)  approval over HTTP from \(e.caller ?? "?") for \(e.notice ?? "(no id)"): \(e.reason ?? "")")
             case .agentStarted, .agentStopped, .operation:
                 print("\(time)  #\(e.seq)  \(e.kind.rawValue)  \(e.message ?? "")")
             }

@@ -258,6 +258,23 @@ import Testing
             #expect(body.contains("\"operation\" : \"\(id)\""))
             #expect(await Self.isPrimary(env, "pg2") == true)
             #expect(try await agent.post("/operations/\(id)/approve", token: token).0 == 409, "an approval is used once")
+            // Five attempts a minute from one caller: the sixth is turned away before its token is even read.
+            #expect(try await agent.post("/operations/\(id)/approve", token: "guess").0 == 401)
+            let limited = try await agent.post("/operations/\(id)/approve", token: token)
+            #expect(limited.0 == 429 && limited.1.contains("too many approval attempts"), "\(limited)")
+            // Every attempt is journaled with the caller's address and its outcome, and never the token.
+            let attempts = env.journal().filter { $0["kind"] as? String == "approval" }
+            #expect(attempts.count == 6, "\(attempts)")
+            #expect(attempts.allSatisfy { $0["caller"] as? String == "127.0.0.1" })
+            #expect(attempts.map { ($0["reason"] as? String ?? "").split(separator: ":").first.map(String.init) ?? "" }
+                    == ["unauthorized", "unauthorized", "approved", "refused", "unauthorized", "rate-limited"],
+                    "\(attempts.map { $0["reason"] ?? "" })")
+            #expect(attempts.filter { $0["ok"] as? Bool == true }.count == 1)
+            let journalText = (try? String(contentsOfFile: env.journalPath, encoding: .utf8)) ?? ""
+            #expect(!journalText.contains(token))
+            // A node that pgdr.yaml does not name is not echoed back.
+            let unknown = try await agent.get("/primary?node=%3Cscript%3Ealert(1)%3C/script%3E")
+            #expect(unknown.0 == 404 && !unknown.1.contains("script"), "\(unknown)")
             #expect(agent.stop() == 0)
         }
     }
