@@ -47,6 +47,7 @@ let package = Package(
         // Shell: the DCS seam and its etcd implementation (v3 JSON gateway over HTTP).
         .target(name: "DRDCS", dependencies: [
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Shell: a small AWS client (SigV4, the credential chain, RDS, CloudWatch, Route 53, SNS, Secrets Manager, STS).

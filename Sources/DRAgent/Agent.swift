@@ -49,8 +49,9 @@ public enum Agent {
             let env = OperationEnvironment.live(spec: spec, baseDirectory: baseDirectory, stateDirectory: state_, only: [node],
                                                 observeTimeout: dcs.requestTimeout.duration, logger: logger)
             environment = env
-            ha = HAService(spec: spec, dcs: dcs, me: me, quorum: try Quorum.etcd(dcs), env: env, journal: journal,
-                           api: "\(scheme)://\(host):\(port)", logger: logger)
+            let peerCA = spec.agent.peerCA.map { $0.hasPrefix("/") ? $0 : (baseDirectory as NSString).appendingPathComponent($0) }
+            ha = HAService(spec: spec, dcs: dcs, me: me, quorum: try Quorum.etcd(dcs, baseDirectory: baseDirectory), env: env, journal: journal,
+                           api: "\(scheme)://\(host):\(port)", peerClient: try PeerClient.make(peerCA: peerCA), logger: logger)
         }
         let quorumService = ha
         var rdsObserver: RDSObserver?

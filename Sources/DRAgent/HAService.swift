@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import DRControl
 import DRDCS
 import DROperations
@@ -23,6 +24,7 @@ public final class HAService: Sendable {
     let env: OperationEnvironment
     let journal: Journal?
     let logger: Logger
+    let peerClient: HTTPClient
     let api: Mutex<String>
     let state = Mutex(State())
     let stopped = Mutex(false)
@@ -63,7 +65,8 @@ public final class HAService: Sendable {
     }
 
     public init(spec: Spec, dcs: DCSSpec, me: NodeSpec, quorum: Quorum, env: OperationEnvironment, journal: Journal?,
-                api: String, logger: Logger) {
+                api: String, peerClient: HTTPClient = .shared, logger: Logger) {
+        self.peerClient = peerClient
         self.spec = spec
         self.dcs = dcs
         self.me = me
@@ -329,7 +332,8 @@ public final class HAService: Sendable {
     func askPeerForFailsafe(sent: ContinuousClock.Instant) async -> Bool {
         let peers = state.withLock { Array($0.members.values) }.filter { $0.node != me.name }
         for peer in peers {
-            if await FailsafeCall.ask(peer.api, leader: me.name, ttl: dcs.ttl, timeout: dcs.requestTimeout.duration) {
+            if await FailsafeCall.ask(peer.api, leader: me.name, ttl: dcs.ttl, timeout: dcs.requestTimeout.duration,
+                                          client: peerClient) {
                 state.withLock { $0.leaseValidUntil = sent + dcs.ttl.duration }
                 note("the DCS does not answer; \(peer.node)'s agent acknowledged this primary (failsafe)")
                 return true

@@ -29,10 +29,20 @@ extension Lab {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             try user.own(layout.regionDirectory(region.region))
             try user.own(dir)
+            // Client traffic (the leader key, leases) over TLS with a certificate from the lab's CA.
+            var clientTLS: [String] = []
+            if layout.hasTLS {
+                let certificate = "\(layout.regionDirectory(region.region))/etcd.crt", key = "\(layout.regionDirectory(region.region))/etcd.key"
+                if !FileManager.default.fileExists(atPath: key) {
+                    try await LabCertificates(folder: layout.tls).issue(commonName: "etcd \(region.region)", names: [region.address],
+                                                                        certificate: certificate, key: key, owner: user)
+                }
+                clientTLS = ["--cert-file", certificate, "--key-file", key]
+            }
             quorum.etcd[region.region] = try await Daemon.start("/usr/bin/etcd", [
                 "--name", region.region, "--data-dir", dir,
-                "--listen-client-urls", "http://\(region.address):\(Self.etcdClientPort)",
-                "--advertise-client-urls", "http://\(region.address):\(Self.etcdClientPort)",
+                "--listen-client-urls", "\(clientScheme)://\(region.address):\(Self.etcdClientPort)",
+                "--advertise-client-urls", "\(clientScheme)://\(region.address):\(Self.etcdClientPort)",
                 "--listen-peer-urls", "http://\(region.address):\(Self.etcdPeerPort)",
                 "--initial-advertise-peer-urls", "http://\(region.address):\(Self.etcdPeerPort)",
                 "--initial-cluster", cluster, "--initial-cluster-token", "pgdr-\(network.id)",
@@ -40,7 +50,7 @@ extension Lab {
                 // Pre-vote: a member coming back from a partition must not depose a healthy leader
                 // (without it the election that follows a heal stalls every lease renewal).
                 "--heartbeat-interval", "50", "--election-timeout", "500", "--pre-vote",
-            ], log: "\(layout.regionDirectory(region.region))/etcd.log", namespace: region.namespace, runAs: user.runAs)
+            ] + clientTLS, log: "\(layout.regionDirectory(region.region))/etcd.log", namespace: region.namespace, runAs: user.runAs)
         }
         state.quorum = quorum
         try state.save(layout.stateFile)
@@ -68,12 +78,16 @@ extension Lab {
         try state.save(layout.stateFile)
     }
 
+    /// https once the lab has its CA (labs made before TLS keep http).
+    var clientScheme: String { layout.hasTLS ? "https" : "http" }
+
     func waitForEtcd(_ network: LabNetwork) async throws {
-        let endpoints = network.regions.map { "http://\($0.address):\(Self.etcdClientPort)" }.joined(separator: ",")
+        let endpoints = network.regions.map { "\(clientScheme)://\($0.address):\(Self.etcdClientPort)" }.joined(separator: ",")
+        let verify = layout.hasTLS ? ["--cacert", layout.certificateAuthority] : []
         let deadline = ContinuousClock.now + .seconds(30)
         var said = ""
         while ContinuousClock.now < deadline {
-            let result = try? await ChildProcess.run(.init("/usr/bin/etcdctl", ["--endpoints", endpoints, "endpoint", "health"],
+            let result = try? await ChildProcess.run(.init("/usr/bin/etcdctl", ["--endpoints", endpoints] + verify + ["endpoint", "health"],
                                                            environment: ["ETCDCTL_API": "3"], timeout: .seconds(5)))
             if result?.succeeded == true { return }
             said = result?.lastWords() ?? said

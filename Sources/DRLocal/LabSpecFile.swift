@@ -5,8 +5,10 @@ import DRSpec
 enum LabSpecFile {
     /// The lab's etcd cluster: one member per region, the witness included.
     /// A short lease: the lab trades false failovers for speed.
-    static func dcsSection(_ quorum: LabState.Quorum) -> String {
-        let endpoints = quorum.network.regions.map { "    - http://\($0.address):\(Lab.etcdClientPort)" }.joined(separator: "\n")
+    /// `tls`: etcd's members serve their clients over TLS with the lab's CA.
+    static func dcsSection(_ quorum: LabState.Quorum, tls: Bool) -> String {
+        let scheme = tls ? "https" : "http"
+        let endpoints = quorum.network.regions.map { "    - \(scheme)://\($0.address):\(Lab.etcdClientPort)" }.joined(separator: "\n")
         return """
             dcs:
               prefix: lab-\(quorum.network.id)
@@ -14,12 +16,13 @@ enum LabSpecFile {
               requestTimeout: 300ms
               endpoints:
             \(endpoints)
+            \(tls ? "  tls:\n    ca: tls/ca.crt\n" : "")
 
             # Agents listen in their regions, off loopback: HTTPS (a certificate per
             # agent from the lab's CA, given on their command lines) and a token.
             agent:
               tokenFile: secrets/agent.token
-
+            \(tls ? "  peerCA: tls/ca.crt\n" : "")
             """
     }
 
@@ -98,7 +101,7 @@ enum LabSpecFile {
         tags:
           purpose: lab
 
-        \(quorum.map(dcsSection) ?? "")\(backups ? backupSection : "")\(layout.hasTLS ? tlsSection : "")
+        \(quorum.map { dcsSection($0, tls: layout.hasTLS) } ?? "")\(backups ? backupSection : "")\(layout.hasTLS ? tlsSection : "")
         nodes:
 
         """

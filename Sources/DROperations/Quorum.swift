@@ -14,11 +14,23 @@ public struct Quorum: Sendable {
         self.spec = spec
     }
 
-    /// The etcd client for a spec's `dcs:` section.
-    public static func etcd(_ spec: DCSSpec) throws -> Quorum {
+    /// The etcd client for a spec's `dcs:` section (over TLS with `dcs.tls`;
+    /// its files relative to `baseDirectory`, the folder of pgdr.yaml).
+    public static func etcd(_ spec: DCSSpec, baseDirectory: String) throws -> Quorum {
         let urls = spec.endpoints.compactMap(URL.init(string:))
         guard !urls.isEmpty else { throw OperationError.badInput("dcs.endpoints names no usable URL") }
-        return Quorum(dcs: EtcdClient(endpoints: urls, timeout: spec.requestTimeout.duration), spec: spec)
+        guard let tls = spec.tls else {
+            return Quorum(dcs: EtcdClient(endpoints: urls, timeout: spec.requestTimeout.duration), spec: spec)
+        }
+        func absolute(_ path: String?) -> String? {
+            path.map { $0.hasPrefix("/") ? $0 : (baseDirectory as NSString).appendingPathComponent($0) }
+        }
+        do {
+            let files = EtcdTLSFiles(ca: absolute(tls.ca), certificate: absolute(tls.certificate), key: absolute(tls.key))
+            return Quorum(dcs: try EtcdClient.secured(endpoints: urls, timeout: spec.requestTimeout.duration, tls: files), spec: spec)
+        } catch {
+            throw OperationError.badInput("dcs.tls: \(error)")
+        }
     }
 
     public var leaderKey: String { spec.root + "leader" }

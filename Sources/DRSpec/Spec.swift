@@ -306,6 +306,9 @@ public struct AgentSettings: Sendable, Hashable, Codable {
     /// The API's certificate and key (PEM files, the key mode 0600): HTTPS.
     /// Required, with `tokenFile`, to listen anywhere but loopback.
     public var tls: AgentTLS? = nil
+    /// The CA the other agents' certificates come from: the failsafe call
+    /// between agents (quorum mode) verifies the peer against it.
+    public var peerCA: String? = nil
     public init(listen: String = "127.0.0.1:8008", journal: String = "pgdr-journal.jsonl") {
         self.listen = listen
         self.journal = journal

@@ -261,10 +261,23 @@ public enum SpecParser {
                        "requests of up to \(dcs.requestTimeout) do not fit the loop of \(dcs.tick)",
                        hint: "keep requestTimeout under 1.5 × the loop (ttl / 3)")
         }
-        if let value = d.value("tls") {
-            // Refused rather than ignored: a user who asks for TLS must not get plain HTTP.
-            d.sink.add(d.childPath("tls"), at: value, "TLS to etcd is not supported yet: pgdr reaches etcd over plain HTTP",
-                       hint: "keep etcd's client port on a private network, or remove `tls` until pgdr supports it")
+        if let t = d.mapping("tls") {
+            var tls = DCSSpec.TLS()
+            tls.ca = t.string("ca", required: "the CA that signed the etcd members' certificates (PEM), e.g. /etc/pgdr/etcd-ca.pem")
+            tls.certificate = t.string("certificate")
+            tls.key = t.string("key")
+            if (tls.certificate == nil) != (tls.key == nil) {
+                t.sink.add(t.childPath(tls.certificate == nil ? "certificate" : "key"), at: t.value("certificate") ?? t.value("key"),
+                           "a client certificate needs both `certificate` and `key`",
+                           hint: "give both (etcd's --client-cert-auth), or neither")
+            }
+            t.finish()
+            dcs.tls = tls
+            // TLS asked for: every endpoint must use it (a plain one would carry the leader key in the clear).
+            for (index, endpoint) in endpoints.enumerated() where !endpoint.hasPrefix("https://") {
+                d.sink.add("\(d.childPath("endpoints"))[\(index)]", at: items.indices.contains(index) ? items[index].node : nil,
+                           "`\(endpoint)` is plain HTTP while dcs.tls is set", hint: "write https://HOST:2379")
+            }
         }
         return dcs
     }
@@ -427,6 +440,7 @@ public enum SpecParser {
         }
         settings.journal = a.string("journal") ?? defaults.journal
         settings.tokenFile = a.string("tokenFile")
+        settings.peerCA = a.string("peerCA")
         if let t = a.mapping("tls") {
             let certificate = t.string("certificate", required: "the API's certificate (PEM), e.g. /etc/pgdr/agent.crt")
             let key = t.string("key", required: "its private key (PEM, mode 0600), e.g. /etc/pgdr/agent.key")

@@ -77,9 +77,11 @@ struct LabUp: AsyncParsableCommand {
                 print("  \(node.name)  \(node.region)  \(host):\(node.port)  \(node.action)")
             }
             if let quorum = state?.quorum {
-                print("  etcd: " + quorum.network.regions.map { "\($0.region) \($0.address):2379" }.joined(separator: ", "))
-                print("  agents: " + (state?.nodes ?? []).map { "\($0.name) http://\($0.address):8008" }.joined(separator: ", ")
-                      + " (failover.mode: \(quorum.automatic ? "automatic" : "manual"))")
+                let scheme = report.layout.hasTLS ? "https" : "http"
+                print("  etcd: " + quorum.network.regions.map { "\($0.region) \(scheme)://\($0.address):2379" }.joined(separator: ", "))
+                print("  agents: " + (state?.nodes ?? []).map { "\($0.name) \(scheme)://\($0.address):8008" }.joined(separator: ", ")
+                      + " (failover.mode: \(quorum.automatic ? "automatic" : "manual"))"
+                      + (report.layout.hasTLS ? "; TLS with \(report.layout.certificateAuthority)" : ""))
             }
             if !streaming {
                 print("warning: the standby is not streaming yet; see \(report.layout.root)/*/postgres.log")

@@ -284,7 +284,7 @@ struct OperationsCommand: AsyncParsableCommand {
         var records: [OperationRecord] = []
         var etcdError: String?
         if let dcs = env.spec.dcs {
-            do { records = try await Quorum.etcd(dcs).operations() } catch { etcdError = "\(error)" }
+            do { records = try await Quorum.etcd(dcs, baseDirectory: env.baseDirectory).operations() } catch { etcdError = "\(error)" }
         }
         if options.json {
             // Without a dcs: section the journal's list alone, as before; with one, both sources.

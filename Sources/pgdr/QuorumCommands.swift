@@ -15,7 +15,7 @@ struct QuorumVerbs {
 
     init?(env: OperationEnvironment, json: Bool, timeout: Int) throws {
         guard let dcs = env.spec.dcs else { return nil }
-        requests = QuorumRequests(quorum: try Quorum.etcd(dcs), env: env)
+        requests = QuorumRequests(quorum: try Quorum.etcd(dcs, baseDirectory: env.baseDirectory), env: env)
         self.json = json
         self.timeout = .seconds(timeout)
     }

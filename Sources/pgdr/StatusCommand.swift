@@ -44,7 +44,7 @@ struct StatusCommand: AsyncParsableCommand {
             if let verdict = SplitBrain.judge(report, lastPromotion: OperationStore(directory: parsed.baseDirectory).lastPromotion()) {
                 report.problems.append(.init(node: verdict.stale, message: verdict.advice))
             }
-            if let dcs = parsed.spec.dcs, let quorum = try? Quorum.etcd(dcs) {
+            if let dcs = parsed.spec.dcs, let quorum = try? Quorum.etcd(dcs, baseDirectory: parsed.baseDirectory) {
                 let (view, problems) = await quorum.view(report: report)
                 report.quorum = view
                 report.problems += problems

@@ -1,4 +1,5 @@
 import DRDCS
+import DRLocal
 import Foundation
 import PGDRTestSupport
 import Testing
@@ -8,6 +9,7 @@ final class LocalEtcd {
     let process = Process()
     let client: Int
     let dir: String
+    let scheme: String
 
     static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -25,19 +27,23 @@ final class LocalEtcd {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    init(clientPort: Int? = nil) async throws {
+    /// `tls`: serve clients over HTTPS with this certificate and key (verified against `ca`).
+    init(clientPort: Int? = nil, tls: (certificate: String, key: String, ca: String)? = nil) async throws {
         dir = try CLI.tempDirectory()
+        scheme = tls == nil ? "http" : "https"
         client = try clientPort ?? Self.freePort()
         let peer = try Self.freePort()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/etcd")
         process.arguments = ["--name", "t", "--data-dir", "\(dir)/etcd",
-                             "--listen-client-urls", "http://127.0.0.1:\(client)", "--advertise-client-urls", "http://127.0.0.1:\(client)",
+                             "--listen-client-urls", "\(scheme)://127.0.0.1:\(client)", "--advertise-client-urls", "\(scheme)://127.0.0.1:\(client)",
                              "--listen-peer-urls", "http://127.0.0.1:\(peer)", "--initial-advertise-peer-urls", "http://127.0.0.1:\(peer)",
                              "--initial-cluster", "t=http://127.0.0.1:\(peer)", "--log-level", "error"]
+            + (tls.map { ["--cert-file", $0.certificate, "--key-file", $0.key] } ?? [])
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let etcd = EtcdClient(endpoints: [url], timeout: .milliseconds(500))
+        let etcd = try tls.map { try EtcdClient.secured(endpoints: [url], timeout: .milliseconds(500), tls: EtcdTLSFiles(ca: $0.ca)) }
+            ?? EtcdClient(endpoints: [url], timeout: .milliseconds(500))
         let deadline = ContinuousClock.now + .seconds(20)
         while (try? await etcd.get("/probe")) == nil, ContinuousClock.now < deadline {
             if (try? await etcd.list(prefix: "/")) != nil { break }
@@ -45,7 +51,7 @@ final class LocalEtcd {
         }
     }
 
-    var url: URL { URL(string: "http://127.0.0.1:\(client)")! }
+    var url: URL { URL(string: "\(scheme)://127.0.0.1:\(client)")! }
 
     func stop() {
         kill(process.processIdentifier, SIGTERM)
@@ -56,6 +62,44 @@ final class LocalEtcd {
 
 /// The etcd client on a real etcd, and the bad input quorum mode refuses.
 @Suite(.serialized) struct QuorumInputTests {
+    @Test func etcdOverTLSIsVerifiedAgainstTheCA() async throws {
+        let folder = try CLI.tempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let ca = LabCertificates(folder: "\(folder)/ca"), other = LabCertificates(folder: "\(folder)/other")
+        try await ca.makeAuthority()
+        try await other.makeAuthority(name: "someone else's CA")
+        try await ca.issue(commonName: "etcd", names: ["127.0.0.1"], certificate: "\(folder)/etcd.crt", key: "\(folder)/etcd.key")
+        let etcd = try await LocalEtcd(tls: ("\(folder)/etcd.crt", "\(folder)/etcd.key", ca.authority))
+        defer { etcd.stop() }
+        let trusted = try EtcdClient.secured(endpoints: [etcd.url], timeout: .milliseconds(800), tls: EtcdTLSFiles(ca: ca.authority))
+        try await trusted.put("/tls/probe", value: Data("yes".utf8), lease: nil)
+        #expect(try await trusted.get("/tls/probe")?.value == Data("yes".utf8))
+        // Another CA: the member is not trusted, nothing is read or written.
+        let untrusting = try EtcdClient.secured(endpoints: [etcd.url], timeout: .milliseconds(800), tls: EtcdTLSFiles(ca: other.authority))
+        let refused = await #expect(throws: DCSError.self) { try await untrusting.put("/tls/probe", value: Data("no".utf8), lease: nil) }
+        #expect("\(refused.map(String.init(describing:)) ?? "")".contains("etcd unreachable"))
+        #expect(try await trusted.get("/tls/probe")?.value == Data("yes".utf8))
+        // Plain HTTP to the TLS port gets nowhere either.
+        let plain = EtcdClient(endpoints: [URL(string: "http://127.0.0.1:\(etcd.client)")!], timeout: .milliseconds(800))
+        await #expect(throws: DCSError.self) { _ = try await plain.get("/tls/probe") }
+        // A CA file that is not one is a clear error.
+        #expect(throws: EtcdTLSError.self) {
+            _ = try EtcdClient.secured(endpoints: [etcd.url], timeout: .milliseconds(800), tls: EtcdTLSFiles(ca: "\(folder)/etcd.key"))
+        }
+    }
+
+    @Test func dcsTLSIsReadAndEveryEndpointMustUseIt() async throws {
+        let good = try write(Self.spec("dcs: {endpoints: [https://a:2379, https://b:2379, https://c:2379], tls: {ca: ca.pem}}"))
+        var result = try await CLI.run(["validate", good])
+        #expect(result.status == 0, "\(result.stderr)")
+        let mixed = try write(Self.spec("dcs: {endpoints: [https://a:2379, http://b:2379, https://c:2379], tls: {ca: ca.pem}}"))
+        result = try await CLI.run(["validate", mixed])
+        #expect(result.status == 2 && result.stderr.contains("`http://b:2379` is plain HTTP while dcs.tls is set"), "\(result.stderr)")
+        let half = try write(Self.spec("dcs: {endpoints: [https://a:2379, https://b:2379, https://c:2379], tls: {ca: ca.pem, certificate: c.pem}}"))
+        result = try await CLI.run(["validate", half])
+        #expect(result.status == 2 && result.stderr.contains("needs both `certificate` and `key`"), "\(result.stderr)")
+    }
+
     @Test func etcdClientLeasesTransactionsAndExpiry() async throws {
         let etcd = try await LocalEtcd()
         defer { etcd.stop() }

@@ -225,6 +225,27 @@ struct QuorumTests {
         #expect(!result.times(1).contains { $0 > firstNew }, "pg2 and pg1 both acknowledged writes")
     }
 
+    /// Every etcd member down: the primary's agent keeps it writable only
+    /// because its peer acknowledges it (failsafe), a call between agents
+    /// that serve HTTPS, verified against the lab's CA (`agent.peerCA`).
+    @Test func withEveryEtcdMemberDownThePeersAcknowledgeEachOtherOverHTTPS() async throws {
+        let lab = try await RegionLab.up(["--automatic"])
+        defer { lab.destroy() }
+        #expect(await RegionLab.eventually(.seconds(30)) { await lab.streams("pg2") })
+        #expect(await RegionLab.eventually(.seconds(30)) {
+            (try? await lab.pgdr(["status"]))?.stdout.contains("leader key held by pg1") == true
+        }, "pg1 never took the leader key")
+        for region in ["us-east-1", "us-east-2", "us-west-2"] {
+            #expect(try await lab.lab(["fault", "stop-etcd", region]).status == 0)
+        }
+        try await Task.sleep(for: .seconds(3 * Self.ttl + 1))
+        #expect(await lab.writable("pg1"), "the primary kept taking writes on its peer's acknowledgement")
+        #expect(!(await lab.writable("pg2")))
+        let log = (try? String(contentsOfFile: "\(lab.dir)/us-east-1/agent.log", encoding: .utf8)) ?? ""
+        #expect(log.contains("pg2's agent acknowledged this primary (failsafe)"), "\(log.suffix(600))")
+        #expect(try await lab.lab(["up"]).status == 0, "lab up starts the etcd members again")
+    }
+
     @Test func synchronousModeLosesNothingWhenThePrimaryRegionIsCutOff() async throws {
         let lab = try await RegionLab.up(["--automatic", "--sync"])
         defer { lab.destroy() }
