@@ -205,8 +205,15 @@ import Testing
             #expect(await Self.isPrimary(env, "pg2") == true)
             #expect(try await agent.get("/primary?node=pg1").0 == 503)
             #expect(env.lab.isFenced(node: "pg1"))
-            let journal = env.journal().compactMap { $0["message"] as? String }
-            #expect(journal.contains { $0.contains("automatic failover") && $0.contains("done") })
+            // /primary moves at the promotion; the operation's last steps (verify, notify) and its
+            // journal entry come after it: wait for the entry rather than race it.
+            var journaled = false
+            for _ in 0..<100 where !journaled {
+                journaled = env.journal().compactMap { $0["message"] as? String }
+                    .contains { $0.contains("automatic failover") && $0.contains("done") }
+                if !journaled { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(journaled, "\(env.journal().compactMap { $0["message"] as? String })")
             #expect(agent.stop() == 0)
         }
     }
