@@ -36,12 +36,16 @@ def measure(lab, config, dsn, env):
     gaps = []
     for run in range(RUNS):
         out = f"{lab}/writer-{run}.json"
+        # The writer numbers its rows from 1: each run starts from an empty table.
+        subprocess.run(["psql", "-XAtqc", "TRUNCATE pgdr_bench", dsn], env=env, check=True)
         writer = subprocess.Popen(["/usr/bin/python3", WRITER, dsn, out], env=env)
         time.sleep(1.5)
         pgdr("switchover", "--config", config)
         time.sleep(1.5)
         writer.send_signal(signal.SIGTERM); writer.wait()
         acks = [a[1] for a in json.load(open(out))["acks"]]
+        if len(acks) < 2:
+            raise RuntimeError(f"run {run}: the writer had {len(acks)} acknowledged commits; see {out}")
         gaps.append(max(b - a for a, b in zip(acks, acks[1:])))
     return status, gaps
 
@@ -53,7 +57,8 @@ def to_plain(lab, config):
         text = open(conf).read().replace("ssl = on", "ssl = off")
         open(conf, "w").write(text)
     for hba in glob.glob(f"{lab}/*/data/pg_hba.conf"):
-        open(hba, "w").write(open(hba).read().replace("hostssl", "host   "))
+        text = open(hba).read().replace("hostssl", "host   ")
+        open(hba, "w").write(text)
     for auto in glob.glob(f"{lab}/*/data/postgresql.auto.conf"):
         text = re.sub(r" sslmode=''verify-full'' sslrootcert=''[^']*''", " sslmode=''disable''", open(auto).read())
         open(auto, "w").write(text)

@@ -29,6 +29,28 @@ import FoundationNetworking
         return sockets
     }
 
+    /// 300 idle connections held open (a load balancer's worth, or an
+    /// attacker's): the health check a load balancer makes still answers
+    /// within its deadline (HAProxy's default check timeout is 2 s).
+    @Test func threeHundredIdleConnectionsLeaveThePrimaryCheckFast() async throws {
+        try await AgentLab.with(sinks: "  - {type: log, path: notices.jsonl}") { env in
+            let agent = try AgentProcess(config: env.configPath)
+            #expect(await agent.waitFor("/primary?node=pg1", status: 200, within: .seconds(15)))
+            let sockets = Self.idleConnections(to: agent.base, count: 300)
+            defer { for fd in sockets { close(fd) } }
+            #expect(sockets.count == 300, "the test must really hold the connections (\(sockets.count))")
+            var slowest: Duration = .zero
+            for _ in 0..<10 {
+                let started = ContinuousClock.now
+                let (status, _) = try await agent.get("/primary?node=pg1")
+                slowest = max(slowest, ContinuousClock.now - started)
+                #expect(status == 200)
+            }
+            #expect(slowest < .seconds(2), "the slowest /primary answer took \(slowest) with 300 idle connections held")
+            #expect(agent.stop() == 0)
+        }
+    }
+
     /// With an open-file limit of 256, 300 idle connections used to exhaust the
     /// agent's descriptors: /health hung, and when the standby went down the
     /// alarm was neither journaled nor sent ("Too many open files").
