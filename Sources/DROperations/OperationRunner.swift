@@ -105,7 +105,13 @@ public struct OperationRunner: Sendable {
 
     /// A quick look at the two nodes involved: who answers, who takes writes.
     func observation(_ plan: OperationPlan) async -> StepMachine.Observation {
-        let roles = await env.observer.roles(of: [plan.from, plan.to], timeout: .milliseconds(500))
+        var roles = await env.observer.roles(of: [plan.from, plan.to], timeout: .milliseconds(500))
+        // A candidate that missed one quick probe is asked again, with more time, before the
+        // plan treats it as gone: a blip or a loaded machine must not roll a switchover back
+        // (seen: a 600 ms probe with TLS and SCRAM on a machine at load 20).
+        for patience in [Duration.seconds(1), .seconds(2)] where (roles[plan.to] ?? nil) == nil {
+            roles[plan.to] = await env.observer.roles(of: [plan.to], timeout: patience)[plan.to] ?? nil
+        }
         let old = roles[plan.from] ?? nil, candidate = roles[plan.to] ?? nil
         return .init(oldPrimaryWritable: old == .writablePrimary, candidateReachable: candidate != nil,
                      candidateIsPrimary: candidate?.isPrimary == true)
