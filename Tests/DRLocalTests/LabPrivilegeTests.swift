@@ -75,24 +75,6 @@ import Testing
     }
 
     func psql(_ arguments: [String], passfile: String) async throws -> (status: Int32, output: String) {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-                process.arguments = ["-XAt"] + arguments
-                process.environment = ProcessInfo.processInfo.environment.merging(["PGPASSFILE": passfile]) { $1 }
-                let pipe = Pipe()
-                process.standardOutput = pipe
-                process.standardError = pipe
-                do {
-                    try process.run()
-                    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                    process.waitUntilExit()
-                    continuation.resume(returning: (process.terminationStatus, String(decoding: data, as: UTF8.self)))
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-        }
+        try await LabFixture.run("/usr/bin/psql", ["-XAt"] + arguments, environment: ["PGPASSFILE": passfile])
     }
 }

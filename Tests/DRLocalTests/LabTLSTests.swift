@@ -31,7 +31,7 @@ import Testing
             #expect(encrypted)
             // A client without TLS finds no pg_hba.conf line that lets it in.
             let port = fx.spec.nodes[0].port
-            let psql = try await run("/usr/bin/psql", ["-XAtc", "SELECT 1",
+            let psql = try await LabFixture.run("/usr/bin/psql", ["-XAtc", "SELECT 1",
                                                        "host=127.0.0.1 port=\(port) user=pgdr_admin dbname=postgres sslmode=disable"],
                                      environment: ["PGPASSFILE": fx.lab.layout.clientPassfile])
             #expect(psql.status != 0)
@@ -115,27 +115,5 @@ import Testing
         let pid = try #require(pidFile.split(separator: "\n").first.flatMap { pid_t($0) })
         #expect(kill(pid, SIGHUP) == 0)
         try await Task.sleep(for: .milliseconds(500))
-    }
-
-    func run(_ program: String, _ arguments: [String], environment: [String: String]) async throws -> (status: Int32, output: String) {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: program)
-                process.arguments = arguments
-                process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-                let pipe = Pipe()
-                process.standardOutput = pipe
-                process.standardError = pipe
-                do {
-                    try process.run()
-                    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                    process.waitUntilExit()
-                    continuation.resume(returning: (process.terminationStatus, String(decoding: data, as: UTF8.self)))
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-        }
     }
 }
