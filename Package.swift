@@ -84,6 +84,8 @@ let package = Package(
         .target(name: "DRMonitor", dependencies: ["DRSpec", "DRStatus"]),
         // Pure: the CloudFormation model, the region stacks, AWS rules, the deploy plan.
         .target(name: "DRCloud", dependencies: ["DRSpec"]),
+        // Pure: configuration for the tools around pgdr (HAProxy).
+        .target(name: "DRIntegrations", dependencies: ["DRSpec"]),
         // Pure: failover / switchover / rejoin planning and the step machine.
         .target(name: "DROrchestrator", dependencies: ["DRSpec", "DRStatus"]),
         // Shell: append-only, fsync'd JSON-lines files (the journals).
@@ -117,7 +119,7 @@ let package = Package(
         ]),
         .executableTarget(name: "pgdr", dependencies: [
             "DRSpec", "DRStatus", "DRPostgres", "DRLocal", "DRMonitor", "DRAgent", "DROrchestrator", "DROperations", "DRCloud", "DRDrill", "DRDCS",
-            "DRAWS", "DRRDS", "DRBackup",
+            "DRAWS", "DRRDS", "DRBackup", "DRIntegrations",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -125,6 +127,7 @@ let package = Package(
         .target(name: "PGDRTestSupport", path: "Tests/PGDRTestSupport"),
         .testTarget(name: "DRSpecTests", dependencies: ["DRSpec", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "DRStatusTests", dependencies: ["DRStatus", "DRSpec"]),
+        .testTarget(name: "DRIntegrationsTests", dependencies: ["DRIntegrations", "DRSpec"]),
         .testTarget(name: "DRPostgresTests", dependencies: [
             "DRPostgres", "DRSpec",
             .product(name: "PostgresNIO", package: "postgres-nio"),

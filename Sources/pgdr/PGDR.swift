@@ -19,7 +19,8 @@ struct PGDR: AsyncParsableCommand {
         subcommands: [InitCommand.self, ValidateCommand.self, LabCommand.self, StatusCommand.self,
                       AgentCommand.self, EventsCommand.self, FailoverCommand.self, ApproveCommand.self,
                       SwitchoverCommand.self, RejoinCommand.self, OperationsCommand.self, DrillCommand.self,
-                      BackupCommand.self, BackupsCommand.self, RestoreCommand.self, SynthCommand.self, CostCommand.self])
+                      BackupCommand.self, BackupsCommand.self, RestoreCommand.self, SynthCommand.self, CostCommand.self,
+                      ConfigCommand.self])
 
     /// The entry point: ArgumentParser's, except that a usage error exits 2
     /// (pgdr's "bad input"), not EX_USAGE (64).

@@ -191,10 +191,11 @@ final class AgentRun: Sendable {
         self.errors = errors
     }
 
-    static func start(config: String, environment: [String: String]) async throws -> AgentRun {
+    static func start(config: String, environment: [String: String], listen: String = "127.0.0.1:0",
+                      logLevel: String = "trace") async throws -> AgentRun {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CLI.binary)
-        process.arguments = ["agent", "--config", config, "--listen", "127.0.0.1:0", "--log-level", "trace"]
+        process.arguments = ["agent", "--config", config, "--listen", listen, "--log-level", logLevel]
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
