@@ -1,25 +1,28 @@
 import DRMonitor
 import DRStatus
 import Foundation
-import CoreMetrics
-import Metrics
 import Prometheus
 
-/// Publishes what the agent sees as Prometheus metrics, through swift-metrics
-/// backed by swift-prometheus, on a registry of the agent's own (no global
-/// bootstrap, so tests can run several agents in one process).
+/// Publishes what the agent sees as Prometheus metrics, on a swift-prometheus
+/// registry of the agent's own (no global bootstrap, so tests can run several
+/// agents in one process), every series with its help text.
 public final class MetricsExporter: Sendable {
     let registry = PrometheusCollectorRegistry()
-    let factory: PrometheusMetricsFactory
-    let rounds: CoreMetrics.Counter
+    /// Straight on the registry, with its help text (promtool's lint wants one on a counter).
+    let rounds: Prometheus.Counter
 
     public init() {
-        factory = PrometheusMetricsFactory(registry: registry)
-        rounds = CoreMetrics.Counter(label: "pgdr_agent_rounds_total", factory: factory)
+        rounds = registry.makeCounter(name: "pgdr_agent_rounds_total", help: "Sampling rounds the agent has completed.")
     }
 
-    func gauge(_ label: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Gauge {
-        CoreMetrics.Gauge(label: label, dimensions: dimensions, factory: factory)
+    func gauge(_ label: String, _ dimensions: [(String, String)] = []) -> ExportedGauge {
+        ExportedGauge(gauge: registry.makeGauge(name: label, labels: dimensions, help: MetricHelp.of(label)))
+    }
+
+    /// A gauge that takes a Double (so `record(1)` is not ambiguous).
+    struct ExportedGauge {
+        let gauge: Prometheus.Gauge
+        func record(_ value: Double) { gauge.set(value) }
     }
 
     public func update(report: StatusReport, alarms: [AlarmEngine.Entry], hosts: [String: HostReading] = [:]) {

@@ -104,7 +104,9 @@ final class LocalEtcd {
         let etcd = try await LocalEtcd()
         defer { etcd.stop() }
         let client = EtcdClient(endpoints: [URL(string: "http://127.0.0.1:1")!, etcd.url], timeout: .milliseconds(500))
-        let lease = try await client.grantLease(ttl: .seconds(2))
+        // A lease long enough for the steps below on a loaded machine (with 2 s, a CI run
+        // took longer than the lease before its first renewal).
+        let lease = try await client.grantLease(ttl: .seconds(5))
         // create succeeds once: the leader-key discipline.
         #expect(try await client.create("/t/leader", value: Data("a".utf8), lease: lease))
         #expect(try await !client.create("/t/leader", value: Data("b".utf8), lease: nil))
@@ -121,7 +123,7 @@ final class LocalEtcd {
         #expect(try await client.list(prefix: "/t/").count == 2)
         // keepAlive renews; a lease left alone ends and takes its key with it.
         #expect(try await client.keepAlive(lease) != nil)
-        try await Task.sleep(for: .seconds(3.5))
+        try await Task.sleep(for: .seconds(6.5))
         #expect(try await client.get("/t/leader") == nil, "the key outlived its lease")
         #expect(try await client.keepAlive(lease) == nil)
         // Nobody answers: an error that names every endpoint.
