@@ -20,10 +20,17 @@ import Testing
         if let grandchild = Int32((try? String(contentsOfFile: pidFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") {
             // SIGKILL to the group is sent before run returns; its delivery and the reaping of
             // the orphan by init take a moment on a loaded machine: a survivor would live 30 s.
-            var exited = ProcessTable.hasExited(grandchild)
+            // Alive means that PID still runs the grandchild's `sleep 30`: on a busy machine
+            // (pid_max 32768) another process may have the number by now.
+            func stillSleeping() -> Bool {
+                guard !ProcessTable.hasExited(grandchild),
+                      let argv = FileManager.default.contents(atPath: "/proc/\(grandchild)/cmdline") else { return false }
+                return String(decoding: argv, as: UTF8.self).hasPrefix("sleep\u{0}30")
+            }
+            var exited = !stillSleeping()
             for _ in 0..<30 where !exited {
                 try await Task.sleep(for: .milliseconds(100))
-                exited = ProcessTable.hasExited(grandchild)
+                exited = !stillSleeping()
             }
             #expect(exited, "a child of the timed-out program kept running (pid \(grandchild))")
         }
