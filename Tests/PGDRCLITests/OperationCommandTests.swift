@@ -41,9 +41,10 @@ import Testing
             // at the lab's 2 s, a loaded machine can take longer than 6 s between
             // the agent's last round and the approval, and the guard rightly
             // refuses. This test is about the approval, not the freshness window
-            // (StaleEvidenceTests are): 4 s rounds, a 12 s window.
-            let slow = "\(dir)/pgdr-4s.yaml"
-            try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: "interval: 2s", with: "interval: 4s")
+            // (StaleEvidenceTests are): 8 s rounds, a 24 s window (12 s was outrun once
+            // by a CI machine running many labs at once).
+            let slow = "\(dir)/pgdr-8s.yaml"
+            try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: "interval: 2s", with: "interval: 8s")
                 .write(toFile: slow, atomically: true, encoding: .utf8)
             // The agent runs for a while, as it would in production: it stamps the
             // heartbeat and records the primary's position each round.
