@@ -39,8 +39,7 @@ public struct ConnectionTarget: Sendable, CustomStringConvertible {
         self.init(host: node.host, port: node.port, user: node.user, database: node.database,
                   password: try PasswordResolver.resolve(node.password, baseDirectory: baseDirectory),
                   applicationName: applicationName)
-        tls = node.effectiveTLS
-        caPath = node.effectiveTLS.caPath(resolvingAgainst: baseDirectory)
+        protect(like: node, baseDirectory: baseDirectory)
     }
 
     /// The same protection as `node` (for sessions built from parts of it).
