@@ -142,7 +142,7 @@ let package = Package(
         .testTarget(name: "DRCloudTests", dependencies: ["DRCloud", "DRSpec", "PGDRTestSupport"], exclude: ["Golden"]),
         // Integration: the agent binary against a lab, with a real webhook receiver.
         .testTarget(name: "DRAgentTests", dependencies: [
-            "pgdr", "DRLocal", "DRPostgres", "DRSpec", "DRProcess", "PGDRTestSupport",
+            "pgdr", "DRIntegrations", "DRLocal", "DRPostgres", "DRSpec", "DRProcess", "PGDRTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -213,6 +213,7 @@ public final class AgentLoop: Service, Sendable {
         if ha == nil && rds == nil { recordPrimaryPosition(report, at: tick) }
         exporter.update(report: report, alarms: Array(entries.values), hosts: hosts)
         let promotion = store.lastPromotion()
+        exporter.update(operations: store.entries())
         await state.publish(report, alarms: Array(entries.values), at: tick, lastPromotion: promotion)
         if spec.failover.mode == .automatic, let verdict = SplitBrain.judge(report, lastPromotion: promotion), let stale = verdict.stale {
             detector.trigger(.splitBrain(stale: stale))

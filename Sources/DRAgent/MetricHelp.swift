@@ -1,3 +1,5 @@
+import DRSpec
+
 /// The `# HELP` line of every series the agent exports (Prometheus's own
 /// lint, `promtool check metrics`, wants one on each).
 enum MetricHelp {
@@ -20,10 +22,14 @@ enum MetricHelp {
         "pgdr_backup_age_seconds": "Age of the newest backup; NaN when there is none.",
         "pgdr_backup_recoverable_from_timestamp_seconds": "Start of the window a restore from the repository can reach (Unix time).",
         "pgdr_alarm_state": "Each alarm's state: 0 OK, 1 ALARM, 2 INSUFFICIENT_DATA.",
+        "pgdr_operations": "Operations of each kind by where they stand (pending, refused, started, done, degraded, failed, aborted).",
         "pgdr_dcs_reachable": "1 while this agent reaches etcd.",
         "pgdr_dcs_leader": "1 for the node that holds the leader key.",
         "pgdr_dcs_lease_seconds_left": "Seconds left on the leader key's lease.",
     ]
 
-    static func of(_ name: String) -> String { text[name] ?? "pgdr metric \(name)." }
+    /// The series' own line, else the alarm catalog's description of the metric it exports.
+    static func of(_ name: String) -> String {
+        text[name] ?? MetricCatalog.all.first { $0.series == name }.map { "\($0.help) (alarm metric \($0.name))." } ?? "pgdr metric \(name)."
+    }
 }

@@ -1,4 +1,7 @@
 import DRMonitor
+import DROperations
+import DROrchestrator
+import DRSpec
 import DRStatus
 import Foundation
 import Prometheus
@@ -29,15 +32,11 @@ public final class MetricsExporter: Sendable {
         rounds.increment()
         for node in report.nodes {
             let labels = [("node", node.name), ("region", node.region)]
-            if let free = hosts[node.name]?.freeStorageBytes { gauge("pgdr_free_storage_bytes", labels).record(free) }
-            gauge("pgdr_node_up", labels).record(node.reachable ? 1 : 0)
             gauge("pgdr_node_is_primary", labels).record(node.reachable && node.role == .primary ? 1 : 0)
-            gauge("pgdr_probe_latency_seconds", labels).record((node.probeLatencyMs ?? .nan) / 1000)
             if let c = node.connections {
                 gauge("pgdr_connections_used", labels).record(Double(c.used))
                 gauge("pgdr_connections_max", labels).record(Double(c.max))
             }
-            if let size = node.databaseSizeBytes { gauge("pgdr_database_size_bytes", labels).record(Double(size)) }
             for slot in node.slots {
                 gauge("pgdr_slot_retained_bytes", labels + [("slot", slot.name)]).record(Double(slot.retainedBytes ?? 0))
                 gauge("pgdr_slot_active", labels + [("slot", slot.name)]).record(slot.active ? 1 : 0)
@@ -45,15 +44,22 @@ public final class MetricsExporter: Sendable {
                 gauge("pgdr_slot_safe_wal_bytes", labels + [("slot", slot.name)]).record(slot.safeWALBytes.map(Double.init) ?? .nan)
             }
         }
-        // Unknown lag is exported as NaN, never as a reassuring 0.
-        let replication = report.replication
-        gauge("pgdr_replication_lag_seconds").record(replication?.lagSeconds ?? .nan)
-        gauge("pgdr_replication_lag_bytes").record(replication?.lagBytes.map(Double.init) ?? .nan)
-        gauge("pgdr_standby_streaming").record(replication?.streaming == true ? 1 : 0)
+        // Every metric alarms can name, from the same datapoints the alarm
+        // engine reads. Unknown values are NaN, never a reassuring 0.
+        let points = ClusterMetrics.datapoints(report, hosts: hosts)
+        for info in MetricCatalog.all {
+            if info.perNode {
+                for node in report.nodes {
+                    gauge(info.series, [("node", node.name), ("region", node.region)]).record(points["\(info.name)@\(node.name)"] ?? .nan)
+                }
+            } else if info.name.hasPrefix("Backup") && report.backups == nil {
+                continue  // no backups configured: no backup series
+            } else {
+                gauge(info.series).record(points[info.name] ?? .nan)
+            }
+        }
         gauge("pgdr_healthy").record(report.healthy ? 1 : 0)
         if let backups = report.backups {
-            gauge("pgdr_backup_repositories_failing").record(Double(backups.failing))
-            gauge("pgdr_backup_age_seconds").record(backups.newestBackupAge(now: report.checkedAt) ?? .nan)
             for repo in backups.repositories {
                 // The start of the window a restore from this repository can reach (Unix time; NaN: no backup).
                 gauge("pgdr_backup_recoverable_from_timestamp_seconds", [("repo", "\(repo.number)")])
@@ -62,6 +68,17 @@ public final class MetricsExporter: Sendable {
         }
         for alarm in alarms {
             gauge("pgdr_alarm_state", [("alarm", alarm.name)]).record(alarm.state.gaugeValue)
+        }
+    }
+
+    /// Operations by kind and where they stand (from the operations journal).
+    func update(operations entries: [OperationStore.Entry]) {
+        let counts = OperationCounts.count(entries)
+        for kind in [OperationKind.failover, .switchover, .rejoin] {
+            for state in ["pending", "refused", "started", "done", "degraded", "failed", "aborted"] {
+                gauge("pgdr_operations", [("kind", kind.rawValue), ("state", state)])
+                    .record(Double(counts[.init(kind: kind, state: state)] ?? 0))
+            }
         }
     }
 

@@ -12,6 +12,11 @@ public struct MetricInfo: Sendable, Hashable {
     /// false for the pair as a whole.
     public let perNode: Bool
     public let help: String
+
+    /// The series the agent's `/metrics` exports it as (labels `node` and
+    /// `region` when per node), so Prometheus rules read the same values
+    /// the agent's alarms do.
+    public var series: String { MetricCatalog.series[name] ?? "pgdr_\(name.lowercased())" }
 }
 
 public enum MetricCatalog {
@@ -42,6 +47,18 @@ public enum MetricCatalog {
     ]
 
     public static func info(_ name: String) -> MetricInfo? { all.first { $0.name == name } }
+
+    static let series: [String: String] = [
+        "NodeUp": "pgdr_node_up", "ProbeLatency": "pgdr_probe_latency_seconds", "CPUPercent": "pgdr_cpu_percent",
+        "FreeStorage": "pgdr_free_storage_bytes", "ConnectionsPercent": "pgdr_connections_percent",
+        "DatabaseSize": "pgdr_database_size_bytes", "SlotRetainedWAL": "pgdr_slot_retained_max_bytes",
+        "SlotSafeWAL": "pgdr_slot_safe_wal_min_bytes", "SlotsLost": "pgdr_slots_lost",
+        "ArchiverFailing": "pgdr_archiver_failing", "BackupAge": "pgdr_backup_age_seconds",
+        "BackupRepositoriesFailing": "pgdr_backup_repositories_failing", "ArchiveAge": "pgdr_archive_age_seconds",
+        "PrimaryUp": "pgdr_primary_up", "StandbyUp": "pgdr_standby_up", "StandbyStreaming": "pgdr_standby_streaming",
+        "ReplayPaused": "pgdr_replay_paused", "ReplicationLagSeconds": "pgdr_replication_lag_seconds",
+        "ReplicationLagBytes": "pgdr_replication_lag_bytes", "WritablePrimaries": "pgdr_writable_primaries",
+    ]
 
     /// Which node a per-node metric is read from: a role or a node's name.
     public static let roleTargets = ["primary", "standby"]

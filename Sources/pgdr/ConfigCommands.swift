@@ -8,8 +8,8 @@ import Foundation
 struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
-        abstract: "Write configuration for the tools around pgdr (HAProxy).",
-        subcommands: [HAProxyConfigCommand.self])
+        abstract: "Write configuration for the tools around pgdr (HAProxy, Prometheus, Grafana).",
+        subcommands: [HAProxyConfigCommand.self, PrometheusConfigCommand.self, GrafanaConfigCommand.self])
 }
 
 struct HAProxyConfigCommand: ParsableCommand {
@@ -60,19 +60,97 @@ struct HAProxyConfigCommand: ParsableCommand {
         options.readWrite = readWrite
         options.readOnly = readOnly
         options.replicaLag = replicaLag
-        func absolute(_ path: String) -> String {
-            path.hasPrefix("/") ? path : (parsed.baseDirectory as NSString).appendingPathComponent(path)
-        }
-        options.agentCA = agentCA.map(absolute) ?? (parsed.spec.agent.peerCA ?? parsed.spec.tls?.ca).map(absolute)
-        if parsed.spec.agent.tls != nil && options.agentCA == nil {
-            throw fail("the agents serve HTTPS (agent.tls): give --agent-ca, the CA their certificates come from", code: Exit.badInput)
-        }
+        options.agentCA = try ConfigOutput.agentCA(agentCA, parsed)
         try ConfigOutput.write(HAProxyConfig.render(parsed.spec, options: options), to: out, force: force)
+    }
+}
+
+struct PrometheusConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prometheus",
+        abstract: "A Prometheus scrape job for the agents, or (--rules) alerting rules equal to pgdr's alarms.",
+        discussion: """
+            Without --rules: a prometheus.yml that scrapes every agent's /metrics at the \
+            agent's interval and loads the rules file (--rules-file). With --rules: one \
+            alerting rule per alarm of the deployment (the defaults and pgdr.yaml's), with \
+            the same thresholds and `for:` durations, named Pgdr… with the alarm's name in \
+            the label `alarm`. Check both with `promtool check config prometheus.yml`.
+            """)
+
+    @OptionGroup var config: ConfigOption
+
+    @Option(help: "Write here instead of standard output.")
+    var out: String?
+
+    @Flag(help: "Replace --out if it exists.")
+    var force = false
+
+    @Flag(help: "Write the alerting rules instead of the scrape configuration.")
+    var rules = false
+
+    @Option(help: "The rules file the scrape configuration loads.")
+    var rulesFile = "pgdr-rules.yml"
+
+    @Option(help: "The CA the agents' HTTPS certificates come from (default: agent.peerCA, then tls.ca).")
+    var agentCA: String?
+
+    func run() throws {
+        let parsed = try config.load()
+        if rules {
+            let result = PrometheusRules.rules(parsed.spec)
+            for skipped in result.skipped {
+                FileHandle.standardError.write(Data("pgdr: alarm \(skipped.alarm) not translated: \(skipped.reason)\n".utf8))
+            }
+            try ConfigOutput.write(PrometheusRules.render(parsed.spec), to: out, force: force)
+            return
+        }
+        var options = PrometheusScrape.Options()
+        options.rulesFile = rulesFile
+        options.agentCA = try ConfigOutput.agentCA(agentCA, parsed)
+        try ConfigOutput.write(PrometheusScrape.render(parsed.spec, options: options), to: out, force: force)
+    }
+}
+
+struct GrafanaConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grafana",
+        abstract: "A Grafana dashboard (JSON) over the agents' metrics.",
+        discussion: """
+            Lag in seconds and bytes, alarm states, which node is up and primary, \
+            connections, WAL kept by slots, free storage and operations (backups and the \
+            etcd leader key when configured). Import it in Grafana and pick the Prometheus \
+            data source that scrapes the agents (`pgdr config prometheus`).
+            """)
+
+    @OptionGroup var config: ConfigOption
+
+    @Option(help: "Write here instead of standard output.")
+    var out: String?
+
+    @Flag(help: "Replace --out if it exists.")
+    var force = false
+
+    func run() throws {
+        let parsed = try config.load()
+        try ConfigOutput.write(GrafanaDashboard.render(parsed.spec), to: out, force: force)
     }
 }
 
 /// Standard output, or a file that is never replaced without `--force`.
 enum ConfigOutput {
+    /// The CA to verify the agents' HTTPS against: the flag, else agent.peerCA,
+    /// else tls.ca (relative paths from pgdr.yaml's folder); required with agent.tls.
+    static func agentCA(_ flag: String?, _ parsed: ParsedSpec) throws -> String? {
+        func absolute(_ path: String) -> String {
+            path.hasPrefix("/") ? path : (parsed.baseDirectory as NSString).appendingPathComponent(path)
+        }
+        let ca = flag.map(absolute) ?? (parsed.spec.agent.peerCA ?? parsed.spec.tls?.ca).map(absolute)
+        if parsed.spec.agent.tls != nil && ca == nil {
+            throw fail("the agents serve HTTPS (agent.tls): give --agent-ca, the CA their certificates come from", code: Exit.badInput)
+        }
+        return ca
+    }
+
     static func write(_ text: String, to path: String?, force: Bool) throws {
         guard let path else {
             print(text, terminator: "")
