@@ -142,11 +142,11 @@ let package = Package(
         .testTarget(name: "DRCloudTests", dependencies: ["DRCloud", "DRSpec", "PGDRTestSupport"], exclude: ["Golden"]),
         // Integration: the agent binary against a lab, with a real webhook receiver.
         .testTarget(name: "DRAgentTests", dependencies: [
-            "pgdr", "DRIntegrations", "DRLocal", "DRPostgres", "DRSpec", "DRProcess", "PGDRTestSupport",
+            "pgdr", "DRIntegrations", "DRLocal", "DRMonitor", "DRPostgres", "DRSpec", "DRProcess", "PGDRTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
-        ]),
+        ], exclude: ["browser.py"]),
         // Integration: real PostgreSQL servers in labs of their own.
         .testTarget(name: "DRLocalTests", dependencies: [
             "DRLocal", "DRPostgres", "DRStatus", "DRSpec", "DRProcess", "DRControl",

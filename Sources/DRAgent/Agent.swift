@@ -77,7 +77,8 @@ public enum Agent {
         let budget = ConnectionBudget.prepare()
         logger.info("HTTP connections capped", metadata: ["max": "\(budget.maxConnections)", "fileLimit": "\(budget.fileLimit)"])
         let app = Application(
-            router: HTTPAPI.router(state: state, exporter: exporter, nodes: spec.nodes.map(\.name), approvals: approvals, ha: quorumService),
+            router: HTTPAPI.router(state: state, exporter: exporter, nodes: spec.nodes.map(\.name), approvals: approvals, ha: quorumService,
+                                   web: WebRoutes(spec: spec, state: state, store: loop.store, approvals: approvals)),
             server: try AgentListener.server(tls: tls, idleTimeout: .seconds(Int64(idleTimeoutSeconds))),
             configuration: .init(address: .hostname(host, port: port), serverName: "pgdr-agent",
                                  availableConnectionsDelegate: MaximumAvailableConnections(budget.maxConnections, logger: logger)),

@@ -12,6 +12,8 @@ public actor AgentState {
     /// The last failover or switchover, by the operations journal: with two
     /// writable primaries it says which one clients must use.
     public private(set) var lastPromotion: Promotion?
+    /// The DR standby's lag over the last hour (the web page's chart).
+    public private(set) var history = LagHistory()
     /// How old a round may be before the API stops vouching for it.
     public let staleAfter: TimeInterval
 
@@ -22,6 +24,7 @@ public actor AgentState {
         self.report = report
         self.alarms = alarms.sorted { $0.name < $1.name }
         lastRound = at
+        history.record(.init(at: at, seconds: report.replication?.lagSeconds, bytes: report.replication?.lagBytes))
         rounds += 1
     }
 

@@ -75,6 +75,19 @@ public struct ApprovalEndpoint: Sendable {
         }
     }
 
+    enum Authorization { case off, limited(TimeInterval), unauthorized, allowed }
+
+    /// The bearer-token check for the web page's plan details (read-only):
+    /// a wrong or missing token counts against the same per-caller limit as
+    /// approvals, so it cannot be guessed faster there; the right one reads freely.
+    func authorize(_ request: Request, caller: String) -> Authorization {
+        guard let token else { return .off }
+        let header = request.headers[.authorization] ?? ""
+        if header.hasPrefix("Bearer ") && Self.same(String(header.dropFirst(7)), token.reveal()) { return .allowed }
+        if let wait = limiter.admit(caller) { return .limited(wait) }
+        return .unauthorized
+    }
+
     /// One journal entry per attempt: who asked, for which operation, and what came of it.
     func record(_ caller: String, _ id: String?, _ outcome: String, ok: Bool) async {
         logger.notice("approval over HTTP", metadata: ["caller": "\(caller)", "operation": "\(id ?? "-")", "outcome": "\(outcome)"])

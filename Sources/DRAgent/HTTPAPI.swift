@@ -11,10 +11,11 @@ import Hummingbird
 public enum HTTPAPI {
     /// `nodes`: the names in pgdr.yaml; a query naming another node is not echoed back.
     public static func router(state: AgentState, exporter: MetricsExporter, nodes: [String],
-                              approvals: ApprovalEndpoint? = nil, ha: HAService? = nil) -> Router<AgentRequestContext> {
+                              approvals: ApprovalEndpoint? = nil, ha: HAService? = nil, web: WebRoutes? = nil) -> Router<AgentRequestContext> {
         let router = Router(context: AgentRequestContext.self)
         let known = Set(nodes)
         approvals?.register(on: router)
+        web?.register(on: router)
         if let ha { register(ha, on: router) }
         router.get("/metrics") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

@@ -11,6 +11,14 @@ public struct AlarmEngine: Sendable {
         public var state: AlarmState
         public var reason: String
         public var since: Date
+
+        public init(name: String, summary: String, state: AlarmState, reason: String, since: Date) {
+            self.name = name
+            self.summary = summary
+            self.state = state
+            self.reason = reason
+            self.since = since
+        }
     }
 
     public let alarms: [AlarmSpec]

@@ -41,11 +41,12 @@ public enum CLI {
     }
 
     /// Any program (cfn-lint, a shell), awaited without holding a cooperative thread.
-    public static func program(_ executable: String, _ arguments: [String]) async throws -> Result {
+    /// `stdin`: written to its standard input, then closed (a secret stays out of argv).
+    public static func program(_ executable: String, _ arguments: [String], stdin: Data? = nil) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
             Blocking.run {
                 do {
-                    continuation.resume(returning: try runProgram(executable, arguments, in: nil, environment: [:]))
+                    continuation.resume(returning: try runProgram(executable, arguments, in: nil, environment: [:], stdin: stdin))
                 } catch {
                     continuation.resume(throwing: error)
                 }
@@ -54,7 +55,7 @@ public enum CLI {
     }
 
     static func runProgram(_ executable: String, _ arguments: [String], in directory: String?,
-                           environment: [String: String]) throws -> Result {
+                           environment: [String: String], stdin: Data? = nil) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -65,7 +66,15 @@ public enum CLI {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
+        let input = stdin.map { _ in Pipe() }
+        if let input { process.standardInput = input }
         try process.run()
+        if let input, let stdin {
+            Blocking.run {
+                try? input.fileHandleForWriting.write(contentsOf: stdin)
+                try? input.fileHandleForWriting.close()
+            }
+        }
         // Read both pipes before waiting, so a chatty child never blocks on a full pipe.
         let group = DispatchGroup()
         let errBox = DataBox()
