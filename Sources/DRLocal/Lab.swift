@@ -31,9 +31,13 @@ public struct Lab: Sendable {
     let automatic: Bool
     /// For a new lab: backups through pgBackRest, a repository in each region.
     let backups: Bool
+    /// Told each long step as it begins (a terminal shows it; tests ignore it).
+    let progress: @Sendable (String) -> Void
 
     public init(directory: String, synchronous: Bool = false, quorum: Bool = false, automatic: Bool = false,
-                backups: Bool = false, logger: Logger = Logger(label: "pgdr.lab")) {
+                backups: Bool = false, logger: Logger = Logger(label: "pgdr.lab"),
+                progress: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.progress = progress
         self.layout = LabLayout(root: directory)
         self.synchronous = synchronous
         self.quorum = quorum
@@ -173,6 +177,7 @@ public struct Lab: Sendable {
         try await checkReachable(by: user)
         // TLS on every server: the lab's own CA, a certificate per node naming its address.
         let certificates = LabCertificates(folder: layout.tls)
+        progress("certificates for TLS")
         try await certificates.makeAuthority()
         for node in nodes {
             try await certificates.issue(commonName: node.name, names: [node.address, "localhost", node.name],
@@ -186,15 +191,19 @@ public struct Lab: Sendable {
             for node in nodes { try PgBackRestSetup.write(backupConfig(node), passphrase: passphrase, owner: user.runAs) }
         }
 
+        progress("initdb \(nodes[0].name)")
         try await initPrimary(nodes[0], binaries: binaries, user: user, admin: admin)
         if backups {
             // The stanza before the first archive-push: the server is not running yet.
             try await PgBackRest(config: backupConfig(nodes[0]), runAs: user.runAs).stanzaCreate(online: false)
         }
+        progress("starting \(nodes[0].name) (primary)")
         try await startNew(0, nodes: &nodes, state: &state, user: user)
         let primary = nodes[0]
         try await bootstrapRoles(host: primary.address, port: primary.port, passwords: passwords, standby: nodes[1].name)
+        progress("base backup of \(nodes[0].name) for \(nodes[1].name)")
         try await cloneStandby(nodes[1], from: primary, binaries: binaries, user: user)
+        progress("starting \(nodes[1].name) (standby)")
         try await startNew(1, nodes: &nodes, state: &state, user: user)
         let standby = nodes[1]
         if synchronous {
@@ -208,12 +217,14 @@ public struct Lab: Sendable {
         }
 
         if backups {
+            progress("pgBackRest check of both repositories")
             try await PgBackRest(config: backupConfig(primary), runAs: user.runAs).run(["check"], timeout: .seconds(120))
         }
         try LabSpecFile.text(major: binaries.major, nodes: nodes, layout: layout, synchronous: synchronous, quorum: state.quorum,
                              backups: backups)
             .write(toFile: layout.specFile, atomically: true, encoding: .utf8)
         if state.quorum != nil {
+            progress("etcd and an agent per region")
             try await startQuorum(user: user)
         }
         state = try loadState()

@@ -37,8 +37,12 @@ struct DrillCommand: AsyncParsableCommand {
         do {
             let drill = Drill(environment: try options.environment(), logger: options.global.makeLogger("pgdr.drill"))
             var results: [Drill.Run] = []
+            let progress = TerminalProgress(json: options.json)
             for index in 1...runs {
-                let run = try await drill.run(scenario)
+                progress.step("run \(index) of \(runs): \(scenario.rawValue) (fault, detection, promotion, rejoin)")
+                let run: Drill.Run
+                do { run = try await drill.run(scenario) } catch { progress.finish(); throw error }
+                progress.finish()
                 results.append(run)
                 if !options.json {
                     print("run \(index): \(run.from) -> \(run.to)  RTO \(fmt(run.rtoSeconds))  write gap \(fmt(run.writeGapSeconds))  "
@@ -64,8 +68,12 @@ struct DrillCommand: AsyncParsableCommand {
         do {
             let drill = RestoreDrill(environment: try options.environment(), logger: options.global.makeLogger("pgdr.drill"))
             var results: [RestoreDrill.Run] = []
+            let progress = TerminalProgress(json: options.json)
             for index in 1...runs {
-                let run = try await drill.run()
+                progress.step("run \(index) of \(runs): backup, then a restore to a moment")
+                let run: RestoreDrill.Run
+                do { run = try await drill.run() } catch { progress.finish(); throw error }
+                progress.finish()
                 results.append(run)
                 if !options.json {
                     print("run \(index): backup \(fmt(run.backupSeconds)) into repo\(run.repository), restore to \(run.moment) "

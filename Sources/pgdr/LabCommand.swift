@@ -63,13 +63,21 @@ struct LabUp: AsyncParsableCommand {
         if !loopback && !regions, !FileManager.default.fileExists(atPath: "\(self.lab.dir)/lab.json") {
             print("note: regions as network namespaces (for partitions) need root; this lab keeps them on 127.0.0.1")
         }
+        let progress = TerminalProgress()
         let lab = Lab(directory: self.lab.dir, synchronous: sync, quorum: regions, automatic: automatic, backups: backups,
-                      logger: global.makeLogger("pgdr.lab"))
+                      logger: global.makeLogger("pgdr.lab"), progress: progress.step)
         do {
-            let report = try await lab.up()
+            progress.step("preparing the lab in \(self.lab.dir)")
+            let report: Lab.UpReport
+            do { report = try await lab.up() } catch {
+                progress.finish()
+                throw error
+            }
             // A fenced node stays down until `pgdr rejoin`: nothing will stream yet.
             let fenced = report.nodes.contains { $0.action.hasPrefix("fenced") }
+            if !fenced { progress.step("waiting for the standby to stream") }
             let streaming = fenced ? true : await lab.waitForStreaming()
+            progress.finish()
             print(report.created ? "lab created in \(report.layout.root)" : "lab in \(report.layout.root)")
             let state = try? lab.state()
             for node in report.nodes {

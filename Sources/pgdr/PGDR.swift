@@ -15,7 +15,7 @@ struct PGDR: AsyncParsableCommand {
             Exit codes: 0 success, 1 operation failed or unhealthy, 2 bad input (usage or spec), \
             3 refused by a safety guard, 4 an operation finished degraded (the output says why).
             """,
-        version: "0.1.0",
+        version: BuildInfo.version,
         subcommands: [InitCommand.self, ValidateCommand.self, LabCommand.self, StatusCommand.self,
                       AgentCommand.self, EventsCommand.self, FailoverCommand.self, ApproveCommand.self,
                       SwitchoverCommand.self, RejoinCommand.self, OperationsCommand.self, DrillCommand.self,
@@ -25,6 +25,11 @@ struct PGDR: AsyncParsableCommand {
     /// The entry point: ArgumentParser's, except that a usage error exits 2
     /// (pgdr's "bad input"), not EX_USAGE (64).
     static func main() async {
+        // The build as well as the release (ArgumentParser's own flag knows only the latter).
+        if Array(CommandLine.arguments.dropFirst()) == ["--version"] {
+            print(BuildInfo.line)
+            return
+        }
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

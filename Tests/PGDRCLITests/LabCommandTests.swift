@@ -11,6 +11,7 @@ import Testing
         let up = try await CLI.run(["lab", "up", "--loopback", "--dir", dir])
         #expect(up.status == 0, "\(up.stderr)")
         #expect(up.stdout.contains("target_session_attrs=read-write"))
+        #expect(!(up.stdout + up.stderr).contains("\u{1B}") && !up.stderr.contains("base backup"), "no progress line without a terminal")
         #expect(!up.stdout.contains(try String(contentsOfFile: "\(dir)/secrets/pgdr_admin.password", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)), "the password must not be printed")
 
@@ -51,6 +52,20 @@ import Testing
         let down = try await CLI.run(["lab", "down", "--dir", dir])
         #expect(down.status == 0)
         #expect(down.stdout.components(separatedBy: "stopped").count == 3)
+    }
+
+    /// On a terminal (a pseudo-terminal from util-linux's `script`), `lab up`
+    /// shows each step on one rewritten status line, then erases it.
+    @Test func upShowsItsStepsOnATerminal() async throws {
+        let dir = NSTemporaryDirectory() + "pgdr-cli-tty-\(UUID().uuidString.prefix(8))"
+        defer { _ = try? CLI.runBlocking(["lab", "destroy", "--dir", dir, "--yes"]) }
+        let command = "\(CLI.binary) lab up --loopback --dir \(dir)"
+        let result = try await CLI.program("/usr/bin/script", ["-qefc", command, "/dev/null"])
+        #expect(result.status == 0, "\(result.stdout)")
+        let steps = result.stdout.components(separatedBy: "\r\u{1B}[2K").dropFirst()
+        #expect(steps.contains { $0.contains("initdb pg1") } && steps.contains { $0.contains("base backup of pg1 for pg2") }
+                && steps.contains { $0.contains("waiting for the standby to stream") }, "\(result.stdout)")
+        #expect(steps.last?.contains("lab created in") == true, "the status line is erased before the report")
     }
 
     @Test func upRefusesAFolderThatHoldsSomethingElse() async throws {
