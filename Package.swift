@@ -76,7 +76,7 @@ let package = Package(
         ]),
         // Shell: NodeControl for data directories (pg_ctl, systemd) and user commands; the lab.
         .target(name: "DRLocal", dependencies: [
-            "DRSpec", "DRStatus", "DRPostgres", "DRControl", "DRProcess", "DRBackup",
+            "DRSpec", "DRStatus", "DRPostgres", "DRControl", "DRProcess", "DRBackup", "DRIntegrations",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Pure: metric series, CloudWatch-style alarms and composites, notification policy.

@@ -73,8 +73,13 @@ public final class AgentLoop: Service, Sendable {
         let detector = FailoverDetector(env: env, prober: PrimaryProbe(spec: spec, baseDirectory: baseDirectory, logger: logger),
                                         journal: journal, logger: logger)
         self.detector = detector
+        let automatic = spec.failover.mode == .automatic && ha == nil && rds == nil
+        let roundNow = self.roundNow
+        // A broken session to the primary: a round at once in every mode (so
+        // /primary and /replica stop vouching for it), detection in automatic mode.
         watch = PrimaryWatch(spec: spec, baseDirectory: baseDirectory, logger: logger) { node, why in
-            detector.trigger(.primaryLost(node: node, why: why))
+            if automatic { detector.trigger(.primaryLost(node: node, why: why)) }
+            roundNow.signal()
         }
         await detector.onFailover { [roundNow] in roundNow.signal() }
     }
@@ -97,7 +102,6 @@ public final class AgentLoop: Service, Sendable {
                                            + " every \(spec.monitoring.interval)"
                                            + (spec.failover.mode == .automatic ? " (automatic failover)" : "")))
         // In quorum mode the HA service decides; the detector and watch are for one vantage point.
-        let automatic = spec.failover.mode == .automatic && ha == nil && rds == nil
         let outbox = dispatcher.resubmitOutbox()
         if outbox > 0 {
             _ = try? await journal.append(.init(at: Date(), kind: .agentStarted,
@@ -106,7 +110,8 @@ public final class AgentLoop: Service, Sendable {
         await withTaskGroup(of: Child.self) { group in
             group.addTask { await self.dispatcher.run(); return .dispatcher }
             group.addTask { await self.detector.run(); return .detector }
-            if automatic { group.addTask { await self.watch.run(); return .watch } }
+            let watching = ha == nil && rds == nil
+            if watching { group.addTask { await self.watch.run(); return .watch } }
             if let ha = self.ha { group.addTask { await ha.run(); return .quorum } }
             // Not waited for at shutdown: cancelled with the group.
             if let backups = self.backups { group.addTask { await backups.run(); return .backups } }
@@ -116,7 +121,7 @@ public final class AgentLoop: Service, Sendable {
             detector.finish()
             watch.finish()
             ha?.finish()
-            var pending: Set<Child> = automatic ? [.dispatcher, .detector, .watch] : [.dispatcher, .detector]
+            var pending: Set<Child> = watching ? [.dispatcher, .detector, .watch] : [.dispatcher, .detector]
             if ha != nil { pending.insert(.quorum) }
             group.addTask {
                 try? await Task.sleep(for: .seconds(5))
@@ -136,13 +141,18 @@ public final class AgentLoop: Service, Sendable {
     /// Rounds on ticks aligned to the interval, until a graceful shutdown.
     func rounds() async {
         let period = Double(spec.monitoring.interval.milliseconds) / 1000
+        var settle = SettleRounds()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            // Ticks on multiples of the interval: one datapoint per alarm period.
+            // Ticks on multiples of the interval: one datapoint per alarm period;
+            // sooner while the roles are changing (see SettleRounds).
             let now = Date().timeIntervalSince1970
             let tick = ((now / period).rounded(.down) + 1) * period
-            let early = await waitForTick(Date(timeIntervalSince1970: tick))
+            let next = settle.next(before: Date(timeIntervalSince1970: tick), now: Date())
+            let early = await waitForTick(next)
             guard let early else { break }
-            await round(at: early ? Date() : Date(timeIntervalSince1970: tick))
+            let previous = await state.report
+            let report = await round(at: early || next.timeIntervalSince1970 < tick ? Date() : Date(timeIntervalSince1970: tick))
+            settle.observe(SettleRounds.roles(report), previous: previous.map(SettleRounds.roles))
         }
     }
 

@@ -46,7 +46,7 @@ public struct HAProxyConfig: Sendable {
             lines += [
                 "    http-check send meth GET uri-lf \(uri)",
                 "    http-check expect status 200",
-                "    default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 1 on-marked-down shutdown-sessions\(checkServer)",
+                "    default-server inter 500ms fastinter 250ms downinter 250ms fall 2 rise 1 on-marked-down shutdown-sessions observe layer4 error-limit 1 on-error mark-down\(checkServer)",
             ]
             lines += spec.nodes.map { "    server \($0.name) \($0.host):\($0.port) check" }
             return lines.joined(separator: "\n")
@@ -64,6 +64,11 @@ public struct HAProxyConfig: Sendable {
                 timeout client 30m
                 timeout server 30m
                 timeout check 2s
+                # A refused connection (a primary just stopped) is not retried after
+                # HAProxy's turn-around of up to a second: the server is marked down
+                # at once (on-error mark-down) and the client, reconnecting, reaches
+                # the new primary.
+                retries 0
 
             frontend \(name)_read_write
                 bind \(options.readWrite)

@@ -486,7 +486,8 @@ public struct Lab: Sendable {
     /// WAL has somewhere to go until the end. Returns what it did per node.
     public func down() async throws -> [NodeReport] {
         let state = try loadState()
-        // Agents first (they would act on servers going down), etcd last.
+        // HAProxy and agents first (they would act on servers going down), etcd last.
+        await stopFront()
         await stopAgents()
         var reports: [NodeReport] = []
         for node in state.nodes.reversed() {

@@ -36,6 +36,18 @@ public struct LabState: Codable, Sendable {
     /// Backups through pgBackRest (`pgdr lab up --backups`).
     public var backups: Bool? = nil
     public var quorum: Quorum? = nil
+    /// `pgdr lab up --haproxy`: HAProxy in front of the nodes (and, without a
+    /// quorum, the one agent that answers its checks).
+    public var front: Front? = nil
+
+    public struct Front: Codable, Sendable {
+        public var readWrite: Int
+        public var readOnly: Int
+        public var haproxy: Int32?
+        /// Loopback labs: the agent HAProxy asks (quorum labs have one per node).
+        public var agent: Int32?
+        public var agentPort: Int?
+    }
 
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()

@@ -52,6 +52,9 @@ struct LabUp: AsyncParsableCommand {
     @Flag(help: "Backups through pgBackRest: an encrypted repository in each region, WAL archived asynchronously (pgdr backup, backups, restore). Only for a new lab.")
     var backups = false
 
+    @Flag(help: "Run HAProxy in front of the lab (pgdr config haproxy's configuration; in a loopback lab with an agent to answer its checks). Kept for later `lab up`s; `lab down` stops it.")
+    var haproxy = false
+
     func validate() throws {
         if automatic && (loopback || geteuid() != 0) {
             throw ValidationError("--automatic needs the lab's quorum (regions as network namespaces, etcd, an agent per node), which needs root and no --loopback")
@@ -67,6 +70,7 @@ struct LabUp: AsyncParsableCommand {
         let lab = Lab(directory: self.lab.dir, synchronous: sync, quorum: regions, automatic: automatic, backups: backups,
                       logger: global.makeLogger("pgdr.lab"), progress: progress.step)
         do {
+            if haproxy { try Lab.checkFrontTools() }
             progress.step("preparing the lab in \(self.lab.dir)")
             let report: Lab.UpReport
             do { report = try await lab.up() } catch {
@@ -77,6 +81,14 @@ struct LabUp: AsyncParsableCommand {
             let fenced = report.nodes.contains { $0.action.hasPrefix("fenced") }
             if !fenced { progress.step("waiting for the standby to stream") }
             let streaming = fenced ? true : await lab.waitForStreaming()
+            var front: LabState.Front?
+            if haproxy || (try? lab.state())?.front != nil {
+                progress.step("HAProxy in front of the lab")
+                do { front = try await lab.startFront() } catch {
+                    progress.finish()
+                    throw error
+                }
+            }
             progress.finish()
             print(report.created ? "lab created in \(report.layout.root)" : "lab in \(report.layout.root)")
             let state = try? lab.state()
@@ -90,6 +102,10 @@ struct LabUp: AsyncParsableCommand {
                 print("  agents: " + (state?.nodes ?? []).map { "\($0.name) \(scheme)://\($0.address):8008" }.joined(separator: ", ")
                       + " (failover.mode: \(quorum.automatic ? "automatic" : "manual"))"
                       + (report.layout.hasTLS ? "; TLS with \(report.layout.certificateAuthority)" : ""))
+            }
+            if let front {
+                print("  haproxy: read-write 127.0.0.1:\(front.readWrite) (the primary), read-only 127.0.0.1:\(front.readOnly) (streaming standbys)"
+                      + (front.agentPort.map { "; checks answered by the agent at http://127.0.0.1:\($0)" } ?? "; checks answered by each node's agent"))
             }
             if !streaming {
                 print("warning: the standby is not streaming yet; see \(report.layout.root)/*/postgres.log")

@@ -24,6 +24,8 @@ import Testing
         #expect(text.contains("uri-lf /replica?node=%[srv_name]&lag=16MB"))
         #expect(text.contains("    server pg1 10.0.1.5:5432 check") && text.contains("    server pg2 10.1.1.5:5433 check"))
         #expect(text.contains("on-marked-down shutdown-sessions"))
+        #expect(text.contains("observe layer4 error-limit 1 on-error mark-down") && text.contains("    retries 0\n"),
+                "a refused connection marks the server down at once, with no second-long turn-around")
         #expect(!text.contains("check-ssl"))
     }
 

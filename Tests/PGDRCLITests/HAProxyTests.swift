@@ -64,4 +64,54 @@ import Testing
             _ = await agent.stop()
         }
     }
+
+    /// `pgdr lab up --haproxy`: HAProxy and the agent it asks run with the lab;
+    /// writes through it follow an approved failover; `lab down` stops both by
+    /// PID and the next `lab up` starts them on the same ports.
+    @Test func theLabsHAProxyFollowsAFailoverAndComesAndGoesWithTheLab() async throws {
+        let missing = NSTemporaryDirectory() + "pgdr-haproxy-missing-\(UUID().uuidString.prefix(8))"
+        let refused = try await CLI.run(["lab", "up", "--loopback", "--haproxy", "--dir", missing],
+                                        environment: ["PGDR_HAPROXY": "/nonexistent/haproxy"])
+        #expect(refused.status == 2 && refused.stderr.contains("apt-get install haproxy"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: missing), "nothing was made")
+
+        let dir = NSTemporaryDirectory() + "pgdr-haproxy-lab-\(UUID().uuidString.prefix(8))"
+        defer { _ = try? CLI.runBlocking(["lab", "destroy", "--dir", dir, "--yes"]) }
+        let up = try await CLI.run(["lab", "up", "--loopback", "--haproxy", "--dir", dir])
+        #expect(up.status == 0, "\(up.stdout)\(up.stderr)")
+        #expect(up.stdout.contains("haproxy: read-write 127.0.0.1:"))
+        let lab = Lab(directory: dir)
+        let front = try #require(try lab.state().front)
+        let (haproxy, agent) = (try #require(front.haproxy), try #require(front.agent))
+        #expect(kill(haproxy, 0) == 0 && kill(agent, 0) == 0)
+        let ports = Dictionary(uniqueKeysWithValues: try lab.state().nodes.map { ($0.name, $0.port) })
+        func reaches(_ node: String) async -> Bool {
+            for _ in 0..<100 {
+                let result = try? await CLI.program("/usr/bin/env", [
+                    "PGPASSFILE=\(dir)/pgpass", "/usr/bin/psql", "-XAtc", "SELECT inet_server_port() WHERE NOT pg_is_in_recovery()",
+                    "host=127.0.0.1 port=\(front.readWrite) user=pgdr_admin dbname=postgres connect_timeout=2 sslmode=verify-full sslrootcert=\(dir)/tls/ca.crt",
+                ])
+                if let out = result?.stdout, Int(out.trimmingCharacters(in: .whitespacesAndNewlines)) == ports[node] { return true }
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+            return false
+        }
+        #expect(await reaches("pg1"), "writes through HAProxy reach the primary")
+        let config = "\(dir)/pgdr.yaml"
+        let plan = try await CLI.run(["failover", "--config", config])
+        let id = try #require(plan.stdout.firstMatch(of: /approve with: pgdr approve (failover-[0-9a-f]+)/).map { String($0.1) }, "\(plan.stdout)")
+        let approved = try await CLI.run(["approve", id, "--config", config])
+        #expect(approved.status == 0 || approved.status == 4, "\(approved.stdout)\(approved.stderr)")
+        #expect(await reaches("pg2"), "after the failover, writes through the same address reach the new primary")
+
+        let down = try await CLI.run(["lab", "down", "--dir", dir])
+        #expect(down.status == 0, "\(down.stderr)")
+        for _ in 0..<50 where kill(haproxy, 0) == 0 || kill(agent, 0) == 0 { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(kill(haproxy, 0) != 0 && kill(agent, 0) != 0, "lab down stops HAProxy and the agent")
+        let again = try await CLI.run(["lab", "up", "--dir", dir])
+        #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
+        let restarted = try #require(try lab.state().front)
+        #expect(restarted.readWrite == front.readWrite && restarted.haproxy != nil && restarted.haproxy != haproxy)
+        #expect(await reaches("pg2"), "the same address, after the lab came back")
+    }
 }
