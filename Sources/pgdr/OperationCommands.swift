@@ -258,7 +258,9 @@ struct RejoinCommand: AsyncParsableCommand {
                 if !options.json { printPlan(plan) }
                 try env.store.savePlan(plan)
                 try env.store.append(.init(operation: id, kind: .rejoin, phase: .planned, detail: "\(plan.from) follows \(plan.to)"))
-                outcome = try await OperationRunner(environment: env).execute(plan)
+                outcome = try await TerminalProgress.following(id, in: env.store, json: options.json) {
+                    try await OperationRunner(environment: env).execute(plan)
+                }
             }
         } catch {
             throw operationFailure(error)

@@ -1,3 +1,4 @@
+import DROperations
 import Foundation
 import Synchronization
 
@@ -32,5 +33,32 @@ final class TerminalProgress: Sendable {
 
     private func write(_ text: String) {
         FileHandle.standardError.write(Data(text.utf8))
+    }
+}
+
+
+extension TerminalProgress {
+    /// Runs an operation while its status line follows the steps it journals
+    /// (`rejoin-1a2b3c4d: rewind`), read back every 250 ms.
+    static func following<T>(_ id: String, in store: OperationStore, json: Bool,
+                              _ body: () async throws -> T) async throws -> T {
+        let progress = TerminalProgress(json: json)
+        guard progress.enabled else { return try await body() }
+        defer { progress.finish() }
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                var shown: String?
+                while !Task.isCancelled {
+                    let step = store.entries(of: id).last { $0.phase == .begin }?.step?.rawValue ?? "starting"
+                    if step != shown {
+                        progress.step("\(id): \(step)")
+                        shown = step
+                    }
+                    try? await Task.sleep(for: .milliseconds(250))
+                }
+            }
+            defer { group.cancelAll() }
+            return try await body()
+        }
     }
 }

@@ -66,6 +66,22 @@ import Testing
         #expect(steps.contains { $0.contains("initdb pg1") } && steps.contains { $0.contains("base backup of pg1 for pg2") }
                 && steps.contains { $0.contains("waiting for the standby to stream") }, "\(result.stdout)")
         #expect(steps.last?.contains("lab created in") == true, "the status line is erased before the report")
+
+        // A rejoin shows the steps its operation journals as they begin.
+        let config = "\(dir)/pgdr.yaml"
+        let plan = try await CLI.run(["failover", "--config", config])
+        let id = try #require(plan.stdout.firstMatch(of: /approve with: pgdr approve (failover-[0-9a-f]+)/).map { String($0.1) })
+        let approved = try await CLI.run(["approve", id, "--config", config])
+        #expect(approved.status == 0 || approved.status == 4, "\(approved.stdout)\(approved.stderr)")
+        let rejoin = try await CLI.program("/usr/bin/script", ["-qefc", "\(CLI.binary) rejoin pg1 --config \(config)", "/dev/null"])
+        #expect(rejoin.status == 0 || rejoin.status == 4, "\(rejoin.stdout)")
+        let lines = rejoin.stdout.components(separatedBy: "\r\u{1B}[2K")
+        // A rewind takes a fraction of a second: the line shows whichever steps a 250 ms look caught.
+        let rejoinSteps = ["stop-node", "resync", "configure-standby", "create-slot", "start-standby", "wait-streaming"]
+        #expect(lines.contains { line in line.contains("rejoin-") && rejoinSteps.contains { line.contains(": \($0)") } }, "\(rejoin.stdout)")
+        #expect(lines.last?.contains("done in") == true, "the status line is erased before the report")
+        let plain = try await CLI.run(["rejoin", "pg1", "--config", config])
+        #expect(!plain.stderr.contains("\u{1B}"), "no status line without a terminal")
     }
 
     @Test func upRefusesAFolderThatHoldsSomethingElse() async throws {
