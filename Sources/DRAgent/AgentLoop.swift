@@ -31,6 +31,8 @@ public final class AgentLoop: Service, Sendable {
     let detector: FailoverDetector
     let watch: PrimaryWatch
     let store: OperationStore
+    /// `replication.mode: bounded` (self-managed, one vantage point).
+    let bound: BoundEnforcer?
     /// Signalled when something asks for a round now (after a failover).
     let roundNow = Wakeup()
 
@@ -73,6 +75,8 @@ public final class AgentLoop: Service, Sendable {
         let detector = FailoverDetector(env: env, prober: PrimaryProbe(spec: spec, baseDirectory: baseDirectory, logger: logger),
                                         journal: journal, logger: logger)
         self.detector = detector
+        bound = spec.replication.mode == .bounded && ha == nil && rds == nil
+            ? BoundEnforcer(spec: spec, env: env, journal: journal, logger: logger) : nil
         let automatic = spec.failover.mode == .automatic && ha == nil && rds == nil
         let roundNow = self.roundNow
         // A broken session to the primary: a round at once in every mode (so
@@ -222,6 +226,13 @@ public final class AgentLoop: Service, Sendable {
         }
         if ha == nil && rds == nil { recordPrimaryPosition(report, at: tick) }
         exporter.update(report: report, alarms: Array(entries.values), hosts: hosts)
+        if let bound {
+            await bound.enforce(report, at: tick)
+            if let snapshot = await bound.snapshot {
+                exporter.update(bound: snapshot)
+                await state.publish(bound: snapshot)
+            }
+        }
         let promotion = store.lastPromotion()
         exporter.update(operations: store.entries())
         await state.publish(report, alarms: Array(entries.values), at: tick, lastPromotion: promotion)

@@ -14,6 +14,8 @@ public actor AgentState {
     public private(set) var lastPromotion: Promotion?
     /// The DR standby's lag over the last hour (the web page's chart).
     public private(set) var history = LagHistory()
+    /// Bounded mode's newest measure and state (nil in other modes).
+    private(set) var bound: BoundEnforcer.Snapshot?
     /// How old a round may be before the API stops vouching for it.
     public let staleAfter: TimeInterval
 
@@ -27,6 +29,8 @@ public actor AgentState {
         history.record(.init(at: at, seconds: report.replication?.lagSeconds, bytes: report.replication?.lagBytes))
         rounds += 1
     }
+
+    func publish(bound: BoundEnforcer.Snapshot) { self.bound = bound }
 
     /// The report, if fresh enough to answer a load balancer with.
     public func freshReport(now: Date = Date()) -> StatusReport? {

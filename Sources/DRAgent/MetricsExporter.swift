@@ -82,6 +82,18 @@ public final class MetricsExporter: Sendable {
         }
     }
 
+    /// Bounded mode: the bound, the unreceived lag against it, whether commits
+    /// are held, how many sessions wait, and for how long commits were held in all.
+    func update(bound s: BoundEnforcer.Snapshot) {
+        gauge("pgdr_rpo_bound_seconds").record(s.bound.time?.seconds ?? .nan)
+        gauge("pgdr_rpo_bound_bytes").record(s.bound.bytes.map { Double($0.bytes) } ?? .nan)
+        gauge("pgdr_unreceived_lag_seconds").record(s.reading.seconds ?? .nan)
+        gauge("pgdr_unreceived_lag_bytes").record(s.reading.bytes.map(Double.init) ?? .nan)
+        gauge("pgdr_commits_waiting").record(Double(s.waiting))
+        gauge("pgdr_commits_held_seconds").record(s.heldTotal)
+        gauge("pgdr_rpo_risk_accepted").record(s.riskAccepted ? 1 : 0)
+    }
+
     /// Quorum mode: the leader key, its lease, whether etcd answers.
     public func update(quorum: HAService.Snapshot) {
         gauge("pgdr_dcs_reachable").record(quorum.dcsReachable ? 1 : 0)

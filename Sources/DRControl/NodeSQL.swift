@@ -21,4 +21,8 @@ public protocol NodeSQL: Sendable {
     func refuseWrites() async throws
     /// `synchronous_standby_names`: cleared (relaxed) or back to the config files' value.
     func setSynchronousStandbys(relaxed: Bool) async throws
+    /// Bounded mode: commits wait for `standby` (its application_name), or for
+    /// nobody (nil). Written with ALTER SYSTEM: it outlives a restart of the
+    /// server and the death of the agent (fail closed).
+    func holdCommits(for standby: String?) async throws
 }

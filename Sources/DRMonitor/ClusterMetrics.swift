@@ -47,6 +47,9 @@ public enum ClusterMetrics {
         let standbys = reachable.filter { $0.role == .standby }
         out["WritablePrimaries"] = Double(primaries.count)
         out["PrimaryUp"] = primaries.count == 1 ? 1 : 0
+        if primaries.count == 1, let names = primaries[0].synchronousStandbyNames {
+            out["CommitsHeld"] = names.isEmpty ? 0 : 1
+        }
         out["StandbyUp"] = standbys.isEmpty ? 0 : 1
         // RDS replicas have no WAL receiver to read: RDS's own replication status stands in.
         out["StandbyStreaming"] = standbys.contains { $0.isStreaming || ($0.rds != nil && report.replication?.streaming == true) } ? 1 : 0

@@ -46,7 +46,8 @@ public enum Approval {
             case .failover:
                 fresh = FailoverPlanner.plan(report: report, spec: env.spec, id: id, now: env.clock.now(),
                                              acceptDataLoss: plan.acceptedDataLoss,
-                                             lastKnownPrimary: PrimaryPositionFile.load(directory: env.baseDirectory))
+                                             lastKnownPrimary: PrimaryPositionFile.load(directory: env.baseDirectory),
+                                             boundSuspended: BoundLog.riskAccepted(BoundLog(directory: env.store.directory).entries()))
             case .switchover:
                 fresh = SwitchoverPlanner.plan(report: report, spec: env.spec, id: id, now: env.clock.now())
             case .rejoin:

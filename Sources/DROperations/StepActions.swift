@@ -123,6 +123,16 @@ struct StepActions {
             try await env.sql(node).setSynchronousStandbys(relaxed: true)
             relaxed = "synchronous replication relaxed on \(node) until a standby streams"
         }
+        if env.spec.replication.mode == .bounded {
+            // The new primary starts asynchronous (a hold copied from the old one by a base
+            // backup or a rewind would wait for nobody), and the bound is armed again once
+            // its DR replica is back under half of it.
+            try await env.sql(node).holdCommits(for: nil)
+            try? BoundLog(directory: env.store.directory).append(.init(
+                event: .acceptRisk, reason: "\(plan.kind.rawValue) \(plan.id): \(node) is the new primary and has no DR replica in sync yet",
+                primary: node, by: "operation \(plan.id)"))
+            relaxed = "\(node) starts asynchronous; bounded mode arms again once its DR replica catches up"
+        }
         let deadline = ContinuousClock.now + .seconds(30)
         var lastError: any Error = OperationError.failed("no answer")
         while ContinuousClock.now < deadline {

@@ -11,8 +11,10 @@ import Foundation
 /// without that evidence the loss is unknown, and unknown is refused unless
 /// the operator accepts it.
 public enum FailoverPlanner {
+    /// `boundSuspended`: bounded mode's hold was released by an operator (or a
+    /// failover) and not armed again, so its promise does not stand.
     public static func plan(report: StatusReport, spec: Spec, id: String, now: Date, acceptDataLoss: Bool,
-                            lastKnownPrimary: PrimaryPosition? = nil) -> Result<OperationPlan, Refusal> {
+                            lastKnownPrimary: PrimaryPosition? = nil, boundSuspended: Bool = false) -> Result<OperationPlan, Refusal> {
         guard let candidateSpec = spec.drNode ?? spec.nodes.last else {
             return .failure(Refusal("the spec names no DR node", hint: "list the DR node under `nodes:`"))
         }
@@ -98,6 +100,21 @@ public enum FailoverPlanner {
         }
         if candidate.replayPaused == true {
             warnings.append("WAL replay is paused on \(candidate.name): promotion replays what it has received first")
+        }
+        if spec.replication.mode == .bounded, !boundSuspended, !(old.reachable && old.role == .primary) {
+            // Bounded mode's promise: commits beyond the bound waited for the DR replica, so
+            // no more than the bound (to within one agent round) was acknowledged and not received.
+            let bound = spec.replication.bound(rpo: spec.objectives.rpo)
+            let slack = spec.monitoring.interval.seconds
+            if lossBytes == nil && lossSeconds == nil && pending == nil {
+                lossBytes = bound.bytes?.bytes
+                lossSeconds = bound.time.map { $0.seconds + slack }
+                warnings.append("bounded mode: at most the bound (\([bound.bytes?.description, bound.time?.description].compactMap { $0 }.joined(separator: ", "))) "
+                                + "plus one agent round can be lost: commits beyond it waited for \(candidate.name)")
+            } else if let time = bound.time, let seconds = lossSeconds, seconds > time.seconds + slack {
+                lossSeconds = time.seconds + slack
+                warnings.append("bounded mode caps the time estimate at the bound (\(time)) plus one agent round")
+            }
         }
         let limit = spec.failover.maxDataLoss
         let overBytes = limit.bytes.map { limitBytes in (lossBytes ?? 0) > limitBytes.bytes } ?? false

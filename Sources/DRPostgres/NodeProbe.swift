@@ -93,14 +93,24 @@ public enum NodeProbe {
         }
         let replicas = try await session.rows("""
             SELECT coalesce(application_name, ''), host(client_addr), coalesce(state, ''), sync_state,
-                   sent_lsn::text, replay_lsn::text
+                   sent_lsn::text, replay_lsn::text, flush_lsn::text, extract(epoch FROM flush_lag)::float8
             FROM pg_stat_replication
             """)
         sample.replicas = try replicas.map { row in
-            let (app, address, state, sync, sent, replay) =
-                try row.decode((String, String?, String, String?, String?, String?).self)
+            let (app, address, state, sync, sent, replay, flush, flushLag) =
+                try row.decode((String, String?, String, String?, String?, String?, String?, Double?).self)
             return .init(applicationName: app, clientAddress: address, state: state, syncState: sync,
-                         sentLSN: sent.flatMap(LSN.init), replayLSN: replay.flatMap(LSN.init))
+                         sentLSN: sent.flatMap(LSN.init), replayLSN: replay.flatMap(LSN.init), flushLSN: flush.flatMap(LSN.init),
+                         flushLagSeconds: flushLag)
+        }
+        let sync = try await session.rows("""
+            SELECT current_setting('synchronous_standby_names'),
+                   (SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep')::int8
+            """)
+        if let row = sync.first {
+            let (names, waiters) = try row.decode((String, Int64).self)
+            sample.synchronousStandbyNames = names
+            sample.syncWaiters = Int(waiters)
         }
     }
 

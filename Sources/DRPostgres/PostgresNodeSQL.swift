@@ -98,6 +98,16 @@ public struct PostgresNodeSQL: NodeSQL {
         }
     }
 
+    public func holdCommits(for standby: String?) async throws {
+        // A quoted standby name inside a SQL string literal: both quotes doubled.
+        let names = standby.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" } ?? ""
+        let literal = "'" + names.replacingOccurrences(of: "'", with: "''") + "'"
+        try await with { session in
+            try await session.execute(PostgresQuery(unsafeSQL: "ALTER SYSTEM SET synchronous_standby_names = \(literal)"))
+            _ = try await session.rows("SELECT pg_reload_conf()")
+        }
+    }
+
     public func setSynchronousStandbys(relaxed: Bool) async throws {
         try await with { session in
             try await session.execute(PostgresQuery(unsafeSQL: relaxed ? "ALTER SYSTEM SET synchronous_standby_names = ''"

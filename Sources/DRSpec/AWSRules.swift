@@ -113,7 +113,7 @@ public enum AWSRules {
         (dr ? spec.dr.instanceIdentifier : spec.primary.instanceIdentifier) ?? dbIdentifier(spec, replica: dr)
     }
 
-    static let syncOnRDS = "replication.mode: sync cannot be deployed on RDS: a cross-region read replica is asynchronous, and RDS offers no synchronous standby in another region"
+    static let syncOnRDS = "replication.mode: sync or bounded cannot be deployed on RDS: a cross-region read replica is asynchronous, and RDS offers no synchronous standby in another region"
     static let syncOnRDSHint = "use replication.mode: async; the loss a failover may cause is bounded by failover.maxDataLoss, checked against ReplicaLag before promotion"
 
     /// What the AWS deployment makes of the spec's runtime settings, before
@@ -121,7 +121,7 @@ public enum AWSRules {
     public static func synthProblems(_ spec: Spec) -> (errors: [(key: String, message: String, hint: String)], notes: [String]) {
         var errors: [(String, String, String)] = []
         var notes: [String] = []
-        if spec.replication.mode == .sync { errors.append(("replication.mode", syncOnRDS, syncOnRDSHint)) }
+        if spec.replication.mode != .async { errors.append(("replication.mode", syncOnRDS, syncOnRDSHint)) }
         if spec.failover.mode == .automatic {
             notes.append("failover.mode: automatic applies to self-managed servers with a quorum; on AWS the failover function "
                          + "plans on the primary-down signal and promotes only after an operator approves")

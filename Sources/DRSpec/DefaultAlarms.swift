@@ -19,6 +19,17 @@ public enum DefaultAlarms {
         ]
     }
 
+    /// In bounded mode: commits held by the RPO bound (the DR replica fell
+    /// behind it; they wait for it until it catches up, or an operator accepts the risk).
+    public static func bounded(_ replication: Replication, monitoring: Monitoring) -> [AlarmSpec] {
+        guard replication.mode == .bounded else { return [] }
+        return [
+            AlarmSpec(name: "commits-held", summary: "commits wait for the DR replica: it fell behind the RPO bound",
+                      kind: .metric(.init(metric: "CommitsHeld", comparison: .greaterThanOrEqual, threshold: 1,
+                                          period: monitoring.interval, evaluationPeriods: 1))),
+        ]
+    }
+
     public static func make(_ monitoring: Monitoring) -> [AlarmSpec] {
         let t = monitoring.thresholds
         let p = monitoring.interval

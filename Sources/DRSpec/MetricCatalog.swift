@@ -44,6 +44,8 @@ public enum MetricCatalog {
               help: "heartbeat lag; 0 whenever the standby has replayed all flushed WAL"),
         .init(name: "ReplicationLagBytes", unit: .bytes, perNode: false, help: "primary flush LSN minus standby replay LSN"),
         .init(name: "WritablePrimaries", unit: .count, perNode: false, help: "reachable nodes that take writes"),
+        .init(name: "CommitsHeld", unit: .count, perNode: false,
+              help: "1 while the primary makes commits wait for a synchronous standby (bounded mode: the RPO bound holds them)"),
     ]
 
     public static func info(_ name: String) -> MetricInfo? { all.first { $0.name == name } }
@@ -57,7 +59,7 @@ public enum MetricCatalog {
         "BackupRepositoriesFailing": "pgdr_backup_repositories_failing", "ArchiveAge": "pgdr_archive_age_seconds",
         "PrimaryUp": "pgdr_primary_up", "StandbyUp": "pgdr_standby_up", "StandbyStreaming": "pgdr_standby_streaming",
         "ReplayPaused": "pgdr_replay_paused", "ReplicationLagSeconds": "pgdr_replication_lag_seconds",
-        "ReplicationLagBytes": "pgdr_replication_lag_bytes", "WritablePrimaries": "pgdr_writable_primaries",
+        "ReplicationLagBytes": "pgdr_replication_lag_bytes", "WritablePrimaries": "pgdr_writable_primaries", "CommitsHeld": "pgdr_commits_held",
     ]
 
     /// Which node a per-node metric is read from: a role or a node's name.

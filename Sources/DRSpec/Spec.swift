@@ -34,7 +34,7 @@ public struct Spec: Sendable, Hashable, Codable {
     /// Defaults first, a user alarm of the same name replacing its default.
     public var effectiveAlarms: [AlarmSpec] {
         let userNames = Set(alarms.map(\.name))
-        return (DefaultAlarms.make(monitoring) + DefaultAlarms.backups(backup, monitoring: monitoring))
+        return (DefaultAlarms.make(monitoring) + DefaultAlarms.backups(backup, monitoring: monitoring) + DefaultAlarms.bounded(replication, monitoring: monitoring))
             .filter { !userNames.contains($0.name) } + alarms
     }
 
@@ -185,11 +185,19 @@ public struct Failover: Sendable, Hashable, Codable {
 
 /// Streaming replication between the regions.
 public struct Replication: Sendable, Hashable, Codable {
-    public enum Mode: String, Sendable, Hashable, Codable, CaseIterable { case async, sync }
+    public enum Mode: String, Sendable, Hashable, Codable, CaseIterable { case async, sync, bounded }
     /// `sync`: the DR replica is a synchronous standby (no acknowledged commit
     /// is lost by a failover, at the price of a cross-region round trip per commit).
+    /// `bounded`: asynchronous while the WAL the DR replica has not received
+    /// stays under `maxLag`; at the bound the agent makes commits wait for it
+    /// (synchronous), and lets them go again once it is back under half the bound.
     public var mode: Mode = .async
+    /// The bound of `bounded` mode; nil: `objectives.rpo` (see `bound(rpo:)`).
+    public var maxLag: DataLossLimit? = nil
     public init(mode: Mode = .async) { self.mode = mode }
+
+    /// The bound in force: `maxLag`, else the RPO as time.
+    public func bound(rpo: TimeSpan) -> DataLossLimit { maxLag ?? DataLossLimit(bytes: nil, time: rpo) }
 }
 
 /// How much data a failover may give up: as WAL bytes, as time, or both.

@@ -163,7 +163,13 @@ public enum SpecParser {
         let aws = readAWS(r)
         var replication = Replication()
         if let rep = r.mapping("replication") {
+            rep.accepts(["mode", "maxLag"])
             replication.mode = rep.oneOf("mode", default: Replication.Mode.async)
+            replication.maxLag = readDataLoss(rep, key: "maxLag")
+            if replication.maxLag != nil && replication.mode != .bounded {
+                rep.sink.add(rep.childPath("maxLag"), at: rep.value("maxLag"), "maxLag applies only to replication.mode: bounded",
+                             hint: "write `mode: bounded`, or remove maxLag")
+            }
             rep.finish()
         }
         r.finish()
@@ -479,10 +485,11 @@ public enum SpecParser {
         return failover
     }
 
-    /// `maxDataLoss: 16MB`, `maxDataLoss: 30s`, or `maxDataLoss: {bytes: 16MB, time: 30s}`.
-    static func readDataLoss(_ f: MappingReader) -> DataLossLimit? {
-        guard let node = f.value("maxDataLoss") else { return nil }
-        let path = f.childPath("maxDataLoss")
+    /// `maxDataLoss: 16MB`, `maxDataLoss: 30s`, or `maxDataLoss: {bytes: 16MB, time: 30s}`
+    /// (also `replication.maxLag`).
+    static func readDataLoss(_ f: MappingReader, key: String = "maxDataLoss") -> DataLossLimit? {
+        guard let node = f.value(key) else { return nil }
+        let path = f.childPath(key)
         if case .scalar(let scalar) = node {
             if let size = ByteSize(parsing: scalar.string) { return DataLossLimit(bytes: size, time: nil) }
             if let span = TimeSpan(parsing: scalar.string) { return DataLossLimit(bytes: nil, time: span) }

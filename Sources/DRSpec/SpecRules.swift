@@ -73,6 +73,7 @@ enum SpecRules {
                          hint: "remove backup.repositories, or set target: self-managed")
             }
         }
+        checkBound(spec, sink: sink, at: at)
         if spec.target == .aws {
             if !spec.nodes.isEmpty {
                 sink.add("nodes", at: at("nodes"), "target: aws watches and operates the RDS instances; nodes: lists self-managed servers",
@@ -86,13 +87,33 @@ enum SpecRules {
                 sink.add("failover.mode", at: at("failover.mode"), "automatic failover is not offered on RDS: a cross-region promotion is approved by an operator",
                          hint: "use failover.mode: manual (pgdr failover, then pgdr approve)")
             }
-            if spec.replication.mode == .sync {
+            if spec.replication.mode != .async {
                 sink.add("replication.mode", at: at("replication.mode"), AWSRules.syncOnRDS, hint: AWSRules.syncOnRDSHint)
             }
             if spec.primary.instanceIdentifier != nil, spec.primary.instanceIdentifier == spec.dr.instanceIdentifier {
                 sink.add("dr.instanceIdentifier", at: at("dr.instanceIdentifier"), "the DR instance has the primary's identifier",
                          hint: "each instance has its own identifier")
             }
+        }
+    }
+
+    /// `replication.mode: bounded`: a bound the agent can enforce (at least
+    /// two of its intervals, at least 1MB), on self-managed servers without quorum.
+    static func checkBound(_ spec: Spec, sink: DiagnosticSink, at: (String) -> Node?) {
+        guard spec.replication.mode == .bounded else { return }
+        let bound = spec.replication.bound(rpo: spec.objectives.rpo)
+        let path = spec.replication.maxLag == nil ? "objectives.rpo" : "replication.maxLag"
+        if let time = bound.time, time.milliseconds < 2 * spec.monitoring.interval.milliseconds {
+            sink.add(path, at: at(path), "a bound of \(time) is less than two agent intervals (monitoring.interval: \(spec.monitoring.interval)): it cannot be enforced",
+                     hint: "give replication.maxLag at least \(TimeSpan(milliseconds: 2 * spec.monitoring.interval.milliseconds)), or sample more often")
+        }
+        if let bytes = bound.bytes, bytes.bytes < ByteSize.megabytes(1).bytes {
+            sink.add(path, at: at(path), "a bound of \(bytes) would hold commits on every burst of WAL",
+                     hint: "give replication.maxLag at least 1MB")
+        }
+        if spec.dcs != nil {
+            sink.add("replication.mode", at: at("replication.mode"), "bounded mode is not offered with quorum mode (dcs:) yet",
+                     hint: "use replication.mode: sync or async with dcs:, or remove dcs:")
         }
     }
 

@@ -39,6 +39,10 @@ public struct NodeSample: Sendable, Codable, Hashable {
     public var archiver: Archiver?
     public var connections: Connections?
     public var databaseSizeBytes: Int64?
+    /// Primaries: `synchronous_standby_names` as the server runs with it, and
+    /// how many sessions wait for a synchronous standby right now (SyncRep).
+    public var synchronousStandbyNames: String?
+    public var syncWaiters: Int?
     /// RDS replicas: CloudWatch's `ReplicaLag` (seconds) and when it was measured.
     public var replicaLagSeconds: Double?
     public var replicaLagAt: Date?
@@ -100,8 +104,15 @@ public struct NodeSample: Sendable, Codable, Hashable {
         public var syncState: String?
         public var sentLSN: LSN?
         public var replayLSN: LSN?
+        /// What the standby has written and flushed: what a failover would keep.
+        public var flushLSN: LSN?
+        /// PostgreSQL's own measure of how long the standby takes to flush what
+        /// the primary flushed (`flush_lag`, seconds); nil when it has caught up.
+        public var flushLagSeconds: Double?
         public init(applicationName: String, clientAddress: String?, state: String, syncState: String?,
-                    sentLSN: LSN?, replayLSN: LSN?) {
+                    sentLSN: LSN?, replayLSN: LSN?, flushLSN: LSN? = nil, flushLagSeconds: Double? = nil) {
+            self.flushLSN = flushLSN
+            self.flushLagSeconds = flushLagSeconds
             self.applicationName = applicationName
             self.clientAddress = clientAddress
             self.state = state

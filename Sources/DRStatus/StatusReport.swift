@@ -15,6 +15,8 @@ public struct StatusReport: Sendable, Codable, Hashable {
     public var target: Target? = nil
     /// The agent's last look at the backups (pgBackRest), when configured.
     public var backups: BackupStatus? = nil
+    /// `replication.mode: bounded`: the bound, the unreceived lag, whether commits are held.
+    public var bound: BoundStatus? = nil
 
     public struct Problem: Sendable, Codable, Hashable, CustomStringConvertible {
         public var node: String?

@@ -34,6 +34,7 @@ public enum StatusTable {
             out += "\nreplication \(r.primary) -> \(r.standby): \(r.streaming ? "streaming" : "NOT streaming"), "
                 + "lag \(bytes), \(seconds) (\(r.lagSource.rawValue))\n"
         }
+        if let bound = report.bound { out += bound.rendered }
         let slots = report.nodes.flatMap { node in node.slots.map { (node.name, $0) } }
         for (node, slot) in slots {
             out += "slot \(slot.name) on \(node): \(slot.active ? "active" : "INACTIVE"), retains "

@@ -127,7 +127,8 @@ struct FailoverCommand: AsyncParsableCommand {
             let id = OperationStore.newID(.failover)
             let report = await env.observer.observe()
             switch FailoverPlanner.plan(report: report, spec: env.spec, id: id, now: Date(), acceptDataLoss: acceptDataLoss,
-                                        lastKnownPrimary: PrimaryPositionFile.load(directory: env.baseDirectory)) {
+                                        lastKnownPrimary: PrimaryPositionFile.load(directory: env.baseDirectory),
+                                        boundSuspended: BoundLog.riskAccepted(BoundLog(directory: env.store.directory).entries())) {
             case .failure(let refusal):
                 throw refuse(refusal, id: id, kind: .failover, env: env)
             case .success(var plan):

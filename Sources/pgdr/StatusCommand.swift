@@ -44,6 +44,14 @@ struct StatusCommand: AsyncParsableCommand {
             if let verdict = SplitBrain.judge(report, lastPromotion: OperationStore(directory: parsed.baseDirectory).lastPromotion()) {
                 report.problems.append(.init(node: verdict.stale, message: verdict.advice))
             }
+            if parsed.spec.replication.mode == .bounded {
+                report.bound = BoundStatus.from(report, bound: parsed.spec.replication.bound(rpo: parsed.spec.objectives.rpo))
+                if report.bound?.held == true {
+                    report.problems.append(.init(node: nil, message: "commits are held: the DR replica fell behind the RPO bound "
+                                                 + "(they flow again once it catches up; `pgdr release-commits --accept-risk` lets them through now)"))
+                    report.healthy = false
+                }
+            }
             if let dcs = parsed.spec.dcs, let quorum = try? Quorum.etcd(dcs, baseDirectory: parsed.baseDirectory) {
                 let (view, problems) = await quorum.view(report: report)
                 report.quorum = view

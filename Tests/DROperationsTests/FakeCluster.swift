@@ -225,6 +225,7 @@ struct FakeSQL: NodeSQL {
     }
 
     func setSynchronousStandbys(relaxed: Bool) async throws { try reachable() }
+    func holdCommits(for standby: String?) async throws { try reachable() }
 }
 
 struct FakeObserver: ClusterObserver {
