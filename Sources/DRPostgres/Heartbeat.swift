@@ -21,7 +21,11 @@ public enum Heartbeat {
 
     /// Stamps the heartbeat as `writer` (one row per writer, updated in place
     /// so the table never grows).
+    /// The beat never waits for a synchronous standby (`synchronous_commit =
+    /// local` for the session): the agent's rounds go on while commits are
+    /// held, and the beat still reaches the standby through WAL like any other.
     public static func beat(_ session: PostgresSession, writer: String) async throws {
+        try await session.execute("SET synchronous_commit TO local")
         let query: PostgresQuery = """
             INSERT INTO pgdr.heartbeat (writer, beat_at, primary_lsn)
             VALUES (\(writer), now(), pg_current_wal_lsn())
