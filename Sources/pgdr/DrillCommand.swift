@@ -35,7 +35,12 @@ struct DrillCommand: AsyncParsableCommand {
         guard (1...100).contains(runs) else { throw fail("--runs must be 1 to 100", code: Exit.badInput) }
         if scenario == .restore { return try await runRestore() }
         do {
-            let drill = Drill(environment: try options.environment(), logger: options.global.makeLogger("pgdr.drill"))
+            let env = try options.environment()
+            let drill = Drill(environment: env, logger: options.global.makeLogger("pgdr.drill"))
+            // Bounded mode promises that acknowledged commits a failover loses span at most the bound and one round.
+            let promise = env.spec.replication.mode == .bounded
+                ? env.spec.replication.bound(rpo: env.spec.objectives.rpo).time.map { $0.seconds + env.spec.monitoring.interval.seconds } : nil
+            var broken = 0
             var results: [Drill.Run] = []
             let progress = TerminalProgress(json: options.json)
             for index in 1...runs {
@@ -49,8 +54,10 @@ struct DrillCommand: AsyncParsableCommand {
                           + "acked \(run.acknowledged), lost \(run.lost)"
                           + (run.outcome.map { "  outcome \($0.rawValue)" } ?? "")
                           + (run.unexpectedOperations > 0 ? "  UNEXPECTED OPERATIONS \(run.unexpectedOperations)" : "") + (run.lost > 0 ? String(format: " (oldest %.0f ms before the fault)", run.rpoSeconds * 1000) : "")
-                          + (run.rejoinSeconds.map { "  rejoin \(fmt($0)) via \(run.rejoinMethod ?? "?")" } ?? ""))
+                          + (run.rejoinSeconds.map { "  rejoin \(fmt($0)) via \(run.rejoinMethod ?? "?")" } ?? "")
+                          + (promise.map { run.lost == 0 || run.rpoSeconds <= $0 ? "  within the RPO bound" : "  RPO BOUND BROKEN" } ?? ""))
                 }
+                if let promise, run.lost > 0, run.rpoSeconds > promise { broken += 1 }
             }
             let summary = Summary(results)
             if options.json {
@@ -58,6 +65,9 @@ struct DrillCommand: AsyncParsableCommand {
             } else {
                 print("\(scenario.rawValue), \(runs) run\(runs == 1 ? "" : "s") (min / median / max):")
                 for (name, stats) in summary.rows { print("  \(name.padding(toLength: 22, withPad: " ", startingAt: 0)) \(stats)") }
+            }
+            if broken > 0 {
+                throw fail("\(broken) run(s) lost commits older than bounded mode's promise (the bound plus one agent round)", code: Exit.failed)
             }
         } catch {
             throw operationFailure(error)
