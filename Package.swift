@@ -149,7 +149,7 @@ let package = Package(
         ], exclude: ["browser.py"]),
         // Integration: real PostgreSQL servers in labs of their own.
         .testTarget(name: "DRLocalTests", dependencies: [
-            "DRLocal", "DRPostgres", "DRStatus", "DRSpec", "DRProcess", "DRControl",
+            "DRLocal", "DRPostgres", "DRStatus", "DRSpec", "DRProcess", "DRControl", "PGDRTestSupport",
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         // The fault suite: pgdr killed at every step of every operation, on real servers.

@@ -150,6 +150,13 @@ struct AgentLab: Sendable {
     static func with(sinks: String, lagThreshold: String = "3s", failover: String = "", token: Bool = false,
                      thresholds: String = "",
                      _ body: @Sendable (AgentLab) async throws -> Void) async throws {
+        try await LabSlots.with {
+            try await run(sinks: sinks, lagThreshold: lagThreshold, failover: failover, token: token, thresholds: thresholds, body)
+        }
+    }
+
+    static func run(sinks: String, lagThreshold: String, failover: String, token: Bool, thresholds: String,
+                    _ body: @Sendable (AgentLab) async throws -> Void) async throws {
         let dir = NSTemporaryDirectory() + "pgdr-agent-\(UUID().uuidString.prefix(8))"
         let lab = Lab(directory: dir)
         do {

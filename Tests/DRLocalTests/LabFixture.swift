@@ -2,6 +2,7 @@ import DRLocal
 import DRPostgres
 import DRSpec
 import DRStatus
+import PGDRTestSupport
 import Foundation
 import PostgresNIO
 import Testing
@@ -15,6 +16,10 @@ struct LabFixture: Sendable {
     var spec: Spec { parsed.spec }
 
     static func with(_ body: @Sendable (LabFixture) async throws -> Void) async throws {
+        try await LabSlots.with { try await run(body) }
+    }
+
+    static func run(_ body: @Sendable (LabFixture) async throws -> Void) async throws {
         let dir = NSTemporaryDirectory() + "pgdr-test-\(UUID().uuidString.prefix(8))"
         let lab = Lab(directory: dir)
         do {

@@ -10,6 +10,10 @@ import Testing
 /// DR operations end to end through the `pgdr` binary on a lab of their own.
 @Suite(.serialized) struct OperationCommandTests {
     static func withLab(_ body: @Sendable (String, Lab) async throws -> Void) async throws {
+        try await LabSlots.with { try await runLab(body) }
+    }
+
+    static func runLab(_ body: @Sendable (String, Lab) async throws -> Void) async throws {
         let dir = NSTemporaryDirectory() + "pgdr-ops-\(UUID().uuidString.prefix(8))"
         let lab = Lab(directory: dir)
         do {
