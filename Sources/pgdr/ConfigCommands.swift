@@ -27,11 +27,7 @@ struct HAProxyConfigCommand: ParsableCommand {
 
     @OptionGroup var config: ConfigOption
 
-    @Option(help: "Write here instead of standard output.")
-    var out: String?
-
-    @Flag(help: "Replace --out if it exists.")
-    var force = false
+    @OptionGroup var output: ConfigOutputOptions
 
     @Option(help: "Address of the read-write frontend.")
     var readWrite = "127.0.0.1:5000"
@@ -61,7 +57,7 @@ struct HAProxyConfigCommand: ParsableCommand {
         options.readOnly = readOnly
         options.replicaLag = replicaLag
         options.agentCA = try ConfigOutput.agentCA(agentCA, parsed)
-        try ConfigOutput.write(HAProxyConfig.render(parsed.spec, options: options), to: out, force: force)
+        try ConfigOutput.write(HAProxyConfig.render(parsed.spec, options: options), to: output.out, force: output.force)
     }
 }
 
@@ -79,11 +75,7 @@ struct PrometheusConfigCommand: ParsableCommand {
 
     @OptionGroup var config: ConfigOption
 
-    @Option(help: "Write here instead of standard output.")
-    var out: String?
-
-    @Flag(help: "Replace --out if it exists.")
-    var force = false
+    @OptionGroup var output: ConfigOutputOptions
 
     @Flag(help: "Write the alerting rules instead of the scrape configuration.")
     var rules = false
@@ -101,13 +93,13 @@ struct PrometheusConfigCommand: ParsableCommand {
             for skipped in result.skipped {
                 FileHandle.standardError.write(Data("pgdr: alarm \(skipped.alarm) not translated: \(skipped.reason)\n".utf8))
             }
-            try ConfigOutput.write(PrometheusRules.render(parsed.spec), to: out, force: force)
+            try ConfigOutput.write(PrometheusRules.render(parsed.spec), to: output.out, force: output.force)
             return
         }
         var options = PrometheusScrape.Options()
         options.rulesFile = rulesFile
         options.agentCA = try ConfigOutput.agentCA(agentCA, parsed)
-        try ConfigOutput.write(PrometheusScrape.render(parsed.spec, options: options), to: out, force: force)
+        try ConfigOutput.write(PrometheusScrape.render(parsed.spec, options: options), to: output.out, force: output.force)
     }
 }
 
@@ -124,16 +116,21 @@ struct GrafanaConfigCommand: ParsableCommand {
 
     @OptionGroup var config: ConfigOption
 
+    @OptionGroup var output: ConfigOutputOptions
+
+    func run() throws {
+        let parsed = try config.load()
+        try ConfigOutput.write(GrafanaDashboard.render(parsed.spec), to: output.out, force: output.force)
+    }
+}
+
+/// `--out FILE [--force]`, shared by every `pgdr config` verb.
+struct ConfigOutputOptions: ParsableArguments {
     @Option(help: "Write here instead of standard output.")
     var out: String?
 
     @Flag(help: "Replace --out if it exists.")
     var force = false
-
-    func run() throws {
-        let parsed = try config.load()
-        try ConfigOutput.write(GrafanaDashboard.render(parsed.spec), to: out, force: force)
-    }
 }
 
 /// Standard output, or a file that is never replaced without `--force`.
