@@ -261,6 +261,14 @@ public final class HAService: Sendable {
                 next.dcsReachable = false
                 return next
             }
+        case .allowWrites(let reason):
+            do {
+                try await env.sql(me.name).allowWrites()
+                await record("writes allowed again: \(reason)")
+            } catch {
+                note("could not lift the read-only setting: \(error)")
+            }
+            return nil
         case .acquire:
             return await acquire(view, replacing: false)
         case .askPeer:

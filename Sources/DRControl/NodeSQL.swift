@@ -19,6 +19,11 @@ public protocol NodeSQL: Sendable {
     func isStreaming() async throws -> Bool
     /// Weak fence for a node pgdr cannot stop: default read-only, sessions ended.
     func refuseWrites() async throws
+    /// Lifts that weak fence (`default_transaction_read_only` back to the
+    /// default): for a node that is the primary again by the quorum's or an
+    /// operation's decision. The setting persists in postgresql.auto.conf and
+    /// survives restarts, rewinds and base backups until this runs.
+    func allowWrites() async throws
     /// `synchronous_standby_names`: cleared (relaxed) or back to the config files' value.
     func setSynchronousStandbys(relaxed: Bool) async throws
     /// Bounded mode: commits wait for `standby` (its application_name), or for

@@ -110,6 +110,10 @@ struct StepActions {
     func promote(_ node: String) async throws -> StepOutcome {
         let started = ContinuousClock.now
         try await env.sql(node).promote(timeout: .seconds(60))
+        // A weak fence of an earlier demotion may sit in its settings (copied by a rewind or a
+        // base backup): the node an operation promotes takes writes. Should this fail, the
+        // verify step that follows says so (it writes through an ordinary session).
+        try? await env.sql(node).allowWrites()
         let took = ContinuousClock.now - started
         return .done("\(node) promoted in \(took.formatted(.units(allowed: [.milliseconds], width: .narrow)))")
     }

@@ -164,6 +164,9 @@ public enum HADecision {
         /// Nobody holds the key and I was the last primary, demoted by my own
         /// lease (etcd trouble, not a failover): take the key, lift my fence, start.
         case reclaim(String)
+        /// I hold the key under a live lease and my server is a read-only primary
+        /// (a weak fence from an earlier demotion, kept in its settings): lift it.
+        case allowWrites(String)
         /// Switchover, old primary: stop writes cleanly and hand the key over.
         case stopWritesForSwitchover
         case wait(String)
@@ -190,7 +193,12 @@ public enum HADecision {
                 if let newer = v.newerTimelineOn { return .demote("the leader key is free, but \(newer) is on a newer timeline") }
                 return .acquire
             }
-            if leader.node == v.me { return .renew }
+            if leader.node == v.me {
+                if v.role == .readOnlyPrimary, let valid = v.leaseValidUntil, v.now < valid.addingTimeInterval(-v.margin) {
+                    return .allowWrites("this node holds the leader key under a live lease but refuses writes (an earlier weak fence)")
+                }
+                return .renew
+            }
             return .demote("\(leader.node) holds the leader key")
         }
         // The DCS does not answer: only a live lease (or the peer's word) keeps writes going.

@@ -98,6 +98,13 @@ public struct PostgresNodeSQL: NodeSQL {
         }
     }
 
+    public func allowWrites() async throws {
+        try await with { session in
+            try await session.execute("ALTER SYSTEM RESET default_transaction_read_only")
+            _ = try await session.rows("SELECT pg_reload_conf()")
+        }
+    }
+
     public func holdCommits(for standby: String?) async throws {
         // A quoted standby name inside a SQL string literal: both quotes doubled.
         let names = standby.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" } ?? ""

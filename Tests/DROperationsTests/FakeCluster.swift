@@ -224,6 +224,11 @@ struct FakeSQL: NodeSQL {
         try await cluster.act(node, "refuseWrites") { state in state.nodes[node]?.readOnly = true }
     }
 
+    func allowWrites() async throws {
+        try reachable()
+        try await cluster.act(node, "allowWrites") { state in state.nodes[node]?.readOnly = false }
+    }
+
     func setSynchronousStandbys(relaxed: Bool) async throws { try reachable() }
     func holdCommits(for standby: String?) async throws { try reachable() }
 }

@@ -25,6 +25,20 @@ import Testing
         #expect(HADecision.next(view(.writablePrimary, leader: nil)) == .acquire)
     }
 
+    /// A weak fence (read-only through SQL) persists in the server's settings: the
+    /// legitimate primary, holding the key under a live lease, lifts it; without a
+    /// live lease it does not.
+    @Test func aReadOnlyPrimaryHoldingTheKeyAllowsWritesAgain() {
+        guard case .allowWrites = HADecision.next(view(.readOnlyPrimary, leader: "pg1", leaseLeft: 1.5)) else {
+            Issue.record("the key's holder must not stay read-only"); return
+        }
+        #expect(HADecision.next(view(.readOnlyPrimary, leader: "pg1", leaseLeft: 0.2)) == .renew, "lease about to end: renew first")
+        #expect(HADecision.next(view(.readOnlyPrimary, leader: "pg1", leaseLeft: nil)) == .renew)
+        guard case .demote = HADecision.next(view(.readOnlyPrimary, leader: "pg2", leaseLeft: 1.5)) else {
+            Issue.record("another holder: still demote"); return
+        }
+    }
+
     @Test func primarySeeingAnotherHolderDemotesAtOnce() {
         guard case .demote(let why) = HADecision.next(view(.writablePrimary, leader: "pg2", leaseLeft: 1.5)) else {
             Issue.record("a primary that sees pg2 holding the key must demote")

@@ -59,6 +59,12 @@ struct QuorumTests {
         defer { lab.destroy() }
         #expect(await RegionLab.eventually(.seconds(30)) { await lab.streams("pg2") })
 
+        // A weak fence (read-only through SQL, as a fence falls back to) left on the key's
+        // holder: its agent lifts it, rather than keep the legitimate primary read-only for good.
+        try await lab.sql("pg1", "ALTER SYSTEM SET default_transaction_read_only = on")
+        try await lab.sql("pg1", "SELECT pg_reload_conf()")
+        #expect(await RegionLab.eventually(.seconds(15)) { await lab.writable("pg1") }, "pg1 stayed read-only while holding the key")
+
         // The primary's region cut off, in both directions (pg1 then pg2 primary).
         try await partitionPrimaryRegion(lab, primary: "pg1", standby: "pg2")
         try await partitionPrimaryRegion(lab, primary: "pg2", standby: "pg1")

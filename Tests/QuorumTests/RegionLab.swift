@@ -25,6 +25,8 @@ struct RegionLab {
             try #require(up.status == 0, "lab up: \(up.stdout)\(up.stderr)")
             let lab = RegionLab(dir: dir, state: try Lab(directory: dir).state())
             try #require(lab.state.quorum != nil, "a lab of regions (root) was expected")
+            // `lab up` returns once the standby streams; pg1's agent may still be taking the key.
+            try #require(await eventually(.seconds(30)) { await lab.writable("pg1") }, "pg1 did not become a writable primary after lab up")
             try await lab.sql("pg1", "CREATE TABLE IF NOT EXISTS pgdr_dual (id bigint PRIMARY KEY)")
             return lab
         } catch {
