@@ -146,6 +146,9 @@ public final class AgentLoop: Service, Sendable {
     func rounds() async {
         let period = Double(spec.monitoring.interval.milliseconds) / 1000
         var settle = SettleRounds()
+        // A first round at once: the API, the position record and the metrics do not wait
+        // up to an interval for the first tick.
+        if !Task.isShuttingDownGracefully && !Task.isCancelled { await round(at: Date()) }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             // Ticks on multiples of the interval: one datapoint per alarm period;
             // sooner while the roles are changing (see SettleRounds).

@@ -94,13 +94,19 @@ import Testing
         return (id, killed)
     }
 
+    /// The node out of recovery; asked again for up to 10 s, so one session a
+    /// loaded machine was slow to open is not taken for "no primary".
     static func primary(_ lab: Lab) async -> String? {
-        for node in ["pg1", "pg2"] {
-            let writable = try? await PostgresSession.with(try lab.adminTarget(node: node)) {
-                try await !$0.value(Bool.self, "SELECT pg_is_in_recovery()")
+        let deadline = ContinuousClock.now + .seconds(10)
+        repeat {
+            for node in ["pg1", "pg2"] {
+                let writable = try? await PostgresSession.with(try lab.adminTarget(node: node)) {
+                    try await !$0.value(Bool.self, "SELECT pg_is_in_recovery()")
+                }
+                if writable == true { return node }
             }
-            if writable == true { return node }
-        }
+            try? await Task.sleep(for: .milliseconds(250))
+        } while ContinuousClock.now < deadline
         return nil
     }
 
