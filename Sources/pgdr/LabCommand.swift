@@ -81,6 +81,13 @@ struct LabUp: AsyncParsableCommand {
             let fenced = report.nodes.contains { $0.action.hasPrefix("fenced") }
             if !fenced { progress.step("waiting for the standby to stream") }
             let streaming = fenced ? true : await lab.waitForStreaming()
+            // A lab of regions: return once an agent holds the leader key, so the primary
+            // that `lab up` reports is the quorum's, not one its agent has yet to claim.
+            var leader: String?
+            if (try? lab.state())?.quorum != nil {
+                progress.step("waiting for an agent to hold the leader key")
+                leader = await LeaderWait.leader(specFile: report.layout.specFile, within: .seconds(30))
+            }
             var front: LabState.Front?
             if haproxy || (try? lab.state())?.front != nil {
                 progress.step("HAProxy in front of the lab")
@@ -102,6 +109,7 @@ struct LabUp: AsyncParsableCommand {
                 print("  agents: " + (state?.nodes ?? []).map { "\($0.name) \(scheme)://\($0.address):8008" }.joined(separator: ", ")
                       + " (failover.mode: \(quorum.automatic ? "automatic" : "manual"))"
                       + (report.layout.hasTLS ? "; TLS with \(report.layout.certificateAuthority)" : ""))
+                print("  leader key: " + (leader.map { "\($0) (the primary)" } ?? "nobody holds it yet (see the agents' logs)"))
             }
             if let front {
                 print("  haproxy: read-write 127.0.0.1:\(front.readWrite) (the primary), read-only 127.0.0.1:\(front.readOnly) (streaming standbys)"
