@@ -48,6 +48,10 @@ actor BackupWatch {
         }
     }
 
+    /// pgBackRest's repository status: `ok`, or code 2 `no valid backups`
+    /// (reachable, valid, empty); anything else is a failing repository.
+    static func healthy(_ status: String) -> Bool { status == "ok" || status == "no valid backups" }
+
     func check() async {
         let now = Date()
         guard let pgbackrest else {
@@ -57,7 +61,8 @@ actor BackupWatch {
         do {
             let info = try await pgbackrest.info()
             latest = BackupStatus(checkedAt: now, configured: configured, repositories: info.repositories.map { repo in
-                BackupStatus.Repository(number: repo.number, ok: repo.status == "ok", status: repo.status,
+                // A reachable repository without a backup yet is not failing: backup-too-old says so.
+                BackupStatus.Repository(number: repo.number, ok: Self.healthy(repo.status), status: repo.status,
                                         newestBackupAt: info.backups.filter { $0.repository == repo.number }.map(\.stopped).max(),
                                         recoverableFrom: repo.recoverableFrom)
             })

@@ -218,6 +218,7 @@ extension BackupCommandTests {
 
             // No backup yet: nothing to restore from, the alarm says so.
             #expect(await Self.eventually(30) { Self.state(dir, "backup-too-old") == "ALARM" }, "\(Self.alarmEntries(dir))")
+            #expect(Self.state(dir, "backup-repository-failing") != "ALARM", "an empty repository is readable: not failing")
             // One repository backed up is not enough: the other is still empty.
             #expect(try await CLI.run(["backup", "--repo", "1", "--config", config]).status == 0)
             try await Task.sleep(for: .seconds(12))
