@@ -167,7 +167,7 @@ let package = Package(
         .testTarget(name: "PGDRCLITests", dependencies: [
             "pgdr", "DRLocal", "DRPostgres", "DRSpec", "DROperations", "DRDrill", "DRBackup", "PGDRTestSupport",
             .product(name: "PostgresNIO", package: "postgres-nio"),
-        ]),
+        ], exclude: ["s3_bed.py"]),
     ],
     swiftLanguageModes: [.v6]
 )

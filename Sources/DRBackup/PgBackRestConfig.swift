@@ -29,6 +29,22 @@ public struct PgBackRestConfig: Sendable {
         self.user = user
     }
 
+    /// An S3 repository's access key, resolved from its file or variable.
+    public struct S3Credentials: Sendable {
+        public var key: String
+        public var secret: String
+        public init(key: String, secret: String) {
+            self.key = key
+            self.secret = secret
+        }
+    }
+
+    /// The posix repositories' folders (an S3 repository has none here).
+    public var localRepositoryPaths: [String] {
+        repositoryPaths.enumerated().filter { settings.repositories.indices.contains($0.offset) ? settings.repositories[$0.offset].s3 == nil : true }
+            .map(\.element)
+    }
+
     public var file: String { "\(nodeDirectory)/pgbackrest.conf" }
     public var spool: String { "\(nodeDirectory)/spool" }
     public var lock: String { "\(nodeDirectory)/lock" }
@@ -37,13 +53,30 @@ public struct PgBackRestConfig: Sendable {
     /// The `[global]` and stanza sections. Retention counts full backups by
     /// time: a full backup older than `retentionDays` goes when a newer one
     /// covers the window, with the WAL only it needed.
-    public func text(passphrase: String) -> String {
+    /// `s3`: the credentials of S3 repositories, by their number (1-based).
+    public func text(passphrase: String, s3 credentials: [Int: S3Credentials] = [:]) -> String {
         var lines = [
             "# Written by pgdr from pgdr.yaml (backup:). Holds the repositories' passphrase: mode 0600.",
             "[global]",
         ]
         for (index, path) in repositoryPaths.enumerated() {
             let repo = "repo\(index + 1)"
+            if index < settings.repositories.count, let s3 = settings.repositories[index].s3 {
+                lines += [
+                    "\(repo)-type=s3",
+                    "\(repo)-s3-bucket=\(s3.bucket)",
+                    "\(repo)-s3-endpoint=\(s3.endpoint)",
+                    "\(repo)-s3-region=\(s3.region)",
+                    "\(repo)-s3-uri-style=\(s3.uriStyle.rawValue)",
+                ]
+                if let port = s3.port { lines.append("\(repo)-storage-port=\(port)") }
+                if let ca = s3.caFile { lines.append("\(repo)-storage-ca-file=\(ca)") }
+                if let credential = credentials[index + 1] {
+                    lines += ["\(repo)-s3-key=\(credential.key)", "\(repo)-s3-key-secret=\(credential.secret)"]
+                } else {
+                    lines.append("\(repo)-s3-key-type=auto")  // the instance's or task's role
+                }
+            }
             lines += [
                 "\(repo)-path=\(path)",
                 "\(repo)-cipher-type=aes-256-cbc",

@@ -5,13 +5,40 @@ import Foundation
 /// never copies a file itself. The passphrase comes from a file (mode 0600)
 /// or an environment variable, never from pgdr.yaml or a command line.
 public struct PgBackRestSpec: Sendable, Hashable, Codable {
-    /// A repository: a folder (posix) in one region.
+    /// A repository in one region: a folder (posix), or a path in an S3
+    /// bucket when `s3` is given.
     public struct Repository: Sendable, Hashable, Codable {
         public var region: String
         public var path: String
-        public init(region: String, path: String) {
+        public var s3: S3? = nil
+        public init(region: String, path: String, s3: S3? = nil) {
             self.region = region
             self.path = path
+            self.s3 = s3
+        }
+    }
+
+    /// An S3 repository (pgBackRest speaks S3 over TLS only). Credentials from
+    /// files (mode 0600) or environment variables, never pgdr.yaml; without
+    /// them pgBackRest takes the instance's or task's role (`key-type=auto`).
+    public struct S3: Sendable, Hashable, Codable {
+        public enum URIStyle: String, Sendable, Hashable, Codable, CaseIterable { case host, path }
+        public var bucket: String
+        /// The bucket's region (the request signature's).
+        public var region: String
+        /// `s3.REGION.amazonaws.com` unless overridden (a VPC endpoint, moto_server behind TLS).
+        public var endpoint: String
+        public var port: Int? = nil
+        public var uriStyle: URIStyle = .host
+        /// A CA bundle to verify the endpoint with (relative to pgdr.yaml).
+        public var caFile: String? = nil
+        public var key: PasswordSource? = nil
+        public var secret: PasswordSource? = nil
+
+        public init(bucket: String, region: String, endpoint: String) {
+            self.bucket = bucket
+            self.region = region
+            self.endpoint = endpoint
         }
     }
 

@@ -377,9 +377,11 @@ public enum SpecParser {
         for (path, node) in items {
             guard let item = MappingReader(node, path: path, sink: b.sink) else { continue }
             defer { item.finish() }
+            item.accepts(["region", "path", "s3"])
             let region = item.string("region", required: "the region this repository stands in")
-            let folder = item.string("path", required: "a folder for the repository, e.g. /var/lib/pgbackrest")
-            if let region, let folder { repositories.append(.init(region: region, path: folder)) }
+            let folder = item.string("path", required: "a folder for the repository, e.g. /var/lib/pgbackrest (in a bucket: /pgdr)")
+            let s3 = item.mapping("s3").flatMap { readS3($0, region: region) }
+            if let region, let folder { repositories.append(.init(region: region, path: folder, s3: s3)) }
         }
         let file = b.string("passphraseFile"), env = b.string("passphraseEnv")
         if file != nil && env != nil {
@@ -505,6 +507,33 @@ public enum SpecParser {
             f.sink.add(path, at: node, "give at least one of `bytes` or `time`")
         }
         return limit
+    }
+
+    /// `s3: {bucket, region, endpoint, port, uriStyle, caFile, keyFile|keyEnv, secretFile|secretEnv}`.
+    static func readS3(_ s: MappingReader, region repositoryRegion: String?) -> PgBackRestSpec.S3? {
+        defer { s.finish() }
+        s.accepts(["bucket", "region", "endpoint", "port", "uriStyle", "caFile", "keyFile", "keyEnv", "secretFile", "secretEnv"])
+        guard let bucket = s.string("bucket", required: "the bucket the repository is in") else { return nil }
+        let region = s.string("region") ?? repositoryRegion ?? "us-east-1"
+        var s3 = PgBackRestSpec.S3(bucket: bucket, region: region, endpoint: s.string("endpoint") ?? "s3.\(region).amazonaws.com")
+        if s.has("port") { s3.port = s.int("port", default: 443, range: 1...65535) }
+        s3.uriStyle = s.oneOf("uriStyle", default: PgBackRestSpec.S3.URIStyle.host)
+        s3.caFile = s.string("caFile")
+        func secret(_ name: String) -> PasswordSource? {
+            let file = s.string("\(name)File"), env = s.string("\(name)Env")
+            if file != nil && env != nil {
+                s.sink.add(s.childPath("\(name)Env"), at: s.value("\(name)Env"), "give one of \(name)File or \(name)Env, not both")
+            }
+            return file.map(PasswordSource.file) ?? env.map(PasswordSource.environment)
+        }
+        s3.key = secret("key")
+        s3.secret = secret("secret")
+        if (s3.key == nil) != (s3.secret == nil) {
+            s.sink.add(s.childPath(s3.key == nil ? "keyFile" : "secretFile"), at: s.value("bucket"),
+                       "an S3 access key needs its secret, and a secret its key",
+                       hint: "give keyFile (or keyEnv) and secretFile (or secretEnv), or neither to use the instance's role")
+        }
+        return s3
     }
 
     static func readSink(_ node: Node, path: String, sink: DiagnosticSink) -> NotificationSink? {

@@ -133,6 +133,27 @@ struct BackupCommand: AsyncParsableCommand {
 }
 
 extension BackupCommand {
+    /// Each S3 repository's access key and secret, from their files or variables
+    /// (none: pgBackRest takes the instance's role).
+    static func s3Credentials(_ settings: PgBackRestSpec, baseDirectory: String) throws -> [Int: PgBackRestConfig.S3Credentials] {
+        var out: [Int: PgBackRestConfig.S3Credentials] = [:]
+        for (index, repository) in settings.repositories.enumerated() {
+            guard let s3 = repository.s3, let keySource = s3.key, let secretSource = s3.secret else { continue }
+            do {
+                guard let key = try PasswordResolver.resolve(keySource, baseDirectory: baseDirectory),
+                      let secret = try PasswordResolver.resolve(secretSource, baseDirectory: baseDirectory) else {
+                    throw BackupError.badInput("repository \(index + 1)'s S3 key or secret is empty or missing")
+                }
+                out[index + 1] = .init(key: key.reveal(), secret: secret.reveal())
+            } catch let error as BackupError {
+                throw error
+            } catch {
+                throw BackupError.badInput("repository \(index + 1)'s S3 credentials: \(error)")
+            }
+        }
+        return out
+    }
+
     func runSetup(_ context: BackupContext) async throws {
         do {
             guard let settings = context.spec.backup.pgbackrest else { throw BackupError.badInput("no backup.repositories in pgdr.yaml") }
@@ -145,6 +166,7 @@ extension BackupCommand {
             guard let passphrase = resolved else {
                 throw BackupError.badInput("the backup passphrase (\(settings.passphrase)) is empty or missing")
             }
+            let s3 = try Self.s3Credentials(settings, baseDirectory: context.parsed.baseDirectory)
             var written: [String] = []
             // The primary's stanza first, from a configuration not yet in place:
             // a repository being added gets its stanza before archive-push sees it.
@@ -152,7 +174,7 @@ extension BackupCommand {
             if let primary, let config = context.configs[primary] {
                 let owner = try DataDirectory(path: config.dataDirectory).runAs()
                 let staged = config.file + ".pgdr-new"
-                try PgBackRestSetup.write(config, passphrase: passphrase, owner: owner, to: staged)
+                try PgBackRestSetup.write(config, passphrase: passphrase, s3: s3, owner: owner, to: staged)
                 defer { unlink(staged) }
                 try await context.pgbackrest(primary).stanzaCreate(configFile: staged)
                 print("stanza \(settings.stanza) created (or already there) in every repository, from \(primary)")
@@ -163,7 +185,7 @@ extension BackupCommand {
                     continue
                 }
                 let owner = try DataDirectory(path: config.dataDirectory).runAs()
-                try PgBackRestSetup.write(config, passphrase: passphrase, owner: owner)
+                try PgBackRestSetup.write(config, passphrase: passphrase, s3: s3, owner: owner)
                 written.append(name)
                 print("\(name): wrote \(config.file) (mode 0600)")
                 print("  in its postgresql.conf (then reload):")

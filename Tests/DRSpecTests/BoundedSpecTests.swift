@@ -31,3 +31,33 @@ import Testing
             .contains("cannot be deployed on RDS") == true)
     }
 }
+
+/// `backup.repositories[].s3`: a repository in a bucket, credentials by reference only.
+@Suite struct S3RepositorySpecTests {
+    static let backup = """
+
+        backup:
+          passphraseFile: pass
+          repositories:
+            - {region: us-east-1, path: /var/lib/pgbackrest}
+
+        """
+
+    @Test func anS3RepositoryTakesItsBucketEndpointAndCredentialFiles() throws {
+        let spec = try SpecParser.parse(yaml: minimalSpec + Self.backup + """
+                - {region: us-east-2, path: /pgdr, s3: {bucket: b, endpoint: localhost, port: 9443, uriStyle: path, keyFile: k, secretEnv: S}}
+
+            """).spec
+        let s3 = try #require(spec.backup.pgbackrest?.repositories.last?.s3)
+        #expect(s3.bucket == "b" && s3.region == "us-east-2" && s3.endpoint == "localhost" && s3.port == 9443 && s3.uriStyle == .path)
+        #expect(s3.key == .file("k") && s3.secret == .environment("S"))
+        let aws = try SpecParser.parse(yaml: minimalSpec + Self.backup + "    - {region: us-east-2, path: /pgdr, s3: {bucket: b}}\n").spec
+        #expect(aws.backup.pgbackrest?.repositories.last?.s3?.endpoint == "s3.us-east-2.amazonaws.com")
+        #expect(aws.backup.pgbackrest?.repositories.last?.s3?.key == nil, "no key: the instance's role")
+    }
+
+    @Test func aKeyWithoutItsSecretIsRefused() {
+        let yaml = minimalSpec + Self.backup + "    - {region: us-east-2, path: /pgdr, s3: {bucket: b, keyFile: k}}\n"
+        #expect(problems(yaml).contains { $0.severity == .error && $0.message.contains("needs its secret") })
+    }
+}

@@ -1,0 +1,35 @@
+import Foundation
+
+/// moto_server as a child of a test, started with SIGTERM unblocked
+/// (Foundation starts children with the launching thread's signal mask, where
+/// SIGTERM may be blocked) and stopped by its PID without blocking the caller.
+public enum MotoServer {
+    static let unblockedExec = """
+        import os, shutil, signal, sys
+        signal.pthread_sigmask(signal.SIG_SETMASK, set())
+        os.nice(10)  # the suite's timing tests run beside it
+        server = shutil.which("moto_server") or sys.exit("moto_server is not installed (pip install 'moto[server]')")
+        os.execv(server, [server, "-H", "127.0.0.1", "-p", sys.argv[1]])
+        """
+
+    public static func start(port: Int, environment: [String: String] = [:]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", unblockedExec, "\(port)"]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// SIGTERM now, SIGKILL after 5 s if it is still there; never waits.
+    public static func terminate(_ process: Process) {
+        guard process.isRunning else { return }
+        let pid = process.processIdentifier
+        kill(pid, SIGTERM)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 5) {
+            if process.isRunning { kill(pid, SIGKILL) }
+        }
+    }
+}
