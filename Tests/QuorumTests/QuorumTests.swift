@@ -54,7 +54,10 @@ struct QuorumTests {
         #expect(await !lab.writable(primary))
     }
 
-    @Test func automaticModeUnderPartitionsNodeLossAndEtcdTrouble() async throws {
+    /// Holds a lab slot (LabSlots) for the whole test: a lab of regions is the heaviest.
+    @Test func automaticModeUnderPartitionsNodeLossAndEtcdTrouble() async throws { try await LabSlots.with { try await automaticModeUnderPartitionsNodeLossAndEtcdTroubleBody() } }
+
+    func automaticModeUnderPartitionsNodeLossAndEtcdTroubleBody() async throws {
         let lab = try await RegionLab.up(["--automatic"])
         defer { lab.destroy() }
         #expect(await RegionLab.eventually(.seconds(30)) { await lab.streams("pg2") })
@@ -157,7 +160,10 @@ struct QuorumTests {
         }
     }
 
-    @Test func manualModeApprovesThroughEtcdAndRefusesAnExpiredPlan() async throws {
+    /// Holds a lab slot (LabSlots) for the whole test: a lab of regions is the heaviest.
+    @Test func manualModeApprovesThroughEtcdAndRefusesAnExpiredPlan() async throws { try await LabSlots.with { try await manualModeApprovesThroughEtcdAndRefusesAnExpiredPlanBody() } }
+
+    func manualModeApprovesThroughEtcdAndRefusesAnExpiredPlanBody() async throws {
         let lab = try await RegionLab.up()
         defer { lab.destroy() }
         #expect(await RegionLab.eventually(.seconds(30)) { await lab.streams("pg2") })
@@ -234,7 +240,10 @@ struct QuorumTests {
     /// Every etcd member down: the primary's agent keeps it writable only
     /// because its peer acknowledges it (failsafe), a call between agents
     /// that serve HTTPS, verified against the lab's CA (`agent.peerCA`).
-    @Test func withEveryEtcdMemberDownThePeersAcknowledgeEachOtherOverHTTPS() async throws {
+    /// Holds a lab slot (LabSlots) for the whole test: a lab of regions is the heaviest.
+    @Test func withEveryEtcdMemberDownThePeersAcknowledgeEachOtherOverHTTPS() async throws { try await LabSlots.with { try await withEveryEtcdMemberDownThePeersAcknowledgeEachOtherOverHTTPSBody() } }
+
+    func withEveryEtcdMemberDownThePeersAcknowledgeEachOtherOverHTTPSBody() async throws {
         let lab = try await RegionLab.up(["--automatic"])
         defer { lab.destroy() }
         #expect(await RegionLab.eventually(.seconds(30)) { await lab.streams("pg2") })
@@ -252,7 +261,10 @@ struct QuorumTests {
         #expect(try await lab.lab(["up"]).status == 0, "lab up starts the etcd members again")
     }
 
-    @Test func synchronousModeLosesNothingWhenThePrimaryRegionIsCutOff() async throws {
+    /// Holds a lab slot (LabSlots) for the whole test: a lab of regions is the heaviest.
+    @Test func synchronousModeLosesNothingWhenThePrimaryRegionIsCutOff() async throws { try await LabSlots.with { try await synchronousModeLosesNothingWhenThePrimaryRegionIsCutOffBody() } }
+
+    func synchronousModeLosesNothingWhenThePrimaryRegionIsCutOffBody() async throws {
         let lab = try await RegionLab.up(["--automatic", "--sync"])
         defer { lab.destroy() }
         #expect(await RegionLab.eventually(.seconds(30)) { await lab.streams("pg2") })
