@@ -58,6 +58,12 @@ import Testing
             let mode = (try FileManager.default.attributesOfItem(atPath: "\(dir)/pgbackrest/pg1/pgbackrest.conf")[.posixPermissions] as? Int) ?? 0
             #expect(mode == 0o600 && file.contains("repo2-s3-key-secret="))
             #expect(!(try String(contentsOfFile: config, encoding: .utf8)).contains(credentials["secret"] ?? "-"))
+
+            // The lab goes while the bucket is still there: a fast shutdown waits for the
+            // archiver's last archive-push, which would wait for an S3 that is gone.
+            let destroyed = try await CLI.run(["lab", "destroy", "--dir", dir, "--yes"])
+            #expect(destroyed.status == 0, "\(destroyed.stdout)\(destroyed.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir), "the lab folder is gone")
         }
     }
 }
