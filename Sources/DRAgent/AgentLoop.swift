@@ -236,8 +236,9 @@ public final class AgentLoop: Service, Sendable {
                 await state.publish(bound: snapshot)
             }
         }
-        let promotion = store.lastPromotion()
-        exporter.update(operations: store.entries())
+        let operations = store.entries()
+        let promotion = store.lastPromotion(in: operations)
+        exporter.update(operations: operations)
         await state.publish(report, alarms: Array(entries.values), at: tick, lastPromotion: promotion)
         if spec.failover.mode == .automatic, let verdict = SplitBrain.judge(report, lastPromotion: promotion), let stale = verdict.stale {
             detector.trigger(.splitBrain(stale: stale))

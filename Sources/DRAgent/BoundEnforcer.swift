@@ -54,8 +54,7 @@ actor BoundEnforcer {
             self.primary = primary.name
         }
         let connection = primary.replicas.first { $0.applicationName == standby.name }
-        let viaStandby = standby.reachable && standby.role == .standby ? standby.receiveLSN : nil
-        lag.record(primary: flush, standby: [connection?.flushLSN, viaStandby].compactMap { $0 }.max(), at: now)
+        lag.record(primary: flush, standby: BoundStatus.received(primary: primary, standby: standby), at: now)
         let reading = lag.reading(now: now, flushLag: connection?.flushLagSeconds, fallbackSeconds: report.replication?.lagSeconds)
         let held = !(primary.synchronousStandbyNames ?? "").isEmpty
         let entries = log.entries()

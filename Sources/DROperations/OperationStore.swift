@@ -170,8 +170,11 @@ public struct OperationStore: Sendable {
 
     /// The last finished failover or switchover: who holds the primary role
     /// by the journal's account.
-    public func lastPromotion() -> Promotion? {
-        guard let done = entries().last(where: { $0.phase == .done && ($0.kind == .failover || $0.kind == .switchover) }),
+    public func lastPromotion() -> Promotion? { lastPromotion(in: entries()) }
+
+    /// The same, from entries already read (the agent reads the journal once a round).
+    public func lastPromotion(in entries: [Entry]) -> Promotion? {
+        guard let done = entries.last(where: { $0.phase == .done && ($0.kind == .failover || $0.kind == .switchover) }),
               let plan = plan(done.operation) else { return nil }
         return Promotion(operation: done.operation, from: plan.from, to: plan.to, at: done.at)
     }

@@ -14,12 +14,18 @@ public struct BoundStatus: Sendable, Codable, Hashable {
     public var held: Bool
     public var waiting: Int
 
+    /// What the DR replica has received and flushed: the newer of what the
+    /// primary's pg_stat_replication says and what the replica itself says.
+    public static func received(primary: NodeSample, standby: NodeSample?) -> LSN? {
+        [primary.replicas.first { $0.applicationName == standby?.name }?.flushLSN,
+         standby?.reachable == true && standby?.role == .standby ? standby?.receiveLSN : nil].compactMap { $0 }.max()
+    }
+
     public static func from(_ report: StatusReport, bound: DataLossLimit) -> BoundStatus? {
         let primaries = report.nodes.filter { $0.reachable && $0.role == .primary }
         guard primaries.count == 1, let primary = primaries.first else { return nil }
         let standby = report.nodes.first { $0.name != primary.name }
-        let received = [primary.replicas.first { $0.applicationName == standby?.name }?.flushLSN,
-                        standby?.reachable == true ? standby?.receiveLSN : nil].compactMap { $0 }.max()
+        let received = received(primary: primary, standby: standby)
         let head = primary.flushLSN ?? primary.currentLSN
         let bytes = head.flatMap { head in received.map { max(0, head.bytesAhead(of: $0)) } }
         return BoundStatus(boundBytes: bound.bytes?.bytes, boundSeconds: bound.time?.seconds, unreceivedBytes: bytes,

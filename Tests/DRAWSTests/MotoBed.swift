@@ -6,20 +6,13 @@ import Testing
 /// bed around it (`moto_bed.py`, boto3): IAM users, the two instances, a
 /// hosted zone, SNS topics with SQS queues. Stopped by its PID.
 final class MotoBed: @unchecked Sendable {
-    let process = Process()
+    let process: Process
     let port: Int
     let dir: String
     var url: String { "http://127.0.0.1:\(port)" }
     /// The bed's JSON: pgdr's and the admin's keys, the zone, the queues.
     var state: [String: Any] = [:]
 
-    static let unblockedExec = """
-        import os, shutil, signal, sys
-        signal.pthread_sigmask(signal.SIG_SETMASK, set())
-        os.nice(10)  # the suite's timing tests run beside it
-        server = shutil.which("moto_server") or sys.exit("moto_server is not installed (pip install 'moto[server]')")
-        os.execv(server, [server, "-H", "127.0.0.1", "-p", sys.argv[1]])
-        """
 
     static var script: String { URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("moto_bed.py").path }
 
@@ -42,17 +35,8 @@ final class MotoBed: @unchecked Sendable {
     init(standalone: Bool = false) async throws {
         port = try Self.freePort()
         dir = try CLI.tempDirectory()
-        // Foundation starts children with the signal mask of the thread that
-        // ran it, where SIGTERM may be blocked: unblock it before exec, so
-        // stop() can end moto_server the ordinary way.
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", Self.unblockedExec, "\(port)"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["MOTO_RECORDER_FILEPATH"] = "\(dir)/recording.jsonl"
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
+        // With SIGTERM unblocked, so stop() ends moto_server the ordinary way (MotoServer).
+        process = try MotoServer.start(port: port, environment: ["MOTO_RECORDER_FILEPATH": "\(dir)/recording.jsonl"])
         let deadline = Date().addingTimeInterval(30)
         var up = false
         while Date() < deadline, !up {
@@ -64,16 +48,8 @@ final class MotoBed: @unchecked Sendable {
         state = try #require(try JSONSerialization.jsonObject(with: Data(setup.utf8)) as? [String: Any])
     }
 
-    /// Stops it by its PID without blocking the caller (a `defer` in an async
-    /// test runs on the cooperative pool, where a blocked thread stalls others).
-    static func terminate(_ process: Process) {
-        guard process.isRunning else { return }
-        let pid = process.processIdentifier
-        kill(pid, SIGTERM)
-        DispatchQueue.global().asyncAfter(deadline: .now() + 5) {
-            if process.isRunning { kill(pid, SIGKILL) }
-        }
-    }
+    /// Stops it by its PID without blocking the caller (MotoServer.terminate).
+    static func terminate(_ process: Process) { MotoServer.terminate(process) }
 
     func stop() {
         Self.terminate(process)
