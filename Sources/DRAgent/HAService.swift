@@ -109,7 +109,7 @@ public final class HAService: Sendable {
                 while !Task.isCancelled && !self.stopped.withLock({ $0 }) {
                     let started = ContinuousClock.now
                     await self.tick()
-                    try? await Task.sleep(until: started + self.dcs.tick.duration, clock: .continuous)
+                    try? await Task.sleep(until: started + self.nextRoundAfter(), clock: .continuous)
                 }
             }
             await group.next()
@@ -149,6 +149,17 @@ public final class HAService: Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
     }
+
+    /// A full tick between rounds, but while this node holds a live lease that
+    /// the DCS did not renew (an etcd election after a member was cut off, a
+    /// slow member) the next try comes after `retryStep`: the lease gets
+    /// several chances before the watchdog's deadline rather than one.
+    func nextRoundAfter() -> Duration {
+        let retrying = state.withLock { !$0.dcsReachable && $0.leaseValidUntil != nil }
+        return retrying ? min(dcs.tick.duration, Self.retryStep) : dcs.tick.duration
+    }
+
+    static let retryStep = Duration.milliseconds(100)
 
     // MARK: one round
 
@@ -257,6 +268,8 @@ public final class HAService: Sendable {
                 note("primary: the leader lease had ended")
                 return nil
             } catch {
+                // Seen by nextRoundAfter: the renewal is tried again soon.
+                state.withLock { $0.dcsReachable = false }
                 var next = view
                 next.dcsReachable = false
                 return next

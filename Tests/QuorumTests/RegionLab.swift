@@ -50,6 +50,12 @@ struct RegionLab {
     func address(_ node: String) -> String { state.nodes.first { $0.name == node }!.address }
     func region(_ node: String) -> String { state.nodes.first { $0.name == node }!.region }
 
+    /// The last lines of a node's agent log, for a failure message.
+    func agentLogTail(_ node: String, lines: Int = 40) -> String {
+        let text = (try? String(contentsOfFile: "\(dir)/\(region(node))/agent.log", encoding: .utf8)) ?? "(no agent.log)"
+        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+    }
+
     /// A libpq connection string for the admin role (the password from the lab's passfile).
     func dsn(_ node: String) -> String {
         let n = state.nodes.first { $0.name == node }!
