@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "pgdr", targets: ["pgdr"]),
+        .executable(name: "pgdr-lambda", targets: ["pgdr-lambda"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -115,6 +116,17 @@ let package = Package(
             "DRSpec", "DRStatus", "DRPostgres", "DRAgent", "DROrchestrator", "DROperations", "DRControl", "DRBackup", "DRLocal",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Shell: the two Lambda functions (lag monitor, failover) on Lambda's Runtime API.
+        .target(name: "DRLambda", dependencies: [
+            "DRAWS", "DRSpec", "DRStatus", "DRPostgres", "DRRDS", "DROperations", "DROrchestrator",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The Lambda `bootstrap` (provided.al2023).
+        .executableTarget(name: "pgdr-lambda", dependencies: ["DRLambda", "CGlibcFloor"]),
+        // C: keeps the bootstrap's glibc symbols within Amazon Linux 2023's 2.34 (see hypot.c).
+        .target(name: "CGlibcFloor"),
         .executableTarget(name: "pgdr", dependencies: [
             "DRSpec", "DRStatus", "DRPostgres", "DRLocal", "DRMonitor", "DRAgent", "DROrchestrator", "DROperations", "DRCloud", "DRDrill", "DRDCS",
             "DRAWS", "DRRDS", "DRBackup", "DRIntegrations",
@@ -158,7 +170,8 @@ let package = Package(
         ]),
         // The AWS client: AWS's SigV4 suite, botocore's signer, moto_server with signature checking.
         .testTarget(name: "DRBackupTests", dependencies: ["DRBackup", "DRSpec", "DRStatus"]),
-        .testTarget(name: "DRAWSTests", dependencies: ["DRAWS", "PGDRTestSupport"], exclude: ["botocore_sign.py", "moto_bed.py", "local_endpoints.py"]),
+        .testTarget(name: "DRAWSTests", dependencies: ["DRAWS", "DRLambda", "DRStatus", "pgdr-lambda", "PGDRTestSupport"],
+                    exclude: ["botocore_sign.py", "moto_bed.py", "local_endpoints.py", "runtime_api.py"]),
         // Quorum mode on real etcd members, in real network namespaces (root), with a libpq writer outside pgdr.
         .testTarget(name: "QuorumTests", dependencies: [
             "pgdr", "DRLocal", "DRPostgres", "DRDCS", "PGDRTestSupport",

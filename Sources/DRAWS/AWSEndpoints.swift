@@ -2,7 +2,7 @@ import Foundation
 
 /// The AWS services pgdr calls, with their signing names and wire protocols.
 public enum AWSService: String, Sendable, CaseIterable {
-    case rds, cloudwatch = "monitoring", route53, sns, secretsmanager, sts, iam
+    case rds, cloudwatch = "monitoring", route53, sns, secretsmanager, sts, iam, ssm
 
     /// The SigV4 signing name (also the endpoint's first label).
     public var signingName: String { rawValue }
@@ -20,6 +20,7 @@ public enum AWSService: String, Sendable, CaseIterable {
         case .secretsmanager: "SECRETS_MANAGER"
         case .sts: "STS"
         case .iam: "IAM"
+        case .ssm: "SSM"
         }
     }
 }

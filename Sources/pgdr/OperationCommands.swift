@@ -172,11 +172,35 @@ struct ApproveCommand: AsyncParsableCommand {
         do {
             let env = try options.environment()
             if let quorum = try options.quorum(env), try await quorum.approve(id: id) { return }
+            if let rds = env.rds, env.store.standing(of: id) == .unknown, OperationStore.isValidID(id) {
+                if try await approveFunctionPlan(rds.deployment) { return }
+            }
             outcome = try await Approval.approve(id: id, env: env)
         } catch {
             throw operationFailure(error)
         }
         try finish(outcome, json: options.json)
+    }
+}
+
+extension ApproveCommand {
+    /// RDS: a plan the failover function made is approved in Parameter Store;
+    /// the function executes it. False when no such plan exists there.
+    func approveFunctionPlan(_ deployment: RDSDeployment) async throws -> Bool {
+        do {
+            let approved = try await FunctionApproval.approve(id: id, deployment: deployment)
+            if options.json {
+                print(try JSON.encode(["operation": id, "approvedBy": approved.approvedBy, "record": approved.record, "region": approved.region]))
+            } else {
+                print("approved \(id) (\(approved.plan.from) -> \(approved.plan.to)) as \(approved.approvedBy)")
+                print("record: \(approved.record) in \(approved.region); the failover function runs the plan now and reports on SNS")
+            }
+            return true
+        } catch FunctionApproval.Failure.notFound {
+            return false
+        } catch let failure as FunctionApproval.Failure {
+            throw OperationError.refused(Refusal(failure.description, hint: "see the failover function's SNS messages"))
+        }
     }
 }
 

@@ -48,7 +48,8 @@ if command == "setup":
         "rds:DescribeDBInstances", "rds:PromoteReadReplica", "rds:CreateDBInstanceReadReplica", "rds:ModifyDBInstance",
         "rds:RebootDBInstance", "rds:DescribeEvents", "monitoring:GetMetricData", "monitoring:PutMetricData",
         "monitoring:DescribeAlarms", "route53:ChangeResourceRecordSets", "route53:GetChange", "route53:GetHealthCheckStatus",
-        "sns:Publish", "secretsmanager:GetSecretValue", "sts:GetCallerIdentity"], "Resource": "*"}]})
+        "sns:Publish", "secretsmanager:GetSecretValue", "sts:GetCallerIdentity",
+        "ssm:GetParameter", "ssm:PutParameter", "ssm:GetParametersByPath", "ssm:DeleteParameter"], "Resource": "*"}]})
     made = {}
     for user, document in (("pgdr", policy), ("bed-admin", json.dumps({"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": "*", "Resource": "*"}]}))):

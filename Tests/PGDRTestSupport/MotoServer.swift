@@ -23,6 +23,23 @@ public enum MotoServer {
         return process
     }
 
+    static let unblockedScript = """
+        import os, signal, sys
+        signal.pthread_sigmask(signal.SIG_SETMASK, set())
+        os.execv(sys.executable, [sys.executable] + sys.argv[1:])
+        """
+
+    /// Another Python server of the tests (a stand-in), started the same way.
+    public static func startScript(_ script: String, _ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", unblockedScript, script] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     /// SIGTERM now, SIGKILL after 5 s if it is still there; never waits.
     public static func terminate(_ process: Process) {
         guard process.isRunning else { return }

@@ -1,0 +1,1 @@
+// See hypot.c: keeps the Lambda bootstrap within glibc 2.34.
