@@ -31,6 +31,8 @@ let package = Package(
         // AWS: HMAC-SHA256 for SigV4 (already built for postgres-nio's SCRAM), XML answers.
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/drmohundro/SWXMLHash", from: "8.1.1"),
+        // `pgdr package`: the functions' zip (deflate through the system's zlib).
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // Pure: pgdr.yaml model, parsing, validation, durations and sizes.
@@ -91,7 +93,10 @@ let package = Package(
         // Shell: append-only, fsync'd JSON-lines files (the journals).
         .target(name: "DRJournal"),
         // Shell: notification sinks (log, webhook, command), used by the agent and by operations.
-        .target(name: "DRNotify", dependencies: ["DRSpec", "DRProcess"]),
+        .target(name: "DRNotify", dependencies: [
+            "DRSpec", "DRProcess",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
         // Shell: the long-running agent (sampling, heartbeat, journal, notifiers, HTTP API).
         .target(name: "DRAgent", dependencies: [
             "DRSpec", "DRStatus", "DRPostgres", "DRMonitor", "DROrchestrator", "DRNotify", "DROperations", "DRJournal", "DRControl", "DRDCS", "DRRDS", "DRBackup", "DRLocal",
@@ -125,13 +130,15 @@ let package = Package(
         ]),
         // The Lambda `bootstrap` (provided.al2023).
         .executableTarget(name: "pgdr-lambda", dependencies: ["DRLambda", "CGlibcFloor"]),
-        // C: keeps the bootstrap's glibc symbols within Amazon Linux 2023's 2.34 (see hypot.c).
+        // C: keeps the bootstrap's glibc symbols within Amazon Linux 2023's 2.34 (see floor.c).
         .target(name: "CGlibcFloor"),
         .executableTarget(name: "pgdr", dependencies: [
             "DRSpec", "DRStatus", "DRPostgres", "DRLocal", "DRMonitor", "DRAgent", "DROrchestrator", "DROperations", "DRCloud", "DRDrill", "DRDCS",
             "DRAWS", "DRRDS", "DRBackup", "DRIntegrations",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // Shared by the test targets that run the built binary.
         .target(name: "PGDRTestSupport", path: "Tests/PGDRTestSupport"),
@@ -170,7 +177,7 @@ let package = Package(
         ]),
         // The AWS client: AWS's SigV4 suite, botocore's signer, moto_server with signature checking.
         .testTarget(name: "DRBackupTests", dependencies: ["DRBackup", "DRSpec", "DRStatus"]),
-        .testTarget(name: "DRAWSTests", dependencies: ["DRAWS", "DRLambda", "DRStatus", "pgdr-lambda", "PGDRTestSupport"],
+        .testTarget(name: "DRAWSTests", dependencies: ["DRAWS", "DRLambda", "DRCloud", "DRStatus", "PGDRTestSupport"],
                     exclude: ["botocore_sign.py", "moto_bed.py", "local_endpoints.py", "runtime_api.py"]),
         // Quorum mode on real etcd members, in real network namespaces (root), with a libpq writer outside pgdr.
         .testTarget(name: "QuorumTests", dependencies: [

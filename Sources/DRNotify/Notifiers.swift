@@ -1,9 +1,9 @@
+import AsyncHTTPClient
 import DRProcess
 import DRSpec
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOCore
+import NIOFoundationCompat
 
 public struct NotifyError: Error, CustomStringConvertible, Sendable {
     public let description: String
@@ -50,18 +50,22 @@ public struct WebhookNotifier: Notifier {
     }
 
     public func deliver(_ body: Data) async throws {
-        var request = URLRequest(url: url, timeoutInterval: timeout)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue("pgdr-agent", forHTTPHeaderField: "User-Agent")
-        request.httpBody = body
-        let response: URLResponse
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "pgdr-agent")
+        request.body = .bytes(ByteBuffer(data: body))
+        let status: UInt
         do {
-            (_, response) = try await URLSession.shared.data(for: request)
+            let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+            _ = try await response.body.collect(upTo: 64 * 1024)
+            status = response.status.code
         } catch {
-            throw NotifyError("POST failed: \((error as NSError).localizedDescription)")
+            // The error names at most the host and port, never the path or query (which may carry a token).
+            var reason = "\(error)"
+            if let query = url.query, !query.isEmpty { reason = reason.replacingOccurrences(of: query, with: "…") }
+            throw NotifyError("POST failed: \(reason)")
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard (200..<300).contains(status) else { throw NotifyError("POST answered HTTP \(status)") }
     }
 }

@@ -11,9 +11,11 @@ import Testing
 @Suite(.serialized) struct FailoverFunctionTests {
     static let mutating = RDSMotoTests.mutating.subtracting(["Publish"])
 
-    func functionEnvironment(_ moto: MotoBed, config: String) -> [String: String] {
-        moto.pgdrEnvironment.merging(["PGDR_FUNCTION": "failover", "PGDR_CONFIG": config, "AWS_REGION": "us-east-2",
-                                      "PGDR_TOPIC": "arn:aws:sns:us-east-2:123456789012:orders-alerts-prod"]) { $1 }
+    /// Lambda's environment for the function, from the zip `pgdr package` wrote for this spec.
+    func functionEnvironment(_ moto: MotoBed, config: String) async throws -> [String: String] {
+        let task = try await FunctionBed.package(config: config, folder: moto.dir)
+        return moto.pgdrEnvironment.merging(["PGDR_FUNCTION": "failover", "LAMBDA_TASK_ROOT": task, "AWS_REGION": "us-east-2",
+                                             "PGDR_TOPIC": "arn:aws:sns:us-east-2:123456789012:orders-alerts-prod"]) { $1 }
     }
 
     @Test func alarmPlansApprovalRunsExpiredAndMissingApprovalsChangeNothing() async throws {
@@ -24,7 +26,7 @@ import Testing
 
         // A plan that expires before its run: refused, nothing changed.
         let short = try moto.spec(approvalTimeout: "10s")
-        let early = try await FunctionBed(environment: functionEnvironment(moto, config: short), folder: moto.dir)
+        let early = try await FunctionBed(environment: try await functionEnvironment(moto, config: short), folder: moto.dir)
         defer { early.stop() }
         // No lag datapoint yet: the loss is unknown, and the RPO guard refuses (said on SNS).
         let unknown = try await early.invoke(FunctionBed.alarmEvent(alarm))
@@ -50,7 +52,7 @@ import Testing
 
         // The alarm: a plan and a request for approval on SNS, nothing changed.
         let config = try moto.spec()
-        let function = try await FunctionBed(environment: functionEnvironment(moto, config: config), folder: moto.dir)
+        let function = try await FunctionBed(environment: try await functionEnvironment(moto, config: config), folder: moto.dir)
         defer { function.stop() }
         let plan = try await function.invoke(FunctionBed.alarmEvent(alarm))
         #expect(plan.body["action"] as? String == "planned", "\(plan.text)\n\(function.logText)")

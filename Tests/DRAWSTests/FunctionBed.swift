@@ -13,7 +13,25 @@ final class FunctionBed: @unchecked Sendable {
     let log: String
     var api: String { "http://127.0.0.1:\(port)" }
 
-    static var bootstrap: String { URL(fileURLWithPath: PGDRBinary.path).deletingLastPathComponent().appendingPathComponent("pgdr-lambda").path }
+    /// The bootstrap as Lambda gets it: built by `scripts/build-functions debug` (.ci/run does).
+    static var bootstrap: String {
+        ProcessInfo.processInfo.environment["PGDR_LAMBDA_BOOTSTRAP"]
+            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent(".build-functions/debug/pgdr-lambda").path
+    }
+
+    /// `pgdr package` with this spec, unzipped as Lambda unzips it: the task root.
+    static func package(config: String, folder: String) async throws -> String {
+        try #require(FileManager.default.isExecutableFile(atPath: bootstrap),
+                     "no Lambda bootstrap at \(bootstrap): run scripts/build-functions debug (as .ci/run does)")
+        let out = "\(folder)/package-\(UUID().uuidString.prefix(6))"
+        let packaged = try await CLI.run(["package", "--bootstrap", bootstrap, "--config", config, "--out", out])
+        try #require(packaged.status == 0, "pgdr package: \(packaged.stdout)\(packaged.stderr)")
+        let task = "\(out)/task"
+        let unzipped = try await CLI.program("/usr/bin/unzip", ["-q", "\(out)/pgdr-functions.zip", "-d", task])
+        try #require(unzipped.status == 0, "unzip: \(unzipped.stderr)")
+        return task
+    }
     static var script: String { URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("runtime_api.py").path }
 
     /// `environment`: the function's whole environment (Lambda gives it nothing else).
@@ -29,7 +47,8 @@ final class FunctionBed: @unchecked Sendable {
         log = "\(folder)/function-\(port).log"
         FileManager.default.createFile(atPath: log, contents: nil)
         function = Process()
-        function.executableURL = URL(fileURLWithPath: Self.bootstrap)
+        let root = environment["LAMBDA_TASK_ROOT"] ?? ""
+        function.executableURL = URL(fileURLWithPath: root.isEmpty ? Self.bootstrap : "\(root)/bootstrap")
         function.environment = ["AWS_LAMBDA_RUNTIME_API": "127.0.0.1:\(port)", "PATH": "/usr/bin:/bin", "PGDR_LOG_LEVEL": "info"]
             .merging(environment) { $1 }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))

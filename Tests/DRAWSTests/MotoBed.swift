@@ -58,10 +58,11 @@ final class MotoBed: @unchecked Sendable {
     }
 
     @discardableResult
-    func bed(_ arguments: [String]) async throws -> String {
+    func bed(_ arguments: [String], stdin: Data? = nil) async throws -> String {
         let command = arguments[0]
         // boto3 is seconds of Python: at the lowest priority, beside the suite's timing tests.
-        let result = try await CLI.program("/usr/bin/nice", ["-n", "19", "python3", Self.script, command, url] + arguments.dropFirst())
+        let result = try await CLI.program("/usr/bin/nice", ["-n", "19", "python3", Self.script, command, url] + arguments.dropFirst(),
+                                           stdin: stdin)
         try #require(result.status == 0, "moto_bed.py \(arguments.joined(separator: " ")): \(result.stderr)")
         return result.stdout
     }

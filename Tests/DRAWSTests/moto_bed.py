@@ -14,6 +14,8 @@
   moto_bed.py lag URL SECS   puts a ReplicaLag datapoint for the replica (moto computes none).
   moto_bed.py promoted URL   plays RDS's part that moto does not model: a promotion that
                              finishes (the replica replaced by a standalone instance, same name).
+  moto_bed.py secret URL NAME REGION   creates a Secrets Manager secret from standard input.
+  moto_bed.py metrics URL REGION       the pgdr metrics' datapoints of the last 10 minutes.
   moto_bed.py recording URL  the requests moto recorded: [[method, path, action or target, body, access key]].
 
 Secrets are printed only to the test that runs this script (stdout), never logged.
@@ -146,6 +148,23 @@ elif command == "recording":
         key = auth.split("Credential=", 1)[1].split("/", 1)[0] if "Credential=" in auth else ""
         out.append([e["method"], path, action, body, key])
     print(json.dumps(out))
+
+elif command == "secret":
+    # The secret's JSON comes on standard input, never in argv.
+    client("secretsmanager", sys.argv[4], admin()).create_secret(Name=sys.argv[3], SecretString=sys.stdin.read())
+    print("{}")
+
+elif command == "metrics":
+    # The newest datapoint of each pgdr metric in the region (namespace pgdr, dimension Deployment).
+    import datetime
+    cw, now = client("cloudwatch", sys.argv[3], admin()), datetime.datetime.now(datetime.timezone.utc)
+    out = {}
+    for name in ("PrimaryReachable", "ReplicationLagSeconds", "ReplicationLagBytes"):
+        points = cw.get_metric_statistics(Namespace="pgdr", MetricName=name, Dimensions=[{"Name": "Deployment", "Value": "orders-prod"}],
+                                          StartTime=now - datetime.timedelta(minutes=10), EndTime=now + datetime.timedelta(minutes=1),
+                                          Period=60, Statistics=["Maximum", "Minimum", "SampleCount"])["Datapoints"]
+        out[name] = points
+    print(json.dumps(out, default=str))
 
 elif command == "lag":
     client("cloudwatch", "us-east-2", admin()).put_metric_data(Namespace="AWS/RDS", MetricData=[{

@@ -42,11 +42,13 @@ public enum CLI {
 
     /// Any program (cfn-lint, a shell), awaited without holding a cooperative thread.
     /// `stdin`: written to its standard input, then closed (a secret stays out of argv).
-    public static func program(_ executable: String, _ arguments: [String], stdin: Data? = nil) async throws -> Result {
+    /// `environment`: added to the test's own (a password for psql goes here, not in argv).
+    public static func program(_ executable: String, _ arguments: [String], stdin: Data? = nil,
+                               environment: [String: String] = [:]) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
             Blocking.run {
                 do {
-                    continuation.resume(returning: try runProgram(executable, arguments, in: nil, environment: [:], stdin: stdin))
+                    continuation.resume(returning: try runProgram(executable, arguments, in: nil, environment: environment, stdin: stdin))
                 } catch {
                     continuation.resume(throwing: error)
                 }

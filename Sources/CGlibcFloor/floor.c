@@ -12,3 +12,10 @@ float pgdr_hypotf_2_2_5(float x, float y);
 
 double hypot(double x, double y) { return pgdr_hypot_2_2_5(x, y); }
 float hypotf(float x, float y) { return pgdr_hypotf_2_2_5(x, y); }
+
+// The same for libstdc++: GCC 12 (Debian 12) versions
+// std::condition_variable::wait(std::unique_lock<std::mutex>&) as
+// GLIBCXX_3.4.30; Amazon Linux 2023's GCC 11 library has it as GLIBCXX_3.4.11.
+__asm__(".symver pgdr_cv_wait_3_4_11, _ZNSt18condition_variable4waitERSt11unique_lockISt5mutexE@GLIBCXX_3.4.11");
+void pgdr_cv_wait_3_4_11(void *self, void *lock);
+void _ZNSt18condition_variable4waitERSt11unique_lockISt5mutexE(void *self, void *lock) { pgdr_cv_wait_3_4_11(self, lock); }
