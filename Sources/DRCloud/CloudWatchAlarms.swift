@@ -17,6 +17,8 @@ public enum CloudWatchAlarms {
         /// The replica's metrics, not the primary's.
         public var onReplica: Bool
         public var note: String?
+        /// `AWS/RDS` (per DB instance), or `pgdr` (the lag monitor's metrics, per deployment).
+        public var namespace: String = "AWS/RDS"
     }
 
     /// Approximate max_connections RDS derives from an instance class's memory.
@@ -56,7 +58,13 @@ public enum CloudWatchAlarms {
                             (maxConnections(spec.primary.instanceClass) * m.threshold / 100).rounded(),
                             note: "percent of an estimated max_connections for \(spec.primary.instanceClass)")
             case (_, "ProbeLatency"): return twin(.primary, "WriteLatency", "Average", m.threshold)
-            case (_, "ReplicationLagSeconds"): return twin(.dr, "ReplicaLag", "Maximum", m.threshold, onReplica: true)
+            case (_, "ReplicationLagSeconds"):
+                // The lag monitor's heartbeat lag (pgdr/ReplicationLagSeconds): RDS's own ReplicaLag
+                // reads an idle primary as growing lag; missing data is the dr-at-risk alarms' business.
+                var lag = twin(.dr, "ReplicationLagSeconds", "Maximum", m.threshold, onReplica: true,
+                               note: "the lag monitor's heartbeat lag, not RDS's ReplicaLag (which grows on an idle primary)")
+                lag.namespace = "pgdr"
+                return lag
             case (_, "StandbyStreaming"), (_, "StandbyUp"):
                 // A replica that stops reporting lag is not replicating.
                 return twin(.dr, "ReplicaLag", "SampleCount", 1, comparison: "LessThanThreshold", onReplica: true)

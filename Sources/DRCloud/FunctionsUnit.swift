@@ -27,14 +27,21 @@ extension RegionStack {
             }
         }
         let readSecret: CFValue = ["Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": secretArn]
+        // Both functions find which instance is the primary from the RDS API, in both regions.
+        let describeBoth: CFValue = ["Effect": "Allow", "Action": ["rds:DescribeDBInstances"], "Resource": [dbArn, peerDBArn]]
+        // The failover function's records (plans, approvals, runs) and the evidence it plans on.
+        let records: CFValue = ["Effect": "Allow", "Action": ["ssm:GetParameter", "ssm:PutParameter", "ssm:GetParametersByPath"],
+                                "Resource": .sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter\(Self.recordsPath(spec))*")]
+        let readLag: CFValue = ["Effect": "Allow", "Action": ["cloudwatch:GetMetricData"], "Resource": "*"]
         // An invocation that fails every retry is kept (14 days, encrypted), not lost.
         template.add("FunctionDeadLetters", CFResource("AWS::SQS::Queue", [
             "QueueName": .string(name("function-dead-letters")), "MessageRetentionPeriod": 1_209_600,
             "KmsMasterKeyId": .ref("DataKey"), "Tags": tags,
         ]))
-        for (id, base, extra) in [
-            ("LagMonitor", "lag-monitor", [readSecret]),
-            ("FailoverFunction", "failover", [readSecret] + failover),
+        for (id, base, extra, timeout) in [
+            ("LagMonitor", "lag-monitor", [readSecret, describeBoth], 60),
+            // A promotion takes minutes: the run waits for RDS's own signal that it finished.
+            ("FailoverFunction", "failover", [readSecret, describeBoth, records, readLag] + failover, 900),
         ] {
             let functionName = name(base)
             let logGroup: CFValue = .sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/\(functionName):*")
@@ -43,7 +50,6 @@ extension RegionStack {
             ]))
             let statements: [CFValue] = [
                 ["Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": logGroup],
-                ["Effect": "Allow", "Action": ["rds:DescribeDBInstances"], "Resource": dbArn],
                 ["Effect": "Allow", "Action": ["sns:Publish"], "Resource": .ref("AlertTopic")],
                 ["Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": .getAtt("DataKey", "Arn")],
                 ["Effect": "Allow", "Action": ["cloudwatch:PutMetricData"], "Resource": "*",
@@ -60,14 +66,16 @@ extension RegionStack {
             ]))
             template.add(id, CFResource("AWS::Lambda::Function", [
                 "FunctionName": .string(functionName),
-                "Runtime": "provided.al2023", "Handler": "bootstrap", "Architectures": ["arm64"],
+                // x86_64: the bootstrap is built where pgdr package runs (scripts/build-functions).
+                "Runtime": "provided.al2023", "Handler": "bootstrap", "Architectures": ["x86_64"],
                 "Code": ["S3Bucket": .ref("LambdaCodeBucket"), "S3Key": .ref("LambdaCodeKey")],
-                "Role": .getAtt("\(id)Role", "Arn"), "Timeout": 60, "MemorySize": 256,
+                "Role": .getAtt("\(id)Role", "Arn"), "Timeout": .int(timeout), "MemorySize": 256,
                 // One at a time: two failover runs must never race, and a slow lag round must not pile up.
                 "ReservedConcurrentExecutions": 1,
                 "KmsKeyArn": .getAtt("DataKey", "Arn"),
                 "DeadLetterConfig": ["TargetArn": .getAtt("FunctionDeadLetters", "Arn")],
-                "Environment": ["Variables": ["PGDR_FUNCTION": .string(base), "PGDR_DB_INSTANCE": .string(AWSRules.instanceIdentifier(spec, dr: role == .dr)),
+                // The rest (instances, regions, the RPO limit) comes from the pgdr.yaml in the zip.
+                "Environment": ["Variables": ["PGDR_FUNCTION": .string(base), "PGDR_SECRET": .string(name("master")),
                                               "PGDR_TOPIC": .ref("AlertTopic")]],
                 "VpcConfig": ["SubnetIds": [.ref("PrivateSubnet0"), .ref("PrivateSubnet1")],
                               "SecurityGroupIds": [.ref("EndpointSecurityGroup")]],
@@ -98,8 +106,23 @@ extension RegionStack {
                 "FunctionName": .ref("FailoverFunction"), "Action": "lambda:InvokeFunction",
                 "Principal": "events.amazonaws.com", "SourceArn": .getAtt("PrimaryDownRule", "Arn"),
             ], condition: "HasPrimary"))
+            // An approval record created (`pgdr approve ID`) starts the run of that plan.
+            template.add("ApprovalRule", CFResource("AWS::Events::Rule", [
+                "Name": .string(name("approvals")),
+                "Description": "pgdr: an approval record in Parameter Store starts the failover function's run of that plan",
+                "EventPattern": ["source": ["aws.ssm"], "detail-type": ["Parameter Store Change"],
+                                 "detail": ["name": [["prefix": .string(Self.recordsPath(spec) + "approvals/")]], "operation": ["Create"]]],
+                "Targets": [["Arn": .getAtt("FailoverFunction", "Arn"), "Id": "failover"]],
+            ]))
+            template.add("ApprovalPermission", CFResource("AWS::Lambda::Permission", [
+                "FunctionName": .ref("FailoverFunction"), "Action": "lambda:InvokeFunction",
+                "Principal": "events.amazonaws.com", "SourceArn": .getAtt("ApprovalRule", "Arn"),
+            ]))
         }
     }
+
+    /// Where the failover function keeps its records in Parameter Store (DRRDS.OperationRecords).
+    static func recordsPath(_ spec: Spec) -> String { "/pgdr/\(spec.resourceName(spec.name))/" }
 
     /// Route 53: PRIMARY / SECONDARY failover records with no health check
     /// on them, so Route 53 never moves clients by itself (it would send

@@ -21,8 +21,10 @@ extension RegionStack {
             template.add("Alarm\(index)", CFResource("AWS::CloudWatch::Alarm", [
                 "AlarmName": .string(alarmName(twin.alarm)),
                 "AlarmDescription": .string("pgdr \(twin.alarm)" + (twin.note.map { ": \($0)" } ?? "")),
-                "Namespace": "AWS/RDS", "MetricName": .string(twin.metric),
-                "Dimensions": [["Name": "DBInstanceIdentifier", "Value": .string(AWSRules.instanceIdentifier(spec, dr: role == .dr))]],
+                "Namespace": .string(twin.namespace), "MetricName": .string(twin.metric),
+                "Dimensions": twin.namespace == "pgdr"
+                    ? [["Name": "Deployment", "Value": .string(spec.resourceName(spec.name))]]
+                    : [["Name": "DBInstanceIdentifier", "Value": .string(AWSRules.instanceIdentifier(spec, dr: role == .dr))]],
                 "Statistic": .string(twin.statistic), "Period": .int(period),
                 "EvaluationPeriods": .int(twin.evaluationPeriods), "DatapointsToAlarm": .int(twin.datapointsToAlarm),
                 "Threshold": .string(String(twin.threshold)), "ComparisonOperator": .string(twin.comparison),

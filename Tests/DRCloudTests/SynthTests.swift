@@ -120,6 +120,31 @@ func resources(_ template: CFTemplate) throws -> [String: [String: Any]] {
         }
     }
 
+    /// The functions' wiring: an approval record starts the failover function; the lag alarm reads the
+    /// lag monitor's heartbeat metric (not RDS's ReplicaLag); the failover function may wait out a promotion.
+    @Test func functionsAreWiredForApprovalAndHeartbeatLag() throws {
+        for spec in specs {
+            let json = try RegionStack.build(spec, role: .dr).json()
+            let template = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
+            let all = template["Resources"] as! [String: [String: Any]]
+            let rule = try #require(all["ApprovalRule"]?["Properties"] as? [String: Any])
+            let pattern = rule["EventPattern"] as? [String: Any] ?? [:]
+            #expect(pattern["source"] as? [String] == ["aws.ssm"])
+            let prefix = (((pattern["detail"] as? [String: Any])?["name"] as? [[String: Any]])?.first?["prefix"] as? String) ?? ""
+            #expect(prefix == "/pgdr/\(spec.resourceName(spec.name))/approvals/", "\(prefix)")
+            #expect(all["ApprovalPermission"] != nil)
+            let failover = all["FailoverFunction"]?["Properties"] as? [String: Any] ?? [:]
+            #expect(failover["Timeout"] as? Int == 900)
+            #expect(failover["Architectures"] as? [String] == ["x86_64"])
+            let lagAlarm = all.values.compactMap { $0["Properties"] as? [String: Any] }
+                .first { ($0["AlarmName"] as? String)?.contains("replication-lag") == true || $0["MetricName"] as? String == "ReplicationLagSeconds" }
+            #expect(lagAlarm?["Namespace"] as? String == "pgdr", "\(String(describing: lagAlarm))")
+            #expect(!all.values.contains { ($0["Properties"] as? [String: Any])?["MetricName"] as? String == "ReplicaLag"
+                                           && ($0["Properties"] as? [String: Any])?["Statistic"] as? String == "Maximum" },
+                    "no lag alarm reads RDS's ReplicaLag (an idle primary reads as lag there)")
+        }
+    }
+
     @Test func iamStatementsNameTheirResources() throws {
         for spec in specs {
             for role in [RegionStack.Role.primary, .dr] {
@@ -133,7 +158,7 @@ func resources(_ template: CFTemplate) throws -> [String: [String: Any]] {
                         for case let statement as [String: Any] in statements where statement["Resource"] as? String == "*" {
                             let actions = statement["Action"] as? [String] ?? []
                             // Only actions AWS offers no resource for may use "*".
-                            let resourceless: Set<String> = ["cloudwatch:PutMetricData", "ec2:CreateNetworkInterface",
+                            let resourceless: Set<String> = ["cloudwatch:PutMetricData", "cloudwatch:GetMetricData", "ec2:CreateNetworkInterface",
                                                              "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface"]
                             #expect(Set(actions).isSubset(of: resourceless), "\(id): \(actions) on *")
                             #expect(!actions.contains { $0.hasSuffix(":*") }, "\(id): wildcard action")
