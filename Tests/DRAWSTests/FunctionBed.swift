@@ -17,7 +17,7 @@ final class FunctionBed: @unchecked Sendable {
     static var bootstrap: String {
         ProcessInfo.processInfo.environment["PGDR_LAMBDA_BOOTSTRAP"]
             ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent(".build-functions/debug/pgdr-lambda").path
+                .appendingPathComponent(".build-functions/pgdr-lambda-debug").path
     }
 
     /// `pgdr package` with this spec, unzipped as Lambda unzips it: the task root.

@@ -12,6 +12,7 @@ what the function answers.
   POST /test/events                                 queues the body as an event; answers its request id
   GET  /test/results/ID                             waits (60 s) for the answer: {"kind", "body", "errorType", "seconds"}
   GET  /test/init                                   the init error, if any ({} when none)
+  GET  /test/started                                when the function first asked for an event ({"at": epoch seconds})
 """
 import json, sys, threading, time, uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 lock = threading.Condition()
 queue, results, handed = [], {}, {}
 init_error = {}
+first_next = {}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -39,6 +41,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/2018-06-01/runtime/invocation/next":
             with lock:
+                first_next.setdefault("at", time.time())
                 while not queue:
                     lock.wait()
                 rid, event = queue.pop(0)
@@ -55,6 +58,9 @@ class Handler(BaseHTTPRequestHandler):
                     lock.wait(end - time.time())
                 result = results.get(rid)
             self.reply(200 if result else 504, json.dumps(result or {}).encode())
+        elif self.path == "/test/started":
+            with lock:
+                self.reply(200, json.dumps(first_next).encode())
         elif self.path == "/test/init":
             with lock:
                 self.reply(200, json.dumps(init_error).encode())
