@@ -3,6 +3,7 @@ import DROperations
 import DROrchestrator
 import DRRDS
 import DRSpec
+import DRStatus
 import Foundation
 import Logging
 
@@ -45,10 +46,11 @@ public struct FailoverFunction: FunctionHandler {
         case .success(.approved(let id)): answer = try await execute(id, request: invocation.requestID)
         }
         logger.notice("failover function", metadata: ["action": "\(answer.action)", "operation": "\(answer.operation ?? "-")", "detail": "\(answer.detail)"])
-        return try JSONEncoder.sorted.encode(answer)
+        return Data(try ReportJSON.encode(answer, pretty: false).utf8)
     }
 
-    /// A scratch folder for the runner's journal during this invocation; the records in Parameter Store are what lasts.
+    /// A scratch folder for the runner's journal during this invocation (removed
+    /// after it); the records in Parameter Store are what lasts.
     func environment(_ id: String) -> OperationEnvironment {
         let folder = NSTemporaryDirectory() + "pgdr-\(id)"
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -67,6 +69,7 @@ public struct FailoverFunction: FunctionHandler {
         }
         let id = OperationStore.newID(.failover)
         let env = environment(id)
+        defer { try? FileManager.default.removeItem(atPath: env.baseDirectory) }
         let report = await env.observer.observe()
         switch FailoverPlanner.plan(report: report, spec: env.spec, id: id, now: now(), acceptDataLoss: false) {
         case .failure(let refusal):
@@ -107,6 +110,7 @@ public struct FailoverFunction: FunctionHandler {
             return Answer(action: "already", operation: id, detail: "another invocation claimed \(id)")
         }
         let env = environment(id)
+        defer { try? FileManager.default.removeItem(atPath: env.baseDirectory) }
         do {
             try env.store.savePlan(plan)
             try env.store.append(.init(operation: id, kind: plan.kind, phase: .planned, detail: "\(plan.from) -> \(plan.to), approved by \(approval.approvedBy)"))

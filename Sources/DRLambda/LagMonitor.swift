@@ -88,7 +88,7 @@ public struct LagMonitor: FunctionHandler {
         }
         for problem in problems { logger.warning("lag monitor", metadata: ["problem": "\(problem)"]) }
         let answer = LagAnswer(reading: reading, primary: primary?.identifier, replica: replica?.identifier, problems: problems)
-        return try JSONEncoder.sorted.encode(answer)
+        return Data(try ReportJSON.encode(answer, pretty: false).utf8)
     }
 }
 
@@ -98,13 +98,4 @@ struct LagAnswer: Codable {
     var primary: String?
     var replica: String?
     var problems: [String]
-}
-
-extension JSONEncoder {
-    static var sorted: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
-    }
 }
