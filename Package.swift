@@ -86,6 +86,10 @@ let package = Package(
         .target(name: "DRMonitor", dependencies: ["DRSpec", "DRStatus"]),
         // Pure: the CloudFormation model, the region stacks, AWS rules, the deploy plan.
         .target(name: "DRCloud", dependencies: ["DRSpec"]),
+        .target(name: "DRDeploy", dependencies: [
+            "DRAWS", "DRCloud", "DRSpec",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // Pure: configuration for the tools around pgdr (HAProxy).
         .target(name: "DRIntegrations", dependencies: ["DRSpec"]),
         // Pure: failover / switchover / rejoin planning and the step machine.
@@ -134,7 +138,7 @@ let package = Package(
         .target(name: "CGlibcFloor"),
         .executableTarget(name: "pgdr", dependencies: [
             "DRSpec", "DRStatus", "DRPostgres", "DRLocal", "DRMonitor", "DRAgent", "DROrchestrator", "DROperations", "DRCloud", "DRDrill", "DRDCS",
-            "DRAWS", "DRRDS", "DRBackup", "DRIntegrations",
+            "DRAWS", "DRRDS", "DRBackup", "DRIntegrations", "DRDeploy",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
@@ -178,7 +182,7 @@ let package = Package(
         // The AWS client: AWS's SigV4 suite, botocore's signer, moto_server with signature checking.
         .testTarget(name: "DRBackupTests", dependencies: ["DRBackup", "DRSpec", "DRStatus"]),
         .testTarget(name: "DRAWSTests", dependencies: ["DRAWS", "DRLambda", "DRCloud", "DRStatus", "PGDRTestSupport"],
-                    exclude: ["botocore_sign.py", "moto_bed.py", "local_endpoints.py", "runtime_api.py"]),
+                    exclude: ["botocore_sign.py", "moto_bed.py", "local_endpoints.py", "runtime_api.py", "moto_cfn.py", "deploy_bed.py"]),
         // Quorum mode on real etcd members, in real network namespaces (root), with a libpq writer outside pgdr.
         .testTarget(name: "QuorumTests", dependencies: [
             "pgdr", "DRLocal", "DRPostgres", "DRDCS", "PGDRTestSupport",

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Crypto
 import Foundation
 import Logging
 import NIOCore
@@ -71,6 +72,8 @@ public final class AWSClient: Sendable {
         let data = try await send(service, region: region, action: action, method: "POST", path: "/", query: "",
                                   headers: [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", target)],
                                   body: payload) { status, body in Self.jsonError(status: status, body: body) }
+        // Some actions (CloudWatch Logs DeleteLogGroup) answer 200 with no body at all.
+        if data.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\n") }) { return [:] }
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw AWSError.malformed(.init(service: service.signingName, region: region, action: action), "not a JSON object")
         }
@@ -86,6 +89,29 @@ public final class AWSClient: Sendable {
             Self.queryError(status: status, body: body)
         }
         return XMLHash.parse(data)
+    }
+
+    /// S3's REST protocol: virtual-hosted addressing (`BUCKET.s3.REGION.amazonaws.com/KEY`) on AWS,
+    /// path-style (`/BUCKET/KEY`) on an overridden endpoint; the payload's SHA-256 in
+    /// `x-amz-content-sha256`, and the key signed as it is (S3 does not normalise paths).
+    /// The answer's body (empty for HEAD and PUT).
+    public func s3(region: String, action: String, method: String, bucket: String, key: String = "", query: String = "",
+                   headers extra: [(String, String)] = [], body: Data = Data()) async throws -> Data {
+        let payload = SigV4.hex(SHA256.hash(data: body))
+        let objectPath = key.isEmpty ? "" : "/" + key
+        let address: S3Address = endpoints.isOverridden(.s3)
+            ? S3Address(hostPrefix: "", path: "/\(bucket)\(objectPath)")
+            : S3Address(hostPrefix: "\(bucket).", path: objectPath.isEmpty ? "/" : objectPath)
+        return try await send(.s3, region: region, action: action, method: method, path: address.path, query: query,
+                              headers: [("x-amz-content-sha256", payload)] + extra, body: body, s3: address) { status, body in
+            Self.queryError(status: status, body: body)
+        }
+    }
+
+    /// Where an S3 request goes: a host prefix (the bucket, virtual-hosted) and the unencoded path.
+    struct S3Address: Sendable {
+        var hostPrefix: String
+        var path: String
     }
 
     /// A pre-signed URL for a Query-protocol action in `region` (RDS needs
@@ -124,24 +150,33 @@ public final class AWSClient: Sendable {
     /// Builds and signs one request exactly as `send` sends it (pure; the tests compare it with botocore).
     public func prepare(_ service: AWSService, region: String, method: String, path: String, query: String,
                         headers extra: [(String, String)], body: Data, credentials creds: AWSCredentials, date: Date) -> Prepared {
+        prepare(service, region: region, method: method, path: path, query: query, headers: extra, body: body, credentials: creds,
+                date: date, s3: nil)
+    }
+
+    func prepare(_ service: AWSService, region: String, method: String, path: String, query: String,
+                 headers extra: [(String, String)], body: Data, credentials creds: AWSCredentials, date: Date,
+                 s3: S3Address?) -> Prepared {
         let base = endpoints.url(service, region: region)
         let basePath = base.path == "/" ? "" : base.path
         let fullPath = basePath + path
-        var host = base.host ?? ""
+        var host = (s3?.hostPrefix ?? "") + (base.host ?? "")
         if let port = base.port, !((base.scheme == "https" && port == 443) || (base.scheme == "http" && port == 80)) {
             host += ":\(port)"
         }
         let headers = [("Host", host)] + extra
         let signed = SigV4.sign(.init(method: method, path: fullPath, query: query, headers: headers, body: body),
                                 credentials: creds, region: endpoints.signingRegion(service, region: region),
-                                service: service.signingName, date: date)
-        let url = "\(base.scheme ?? "https")://\(host)\(fullPath)" + (query.isEmpty ? "" : "?\(query)")
+                                service: service.signingName, date: date, normalizePath: s3 == nil)
+        // S3 signs the path encoded once (SigV4.canonicalURI): the wire carries that same encoding.
+        let wirePath = s3 == nil ? fullPath : SigV4.canonicalURI(fullPath, normalize: false)
+        let url = "\(base.scheme ?? "https")://\(host)\(wirePath)" + (query.isEmpty ? "" : "?\(query)")
         return Prepared(url: url, method: method, headers: headers + signed.addedHeaders + [("Authorization", signed.authorization)],
                         signature: signed)
     }
 
     func send(_ service: AWSService, region: String, action: String, method: String, path: String, query: String,
-              headers extra: [(String, String)], body: Data, readError: ErrorReader) async throws -> Data {
+              headers extra: [(String, String)], body: Data, s3: S3Address? = nil, readError: ErrorReader) async throws -> Data {
         let call = AWSError.Call(service: service.signingName, region: region, action: action)
         var refreshed = false
         var attempt = 0
@@ -151,12 +186,12 @@ public final class AWSClient: Sendable {
             logger.debug("aws call", metadata: ["service": "\(service.signingName)", "action": "\(action)", "region": "\(region)",
                                                 "attempt": "\(attempt)"])
             let prepared = prepare(service, region: region, method: method, path: path, query: query, headers: extra, body: body,
-                                   credentials: try await credentials.credentials(), date: Date())
+                                   credentials: try await credentials.credentials(), date: Date(), s3: s3)
             var request = HTTPClientRequest(url: prepared.url)
             request.method = HTTPMethod(rawValue: method)
             for (name, value) in prepared.headers where name != "Host" { request.headers.add(name: name, value: value) }
             request.headers.add(name: "User-Agent", value: "pgdr")
-            if !body.isEmpty || method == "POST" { request.body = .bytes(ByteBuffer(data: body)) }
+            if !body.isEmpty || method == "POST" || method == "PUT" { request.body = .bytes(ByteBuffer(data: body)) }
             do {
                 let response = try await http.execute(request, timeout: .seconds(timeout.components.seconds))
                 let data = Data(buffer: try await response.body.collect(upTo: 16 << 20))

@@ -2,7 +2,7 @@ import Foundation
 
 /// The AWS services pgdr calls, with their signing names and wire protocols.
 public enum AWSService: String, Sendable, CaseIterable {
-    case rds, cloudwatch = "monitoring", route53, sns, secretsmanager, sts, iam, ssm
+    case rds, cloudwatch = "monitoring", route53, sns, secretsmanager, sts, iam, ssm, cloudformation, s3, logs
 
     /// The SigV4 signing name (also the endpoint's first label).
     public var signingName: String { rawValue }
@@ -21,6 +21,9 @@ public enum AWSService: String, Sendable, CaseIterable {
         case .sts: "STS"
         case .iam: "IAM"
         case .ssm: "SSM"
+        case .cloudformation: "CLOUDFORMATION"
+        case .s3: "S3"
+        case .logs: "CLOUDWATCH_LOGS"
         }
     }
 }
@@ -45,6 +48,14 @@ public struct AWSEndpoints: Sendable {
         if let text = environment["AWS_ENDPOINT_URL"], let url = URL(string: text), !text.isEmpty { return url }
         if service.isGlobal { return URL(string: "https://\(service.signingName).amazonaws.com")! }
         return URL(string: "https://\(service.signingName).\(region).amazonaws.com")!
+    }
+
+    /// Whether `service` goes to an endpoint of the operator's choosing
+    /// (moto_server, a VPC endpoint, a proxy) rather than AWS's own name:
+    /// S3 is then addressed path-style (`/BUCKET/KEY`), as the AWS SDKs do.
+    public func isOverridden(_ service: AWSService) -> Bool {
+        let own = environment["AWS_ENDPOINT_URL_\(service.environmentID)"] ?? ""
+        return !own.isEmpty || specEndpoint != nil || !(environment["AWS_ENDPOINT_URL"] ?? "").isEmpty
     }
 
     /// The region a request to `service` is signed for.

@@ -94,6 +94,14 @@ public struct RDSAPI: Sendable {
         return Self.instance(xml["ModifyDBInstanceResponse"]["ModifyDBInstanceResult"]["DBInstance"])
     }
 
+    /// DeleteDBInstance, keeping nothing: no final snapshot, no automated backups (`pgdr destroy`).
+    public func delete(_ identifier: String, region: String) async throws -> DBInstance {
+        let xml = try await client.query(.rds, region: region, action: "DeleteDBInstance", version: Self.version,
+                                         [("DBInstanceIdentifier", identifier), ("SkipFinalSnapshot", "true"),
+                                          ("DeleteAutomatedBackups", "true")])
+        return Self.instance(xml["DeleteDBInstanceResponse"]["DeleteDBInstanceResult"]["DBInstance"])
+    }
+
     public func reboot(_ identifier: String, region: String) async throws -> DBInstance {
         let xml = try await client.query(.rds, region: region, action: "RebootDBInstance", version: Self.version,
                                          [("DBInstanceIdentifier", identifier)])

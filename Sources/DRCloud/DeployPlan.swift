@@ -12,8 +12,20 @@ public struct DeployPlan: Sendable, Encodable {
         public var region: String
         public var stack: String
         public var template: String
+        /// Which of the two templates (primary or DR) this step deploys.
+        public var role: RegionStack.Role
         public var why: String
+        /// The outputs of earlier steps this one needs, as its parameters.
+        public var inputs: [Input]
         public var command: String
+    }
+
+    /// A parameter of a step, read from an output of a stack deployed before it.
+    public struct Input: Sendable, Encodable, Hashable {
+        public var parameter: String
+        public var stack: String
+        public var region: String
+        public var output: String
     }
 
     public var steps: [Step]
@@ -27,7 +39,7 @@ public struct DeployPlan: Sendable, Encodable {
     public static func make(_ spec: Spec) -> DeployPlan {
         let primaryStack = spec.resourceName("\(spec.name)-primary"), drStack = spec.resourceName("\(spec.name)-dr")
         /// Reads each output into a variable, refuses to go on when one is empty, then deploys.
-        func deploy(_ stack: String, _ template: String, _ region: String, _ inputs: [(parameter: String, stack: String, region: String, output: String)]) -> String {
+        func deploy(_ stack: String, _ template: String, _ region: String, _ inputs: [Input]) -> String {
             let bucket = codeBucketVariable(region)
             var lines = ["[ -n \"${\(bucket):-}\" ] || { echo \"set \(bucket) to the Lambda code bucket in \(region)\" >&2; exit 1; }"]
             for input in inputs {
@@ -43,23 +55,23 @@ public struct DeployPlan: Sendable, Encodable {
                           + inputs.map { "\($0.parameter)=\"$\($0.parameter.uppercased())\"" }).joined(separator: " "))
             return lines.joined(separator: "\n")
         }
+        func step(_ number: Int, _ role: RegionStack.Role, why: String, _ inputs: [Input]) -> Step {
+            let (stack, region, template) = role == .primary
+                ? (primaryStack, spec.primary.region, "primary.template.json") : (drStack, spec.dr.region, "dr.template.json")
+            return Step(number: number, region: region, stack: stack, template: template, role: role, why: why, inputs: inputs,
+                        command: deploy(stack, template, region, inputs))
+        }
         return DeployPlan(steps: [
-            Step(number: 1, region: spec.dr.region, stack: drStack, template: "dr.template.json",
-                 why: "DR region first, without the replica: its VPC, key and bucket are what the primary needs",
-                 command: deploy(drStack, "dr.template.json", spec.dr.region, [])),
-            Step(number: 2, region: spec.primary.region, stack: primaryStack, template: "primary.template.json",
-                 why: "the primary, with bucket replication to the DR bucket, the master secret replicated with the DR key, and the peering connection to the DR VPC",
-                 command: deploy(primaryStack, "primary.template.json", spec.primary.region, [
-                     ("DrBucketArn", drStack, spec.dr.region, "BackupBucketArn"),
-                     ("DrKeyArn", drStack, spec.dr.region, "DataKeyArn"),
-                     ("DrVpcId", drStack, spec.dr.region, "VpcId"),
-                 ])),
-            Step(number: 3, region: spec.dr.region, stack: drStack, template: "dr.template.json",
-                 why: "the DR region again: the cross-region read replica (it needs the primary's ARN), its alarms, and the peering route",
-                 command: deploy(drStack, "dr.template.json", spec.dr.region, [
-                     ("PrimaryDBInstanceArn", primaryStack, spec.primary.region, "DBInstanceArn"),
-                     ("PeeringConnectionId", primaryStack, spec.primary.region, "PeeringConnectionId"),
-                 ])),
+            step(1, .dr, why: "DR region first, without the replica: its VPC, key and bucket are what the primary needs", []),
+            step(2, .primary, why: "the primary, with bucket replication to the DR bucket, the master secret replicated with the DR key, and the peering connection to the DR VPC", [
+                Input(parameter: "DrBucketArn", stack: drStack, region: spec.dr.region, output: "BackupBucketArn"),
+                Input(parameter: "DrKeyArn", stack: drStack, region: spec.dr.region, output: "DataKeyArn"),
+                Input(parameter: "DrVpcId", stack: drStack, region: spec.dr.region, output: "VpcId"),
+            ]),
+            step(3, .dr, why: "the DR region again: the cross-region read replica (it needs the primary's ARN), its alarms, and the peering route", [
+                Input(parameter: "PrimaryDBInstanceArn", stack: primaryStack, region: spec.primary.region, output: "DBInstanceArn"),
+                Input(parameter: "PeeringConnectionId", stack: primaryStack, region: spec.primary.region, output: "PeeringConnectionId"),
+            ]),
         ])
     }
 

@@ -4,7 +4,7 @@ import DRSpec
 /// the primary DB instance and the replicating backup bucket; `Role.dr` the
 /// cross-region read replica and the replication target.
 public struct RegionStack {
-    public enum Role: String, Sendable { case primary, dr }
+    public enum Role: String, Sendable, Encodable { case primary, dr }
 
     let spec: Spec
     let role: Role

@@ -20,7 +20,7 @@ struct PGDR: AsyncParsableCommand {
                       AgentCommand.self, EventsCommand.self, FailoverCommand.self, ApproveCommand.self,
                       SwitchoverCommand.self, RejoinCommand.self, OperationsCommand.self, DrillCommand.self,
                       BackupCommand.self, BackupsCommand.self, RestoreCommand.self, SynthCommand.self, CostCommand.self,
-                      ConfigCommand.self, ReleaseCommitsCommand.self, PackageCommand.self])
+                      ConfigCommand.self, ReleaseCommitsCommand.self, PackageCommand.self, DeployCommand.self, DestroyCommand.self])
 
     /// The entry point: ArgumentParser's, except that a usage error exits 2
     /// (pgdr's "bad input"), not EX_USAGE (64).

@@ -73,7 +73,7 @@ struct PackageCommand: AsyncParsableCommand {
             let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
             print("wrote \(zip) (\(data.count / 1_048_576) MiB; bootstrap needs \(report.newestNeeded.values.sorted().joined(separator: ", ")))")
             print("sha256 \(digest)")
-            print("s3 key: pgdr-functions-\(digest.prefix(16)).zip   (the LambdaCodeKey parameter of both stacks)")
+            print("s3 key: \(StackDecisions.functionCodeKey(sha256: digest))   (the LambdaCodeKey parameter of both stacks; pgdr deploy uploads it)")
         } catch let error as ExitCode {
             throw error
         } catch {

@@ -1,3 +1,4 @@
+@testable import DRAWS
 import DRCloud
 import DRLambda
 import DRStatus
@@ -103,5 +104,27 @@ import Testing
         let notAWS = try await CLI.run(["package", "--bootstrap", dynamic, "--config", "\(folder)/self.yaml", "--out", "\(folder)/out"])
         #expect(notAWS.status == 2, "\(notAWS.stderr)")
         #expect(!FileManager.default.fileExists(atPath: "\(folder)/out"))
+    }
+}
+
+@Suite struct S3RequestTests {
+    /// Keys are XML-escaped in DeleteObjects, and each version is named.
+    @Test func deleteObjectsDocument() {
+        let body = S3API.deleteBody([.init(key: "a&b<c>.txt", versionID: "v1"), .init(key: "plain", versionID: "null")])
+        #expect(body.contains("<Key>a&amp;b&lt;c&gt;.txt</Key><VersionId>v1</VersionId>"))
+        #expect(body.contains("<Quiet>true</Quiet>") && body.hasPrefix("<Delete xmlns="))
+    }
+
+    /// Path-style on an overridden endpoint, virtual-hosted on AWS; the key signed as it is.
+    @Test func addressing() {
+        let creds = AWSCredentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", source: "test")
+        let aws = AWSClient(endpoints: AWSEndpoints(environment: [:]))
+        let hosted = aws.prepare(.s3, region: "us-east-2", method: "PUT", path: "/pgdr functions.zip", query: "", headers: [], body: Data(),
+                                 credentials: creds, date: Date(timeIntervalSince1970: 1_700_000_000),
+                                 s3: .init(hostPrefix: "code.", path: "/pgdr functions.zip"))
+        #expect(hosted.url == "https://code.s3.us-east-2.amazonaws.com/pgdr%20functions.zip")
+        #expect(hosted.signature.canonicalRequest.contains("\n/pgdr%20functions.zip\n"))
+        #expect(AWSEndpoints(environment: ["AWS_ENDPOINT_URL": "http://127.0.0.1:5000"]).isOverridden(.s3))
+        #expect(!AWSEndpoints(environment: [:]).isOverridden(.s3))
     }
 }
