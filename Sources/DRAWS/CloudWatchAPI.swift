@@ -25,19 +25,31 @@ public struct CloudWatchAPI: Sendable {
     /// One metric of one DB instance over the last `minutes`, newest first.
     public func rdsMetric(_ name: String, instance: String, region: String, minutes: Int = 10, period: Int = 60,
                           stat: String = "Average", now: Date = Date()) async throws -> [MetricPoint] {
+        try await metric(namespace: "AWS/RDS", name, dimensions: [("DBInstanceIdentifier", instance)], region: region, minutes: minutes,
+                         period: period, stat: stat, now: now)
+    }
+
+    /// A metric's datapoints of the last `minutes`, newest first (GetMetricData).
+    public func metric(namespace: String, _ name: String, dimensions: [(String, String)], region: String, minutes: Int = 10,
+                       period: Int = 60, stat: String = "Average", now: Date = Date()) async throws -> [MetricPoint] {
         let prefix = "MetricDataQueries.member.1."
-        let xml = try await client.query(.cloudwatch, region: region, action: "GetMetricData", version: Self.version, [
+        var parameters: [(String, String)] = [
             (prefix + "Id", "m1"),
-            (prefix + "MetricStat.Metric.Namespace", "AWS/RDS"),
+            (prefix + "MetricStat.Metric.Namespace", namespace),
             (prefix + "MetricStat.Metric.MetricName", name),
-            (prefix + "MetricStat.Metric.Dimensions.member.1.Name", "DBInstanceIdentifier"),
-            (prefix + "MetricStat.Metric.Dimensions.member.1.Value", instance),
+        ]
+        for (index, dimension) in dimensions.enumerated() {
+            parameters += [(prefix + "MetricStat.Metric.Dimensions.member.\(index + 1).Name", dimension.0),
+                           (prefix + "MetricStat.Metric.Dimensions.member.\(index + 1).Value", dimension.1)]
+        }
+        parameters += [
             (prefix + "MetricStat.Period", "\(period)"),
             (prefix + "MetricStat.Stat", stat),
             ("StartTime", ISODate.format(now.addingTimeInterval(-Double(minutes) * 60))),
             ("EndTime", ISODate.format(now.addingTimeInterval(60))),
             ("ScanBy", "TimestampDescending"),
-        ])
+        ]
+        let xml = try await client.query(.cloudwatch, region: region, action: "GetMetricData", version: Self.version, parameters)
         guard let result = xml["GetMetricDataResponse"]["GetMetricDataResult"]["MetricDataResults"]["member"].all.first else { return [] }
         let times = result["Timestamps"]["member"].all.compactMap { $0.element?.text }.compactMap(ISODate.parse)
         let values = result["Values"]["member"].all.compactMap { $0.element?.text }.compactMap(Double.init)

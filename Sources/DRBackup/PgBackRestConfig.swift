@@ -52,7 +52,8 @@ public struct PgBackRestConfig: Sendable {
 
     /// The `[global]` and stanza sections. Retention counts full backups by
     /// time: a full backup older than `retentionDays` goes when a newer one
-    /// covers the window, with the WAL only it needed.
+    /// covers the window, with the WAL only it needed; or, with
+    /// `retentionFullBackups`, by count: the oldest beyond that many go.
     /// `s3`: the credentials of S3 repositories, by their number (1-based).
     public func text(passphrase: String, s3 credentials: [Int: S3Credentials] = [:]) -> String {
         var lines = [
@@ -81,8 +82,8 @@ public struct PgBackRestConfig: Sendable {
                 "\(repo)-path=\(path)",
                 "\(repo)-cipher-type=aes-256-cbc",
                 "\(repo)-cipher-pass=\(passphrase)",
-                "\(repo)-retention-full-type=time",
-                "\(repo)-retention-full=\(max(1, retentionDays))",
+                "\(repo)-retention-full-type=\(settings.retentionFullBackups == nil ? "time" : "count")",
+                "\(repo)-retention-full=\(settings.retentionFullBackups ?? max(1, retentionDays))",
             ]
         }
         lines += [

@@ -58,9 +58,10 @@ public struct RDSDeployment: Sendable {
             if !sample.reachable { sample.error = "instance status is \(instance.status)" }
             sample.role = instance.isReplica ? .standby : .primary
             sample.serverVersion = instance.engineVersion
-            if instance.isReplica, let newest = try await cloudWatch.rdsMetric("ReplicaLag", instance: id, region: region).first {
+            if instance.isReplica, let (newest, source) = try await replicaLag(id, region: region) {
                 sample.replicaLagSeconds = max(0, newest.value)
                 sample.replicaLagAt = newest.at
+                sample.replicaLagSource = source
             }
         } catch {
             sample.error = "\(error)"
@@ -68,6 +69,20 @@ public struct RDSDeployment: Sendable {
         let took = ContinuousClock.now - started
         sample.probeLatencyMs = Double(took.components.seconds) * 1000 + Double(took.components.attoseconds) / 1e15
         return sample
+    }
+
+    /// The replica's lag: the lag monitor's heartbeat lag (`pgdr/ReplicationLagSeconds`, its
+    /// worst in each minute) when it has published any in the last 10 minutes, else RDS's
+    /// `ReplicaLag`, which counts from the last replayed commit and so reads an idle
+    /// primary as lag. Either way the point carries its time, and the RPO guard judges
+    /// its age (an old point makes the loss unknown).
+    func replicaLag(_ id: String, region: String) async throws -> (MetricPoint, StatusReport.Replication.LagSource)? {
+        let deployment = [("Deployment", spec.resourceName(spec.name))]
+        if let heartbeat = try await cloudWatch.metric(namespace: "pgdr", "ReplicationLagSeconds", dimensions: deployment, region: region,
+                                                       stat: "Maximum").first {
+            return (heartbeat, .heartbeatMetric)
+        }
+        return try await cloudWatch.rdsMetric("ReplicaLag", instance: id, region: region).first.map { ($0, .cloudWatch) }
     }
 
     /// Both instances, described at once (one DescribeDBInstances per region, one GetMetricData for the replica).

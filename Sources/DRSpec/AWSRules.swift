@@ -62,6 +62,38 @@ public enum AWSRules {
         return nil
     }
 
+    /// The names synth gives resources whose services cap their length below
+    /// what the RDS identifier allows (`NAME-BASE-ENV`, as `RegionStack.name`):
+    /// Lambda function and EventBridge rule names at 64, SQS queue names at 80.
+    /// A test checks that every such name in the templates is listed here.
+    public static func cappedNames(_ spec: Spec) -> [(what: String, name: String, limit: Int)] {
+        func name(_ base: String) -> String { "\(spec.name)-\(base)-\(spec.environment)" }
+        return [("Lambda function", name("lag-monitor"), 64), ("Lambda function", name("failover"), 64),
+                ("EventBridge rule", name("lag-schedule"), 64), ("EventBridge rule", name("primary-down"), 64),
+                ("EventBridge rule", name("approvals"), 64), ("EventBridge rule", name("rds-events"), 64),
+                ("SQS queue", name("function-dead-letters"), 80)]
+    }
+
+    /// A Route 53 hosted zone id: capital letters and digits (as the console shows it, without `/hostedzone/`).
+    public static func hostedZoneProblem(_ id: String) -> String? {
+        if id.hasPrefix("/hostedzone/") { return "`\(id)` carries the `/hostedzone/` prefix of the API's answers" }
+        if id.wholeMatch(of: /^[A-Z0-9]{1,32}$/) == nil { return "`\(id)` is not a Route 53 hosted zone id (up to 32 capital letters and digits)" }
+        return nil
+    }
+
+    /// A DNS name Route 53 takes for a CNAME: at most 253 characters, labels of 1–63 letters, digits and hyphens.
+    public static func recordNameProblem(_ name: String) -> String? {
+        let trimmed = name.hasSuffix(".") ? String(name.dropLast()) : name
+        if trimmed.isEmpty || trimmed.count > 253 { return "`\(name)` is \(trimmed.count) characters; a DNS name has 1 to 253" }
+        for label in trimmed.split(separator: ".", omittingEmptySubsequences: false) {
+            if label.isEmpty || label.count > 63 || label.wholeMatch(of: /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/) == nil {
+                return "`\(name)` has a label (`\(label)`) that is not 1 to 63 letters, digits and inner hyphens"
+            }
+        }
+        if !trimmed.contains(".") { return "`\(name)` is not under a domain (e.g. db.example.com)" }
+        return nil
+    }
+
     /// `10.10.0.0/16` → (first address, prefix), or nil.
     public static func parseCIDR(_ text: String) -> (base: UInt32, prefix: Int)? {
         let parts = text.split(separator: "/")
@@ -148,6 +180,18 @@ extension SpecRules {
         for (replica, site) in [(false, "primary"), (true, "dr")] {
             if let problem = AWSRules.rdsIdentifierProblem(AWSRules.instanceIdentifier(spec, dr: replica)) {
                 sink.add("name", at: at("name"), "the \(site) DB identifier \(problem)", hint: "shorten `name` or `environment`")
+            }
+        }
+        for capped in AWSRules.cappedNames(spec) where capped.name.count > capped.limit {
+            sink.add("name", at: at("name"), "the \(capped.what) name `\(capped.name)` is \(capped.name.count) characters; AWS allows \(capped.limit)",
+                     hint: "shorten `name` or `environment` by \(capped.name.count - capped.limit)")
+        }
+        if let dns = spec.dns {
+            if let problem = AWSRules.hostedZoneProblem(dns.hostedZoneId) {
+                sink.add("dns.hostedZoneId", at: at("dns.hostedZoneId"), problem, hint: "copy the id from `aws route53 list-hosted-zones`, e.g. Z0123456789ABCDEFGHIJ")
+            }
+            if let problem = AWSRules.recordNameProblem(dns.recordName) {
+                sink.add("dns.recordName", at: at("dns.recordName"), problem, hint: "the name clients connect to, e.g. db.example.com")
             }
         }
         for site in [spec.primary, spec.dr] {

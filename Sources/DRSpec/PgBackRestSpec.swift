@@ -57,6 +57,9 @@ public struct PgBackRestSpec: Sendable, Hashable, Codable {
     /// more than this on the primary's disk when a repository fails.
     public var archiveQueueMax: ByteSize = .gigabytes(1)
     public var compression: Compression = .lz4
+    /// Keep this many full backups (pgBackRest `retention-full-type=count`)
+    /// instead of counting `backup.retentionDays`; nil: by days.
+    public var retentionFullBackups: Int? = nil
     /// The `backup-too-old` alarm: a repository whose newest backup is older
     /// than this (a daily schedule with two hours of slack by default).
     public var maxAge: TimeSpan = .hours(26)

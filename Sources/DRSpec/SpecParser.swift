@@ -360,14 +360,15 @@ public enum SpecParser {
         guard let b = r.mapping("backup") else { return Backup(retentionDays: 7, pointInTimeRecovery: true) }
         defer { b.finish() }
         b.accepts(["retentionDays", "pointInTimeRecovery", "repositories", "stanza", "passphraseFile", "passphraseEnv",
-                   "archiveQueueMax", "compression", "directory", "maxAge"])
+                   "archiveQueueMax", "compression", "directory", "maxAge", "retentionFullBackups"])
         var backup = Backup(
             retentionDays: b.int("retentionDays", default: 7, range: 0...35,
                                  hint: "RDS keeps automated backups for 0 to 35 days"),
             pointInTimeRecovery: b.bool("pointInTimeRecovery", default: true))
         let items = b.list("repositories")
         guard !items.isEmpty else {
-            for key in ["stanza", "passphraseFile", "passphraseEnv", "archiveQueueMax", "compression", "directory", "maxAge"] where b.value(key) != nil {
+            for key in ["stanza", "passphraseFile", "passphraseEnv", "archiveQueueMax", "compression", "directory", "maxAge",
+                        "retentionFullBackups"] where b.value(key) != nil {
                 b.sink.add(b.childPath(key), at: b.value(key), "backup.\(key) needs backup.repositories",
                            hint: "list a repository per region: repositories: [{region: us-east-1, path: /var/lib/pgbackrest}, ...]")
             }
@@ -402,6 +403,10 @@ public enum SpecParser {
         settings.compression = b.oneOf("compression", default: settings.compression)
         settings.maxAge = b.timeSpan("maxAge", default: settings.maxAge, range: .minutes(1)...TimeSpan.days(400)) ?? settings.maxAge
         if let directory = b.string("directory") { settings.directory = directory }
+        if b.value("retentionFullBackups") != nil {
+            settings.retentionFullBackups = b.int("retentionFullBackups", default: 1, range: 1...9999,
+                                                  hint: "how many full backups each repository keeps, e.g. 4")
+        }
         backup.pgbackrest = settings
         return backup
     }

@@ -46,6 +46,8 @@ public struct NodeSample: Sendable, Codable, Hashable {
     /// RDS replicas: CloudWatch's `ReplicaLag` (seconds) and when it was measured.
     public var replicaLagSeconds: Double?
     public var replicaLagAt: Date?
+    /// Which metric that lag came from (`cloudWatch` or `heartbeatMetric`).
+    public var replicaLagSource: StatusReport.Replication.LagSource?
     /// `target: aws`: what the RDS API says of the instance.
     public var rds: RDSDetails?
 

@@ -33,16 +33,16 @@ public enum RDSEvaluator {
                 let status = replica.rds?.replicationStatus
                 let streaming = (status ?? "replicating") == "replicating"
                 replication = .init(primary: primary.name, standby: replica.name, streaming: streaming, lagBytes: nil,
-                                    lagSeconds: replica.replicaLagSeconds, lagSource: replica.replicaLagSeconds == nil ? .unknown : .cloudWatch)
+                                    lagSeconds: replica.replicaLagSeconds, lagSource: replica.replicaLagSeconds == nil ? .unknown : (replica.replicaLagSource ?? .cloudWatch))
                 if !streaming {
                     problems.append(.init(node: replica.name, message: "read replication is \(status ?? "?")"
                                           + (replica.rds?.replicationMessage.map { ": \($0)" } ?? "")))
                 }
                 if let lag = replica.replicaLagSeconds, lag > thresholds.replicationLag.seconds {
-                    problems.append(.init(node: replica.name, message: "ReplicaLag \(Int(lag))s exceeds \(thresholds.replicationLag)"))
+                    problems.append(.init(node: replica.name, message: "replication lag \(Int(lag))s (\((replica.replicaLagSource ?? .cloudWatch).rawValue)) exceeds \(thresholds.replicationLag)"))
                 }
                 if replica.replicaLagSeconds == nil {
-                    problems.append(.init(node: replica.name, message: "no ReplicaLag datapoint in CloudWatch for the last 10 minutes: lag unknown"))
+                    problems.append(.init(node: replica.name, message: "no lag datapoint in CloudWatch for the last 10 minutes (neither the lag monitor's heartbeat nor ReplicaLag): lag unknown"))
                 }
             } else if primaries.count == 1 {
                 problems.append(.init(node: nil, message: "no read replica: the DR region is not protected"))

@@ -39,6 +39,8 @@ public struct StatusReport: Sendable, Codable, Hashable {
             case unknown
             /// RDS: CloudWatch's `ReplicaLag` metric (reads up to 300 s on an idle primary).
             case cloudWatch = "ReplicaLag (CloudWatch)"
+            /// RDS: the lag monitor's heartbeat lag (`pgdr/ReplicationLagSeconds` in CloudWatch).
+            case heartbeatMetric = "heartbeat (pgdr lag monitor)"
         }
         public var primary: String
         public var standby: String

@@ -12,6 +12,19 @@ import Testing
     static let mutating: Set<String> = ["ModifyDBInstance", "RebootDBInstance", "PromoteReadReplica", "CreateDBInstanceReadReplica",
                                         "Publish", "ChangeResourceRecordSets"]
 
+    /// The lag monitor's heartbeat lag wins over RDS's ReplicaLag, which reads an idle primary as lag.
+    @Test func theHeartbeatLagIsPreferred() async throws {
+        let moto = try await MotoBed()
+        defer { moto.stop() }
+        let config = try moto.spec()
+        try await moto.bed(["lag", "400"])
+        let before = try await CLI.run(["status", "--config", config], environment: moto.pgdrEnvironment)
+        #expect(before.stdout.contains("lag 400s (ReplicaLag (CloudWatch)"), "\(before.stdout)")
+        try await moto.bed(["heartbeat", "2"])
+        let after = try await CLI.run(["status", "--config", config], environment: moto.pgdrEnvironment)
+        #expect(after.stdout.contains("lag 2.0s (heartbeat (pgdr lag monitor)"), "\(after.stdout)\(after.stderr)")
+    }
+
     @Test func statusFailoverWithApprovalAndRejoin() async throws {
         let moto = try await MotoBed()
         defer { moto.stop() }

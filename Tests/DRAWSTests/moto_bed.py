@@ -12,6 +12,7 @@
   moto_bed.py setup URL standalone   the same, but both instances standalone (the roles
                              after a failover), for the rejoin test.
   moto_bed.py lag URL SECS   puts a ReplicaLag datapoint for the replica (moto computes none).
+  moto_bed.py heartbeat URL SECS   puts the lag monitor's pgdr/ReplicationLagSeconds datapoint (DR region).
   moto_bed.py promoted URL   plays RDS's part that moto does not model: a promotion that
                              finishes (the replica replaced by a standalone instance, same name).
   moto_bed.py secret URL NAME REGION   creates a Secrets Manager secret from standard input.
@@ -165,6 +166,12 @@ elif command == "metrics":
                                           Period=60, Statistics=["Maximum", "Minimum", "SampleCount"])["Datapoints"]
         out[name] = points
     print(json.dumps(out, default=str))
+
+elif command == "heartbeat":
+    client("cloudwatch", "us-east-2", admin()).put_metric_data(Namespace="pgdr", MetricData=[{
+        "MetricName": "ReplicationLagSeconds", "Value": float(sys.argv[3]), "Unit": "Seconds",
+        "Dimensions": [{"Name": "Deployment", "Value": "orders-prod"}]}])
+    print("{}")
 
 elif command == "lag":
     client("cloudwatch", "us-east-2", admin()).put_metric_data(Namespace="AWS/RDS", MetricData=[{

@@ -75,3 +75,60 @@ import Testing
         #expect(merged.first { $0.0 == "PrimaryDBInstanceArn" }?.1 == "arn:aws:rds:us-east-1:1:db:x")
     }
 }
+
+/// What AWS would refuse at deploy time and pgdr can know offline.
+@Suite struct DeployValidationTests {
+    /// Every Lambda function, EventBridge rule and SQS queue name in the templates is one AWSRules bounds.
+    @Test func everyCappedNameInTheTemplatesIsChecked() throws {
+        let spec = try parse(fullSpecText)
+        let checked = Set(AWSRules.cappedNames(spec).map(\.name))
+        for role in [RegionStack.Role.primary, .dr] {
+            for (_, resource) in try resources(RegionStack.build(spec, role: role)) {
+                let properties = resource["Properties"] as? [String: Any] ?? [:]
+                let name: String? = switch resource["Type"] as? String {
+                case "AWS::Lambda::Function": properties["FunctionName"] as? String
+                case "AWS::Events::Rule": properties["Name"] as? String
+                case "AWS::SQS::Queue": properties["QueueName"] as? String
+                default: nil
+                }
+                if let name { #expect(checked.contains(name), "\(role): \(name) is not bounded by AWSRules.cappedNames") }
+            }
+        }
+    }
+
+    /// The backup bucket (`NAME-backup-REGION-ENV`, at most 63) is the tightest bound on
+    /// `name` and `environment`: whenever it passes, every capped name fits too.
+    @Test func theBucketNameBoundsEveryCappedName() throws {
+        let environment = "stagingbluegreen"  // 16, the longest an environment may be
+        func yaml(_ name: String) -> String {
+            minimalSpecText.replacingOccurrences(of: "name: tiny", with: "name: \(name)")
+                .replacingOccurrences(of: "environment: dev", with: "environment: \(environment)")
+        }
+        let longest = String(repeating: "a", count: 29)
+        let spec = try SpecParser.parse(yaml: yaml(longest)).spec
+        #expect(AWSRules.bucketName(spec, region: spec.primary.region).count == 63)
+        for capped in AWSRules.cappedNames(spec) { #expect(capped.name.count <= capped.limit, "\(capped)") }
+        do {
+            _ = try SpecParser.parse(yaml: yaml(longest + "a"))
+            Issue.record("a 64-character bucket name must be rejected")
+        } catch {
+            #expect(error.diagnostics.contains { $0.path == "name" && $0.message.contains("S3 allows 3 to 63") })
+        }
+    }
+
+    @Test func route53ZoneAndRecord() throws {
+        #expect(AWSRules.hostedZoneProblem("Z0123456789ABCDEFGHIJ") == nil)
+        #expect(AWSRules.hostedZoneProblem("/hostedzone/Z0123456789ABC")?.contains("/hostedzone/") == true)
+        #expect(AWSRules.hostedZoneProblem("z012") != nil && AWSRules.hostedZoneProblem("Z01 23") != nil)
+        #expect(AWSRules.recordNameProblem("db.example.com") == nil && AWSRules.recordNameProblem("db.example.com.") == nil)
+        #expect(AWSRules.recordNameProblem("db") != nil)
+        #expect(AWSRules.recordNameProblem("db_primary.example.com") != nil)
+        #expect(AWSRules.recordNameProblem("-db.example.com") != nil)
+        do {
+            _ = try SpecParser.parse(yaml: minimalSpecText + "\ndns: {hostedZoneId: /hostedzone/Z0123456789ABC, recordName: db}\n")
+            Issue.record("a bad zone id and record name must be rejected")
+        } catch {
+            #expect(Set(error.diagnostics.map(\.path)).isSuperset(of: ["dns.hostedZoneId", "dns.recordName"]), "\(error.diagnostics.map(\.path))")
+        }
+    }
+}

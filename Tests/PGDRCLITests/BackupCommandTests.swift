@@ -132,6 +132,47 @@ import Testing
 
     /// The restore drill, from the DR repository alone: a prefix of the
     /// writer's ids, bounded by the moment; nothing left running or on disk.
+    /// Retention by count (`retentionFullBackups: 2`): after a third full backup each
+    /// repository holds the newest two, the first is gone, and so is the WAL only it needed.
+    @Test func retentionExpiresTheOldestFullBackupAndItsWAL() async throws {
+        try await Self.withLab { config, lab in
+            let text = try String(contentsOfFile: config, encoding: .utf8)
+            try #require(text.contains("  retentionDays: 7\n"))
+            try text.replacingOccurrences(of: "  retentionDays: 7\n", with: "  retentionDays: 7\n  retentionFullBackups: 2\n")
+                .write(toFile: config, atomically: true, encoding: .utf8)
+            let setup = try await CLI.run(["backup", "--setup", "--config", config])
+            try #require(setup.status == 0, "\(setup.stdout)\(setup.stderr)")
+            let conf = try String(contentsOfFile: (config as NSString).deletingLastPathComponent + "/pgbackrest/pg1/pgbackrest.conf", encoding: .utf8)
+            #expect(conf.contains("repo2-retention-full-type=count") && conf.contains("repo2-retention-full=2"))
+
+            func listed() async throws -> (backups: [[String: Any]], repositories: [[String: Any]]) {
+                let run = try await CLI.run(["backups", "--json", "--config", config])
+                let info = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run.stderr)")
+                return (info["backups"] as? [[String: Any]] ?? [], info["repositories"] as? [[String: Any]] ?? [])
+            }
+            var first: Set<String> = []
+            for round in 1...3 {
+                _ = try await Self.sql(lab, "pg1", ["CREATE TABLE IF NOT EXISTS t (id int)", "INSERT INTO t SELECT generate_series(1, 1000)",
+                                                    "SELECT pg_switch_wal()::text"])
+                let backup = try await CLI.run(["backup", "--type", "full", "--config", config])
+                try #require(backup.status == 0, "round \(round): \(backup.stdout)\(backup.stderr)")
+                if round == 1 { first = Set(try await listed().backups.compactMap { $0["label"] as? String }) }
+            }
+            try #require(!first.isEmpty)
+            let (backups, repositories) = try await listed()
+            for number in [1, 2] {
+                let kept = backups.filter { $0["repository"] as? Int == number && $0["type"] as? String == "full" }
+                #expect(kept.count == 2, "repo\(number): \(kept.compactMap { $0["label"] })")
+                #expect(kept.allSatisfy { !first.contains($0["label"] as? String ?? "") }, "repo\(number) still holds the first backup")
+                // The archive starts no earlier than the oldest kept backup: the WAL only the first needed is gone.
+                let oldestKept = kept.compactMap { $0["walStart"] as? String }.min() ?? ""
+                let repository = repositories.first { $0["number"] as? Int == number }
+                let oldestWAL = repository?["oldestWAL"] as? String ?? ""
+                #expect(!oldestKept.isEmpty && oldestWAL >= oldestKept, "repo\(number): archive from \(oldestWAL), oldest kept backup needs \(oldestKept)")
+            }
+        }
+    }
+
     @Test func theRestoreDrillRecoversExactlyWhatWasCommittedBeforeItsMoment() async throws {
         try await Self.withLab { config, _ in
             let dir = (config as NSString).deletingLastPathComponent
