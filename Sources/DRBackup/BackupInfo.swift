@@ -35,6 +35,18 @@ public struct BackupInfo: Sendable, Codable, Equatable {
     public var backups: [Backup]
     public var repositories: [Repository]
 
+    /// No repository holds the stanza at all (pgBackRest: `missing stanza path`):
+    /// pgdr.yaml names a stanza that was never created, or not this one.
+    public var stanzaMissing: Bool {
+        !repositories.isEmpty && repositories.allSatisfy { $0.status.contains("missing stanza path") }
+    }
+
+    /// The error for a missing stanza, with what to do.
+    public static func missingStanza(_ stanza: String) -> BackupError {
+        .badInput("the stanza `\(stanza)` (backup.stanza in pgdr.yaml) is in none of the repositories: run `pgdr backup --setup` "
+                  + "to create it, or set backup.stanza to the stanza they hold")
+    }
+
     /// Decodes pgBackRest's JSON (one stanza).
     public static func decode(_ data: Data, stanza: String) throws -> BackupInfo {
         guard let all = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] else {

@@ -9,17 +9,21 @@ public struct PgBackRest: Sendable {
     public var runAs: ChildProcess.RunAs?
     public var executable: String
 
-    public init(config: PgBackRestConfig, runAs: ChildProcess.RunAs?, executable: String? = nil) throws {
+    public init(config: PgBackRestConfig, runAs: ChildProcess.RunAs?, executable: String? = nil,
+                searching candidates: [String] = Self.installedPaths) throws {
         self.config = config
         self.runAs = runAs
-        guard let found = executable ?? Self.find() else {
+        guard let found = executable ?? Self.find(in: candidates) else {
             throw BackupError.badInput("pgbackrest is not installed: apt-get install pgbackrest (Debian, Ubuntu) or see pgbackrest.org")
         }
         self.executable = found
     }
 
-    static func find() -> String? {
-        ["/usr/bin/pgbackrest", "/usr/local/bin/pgbackrest"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    /// Where the Debian package and a source install put it.
+    public static let installedPaths = ["/usr/bin/pgbackrest", "/usr/local/bin/pgbackrest"]
+
+    static func find(in candidates: [String]) -> String? {
+        candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
     /// Runs `pgbackrest --config=… --stanza=… ARGS`; a non-zero exit throws with its last words.
@@ -56,6 +60,13 @@ public struct PgBackRest: Sendable {
         }
         try await run(["--lock-path=\(lock)"] + (online ? [] : ["--no-online"]) + ["stanza-create"], timeout: .seconds(300),
                       configFile: configFile)
+    }
+
+    /// The repositories' info, refusing (bad input) when none holds the stanza.
+    public func infoOfExistingStanza() async throws -> BackupInfo {
+        let info = try await info()
+        if info.stanzaMissing { throw BackupInfo.missingStanza(config.settings.stanza) }
+        return info
     }
 
     public func info() async throws -> BackupInfo {

@@ -39,7 +39,7 @@ public struct BackupRestore: Sendable {
         let started = ContinuousClock.now
         let path = URL(fileURLWithPath: directory).standardizedFileURL.path
         try Self.checkEmpty(path)
-        let info = try await pgbackrest.info()
+        let info = try await pgbackrest.infoOfExistingStanza()
         guard let repo = info.repositories.first(where: { $0.number == repository }) else {
             throw BackupError.badInput("there is no repository \(repository): the stanza has \(info.repositories.map { "repo\($0.number)" }.joined(separator: ", "))")
         }

@@ -98,6 +98,7 @@ struct BackupCommand: AsyncParsableCommand {
         do {
             let node = try context.primary()
             let pgbackrest = try context.pgbackrest(node)
+            _ = try await pgbackrest.infoOfExistingStanza()
             // Just after a promotion pg_control still names the old timeline
             // until a checkpoint, and pgBackRest refuses to start: checkpoint first.
             do {
@@ -230,7 +231,7 @@ struct BackupsCommand: AsyncParsableCommand {
         let context = try BackupContext(config)
         do {
             let node = (try? context.primary()) ?? context.restoreNode()
-            let info = try await context.pgbackrest(node).info()
+            let info = try await context.pgbackrest(node).infoOfExistingStanza()
             if json {
                 print(try JSON.encode(info))
                 return

@@ -45,6 +45,40 @@ import Testing
         #expect(throws: BackupError.self) { try RestoreTarget.latest.check(against: empty, now: now) }
     }
 
+    /// Without pgBackRest installed: bad input that says what to install.
+    @Test func aMissingPgBackRestSaysWhatToInstall() {
+        let settings = PgBackRestSpec(stanza: "orders-prod", repositories: [.init(region: "us-east-1", path: "r1")], passphrase: .file("p"))
+        let config = PgBackRestConfig(settings: settings, repositoryPaths: ["/b/r1"], retentionDays: 7, nodeDirectory: "/b/pg1",
+                                      dataDirectory: "/d", port: 5432, socketDirectory: "/run/postgresql", user: "postgres")
+        do {
+            _ = try PgBackRest(config: config, runAs: nil, searching: ["/nonexistent/pgbackrest"])
+            Issue.record("a missing pgbackrest must be refused")
+        } catch BackupError.badInput(let text) {
+            #expect(text.contains("apt-get install pgbackrest"))
+        } catch {
+            Issue.record("wrong error: \(error)")
+        }
+        #expect((try? PgBackRest(config: config, runAs: nil, searching: PgBackRest.installedPaths)) != nil, "installed here")
+    }
+
+    /// Retention by count, and a stanza no repository holds.
+    @Test func retentionByCountAndAMissingStanza() {
+        var settings = PgBackRestSpec(stanza: "orders-prod", repositories: [.init(region: "us-east-1", path: "r1")], passphrase: .file("p"))
+        settings.retentionFullBackups = 4
+        let config = PgBackRestConfig(settings: settings, repositoryPaths: ["/b/r1"], retentionDays: 7, nodeDirectory: "/b/pg1",
+                                      dataDirectory: "/d", port: 5432, socketDirectory: "/run/postgresql", user: "postgres")
+        let text = config.text(passphrase: "x")
+        #expect(text.contains("repo1-retention-full-type=count") && text.contains("repo1-retention-full=4"))
+        func info(_ statuses: [String]) -> BackupInfo {
+            BackupInfo(stanza: "orders-prod", status: "x", backups: [], repositories: statuses.enumerated().map {
+                .init(number: $0.offset + 1, status: $0.element, backups: 0, recoverableFrom: nil, newestWAL: nil, oldestWAL: nil)
+            })
+        }
+        #expect(info(["missing stanza path", "missing stanza path"]).stanzaMissing)
+        #expect(!info(["missing stanza path", "ok"]).stanzaMissing)
+        #expect(!info(["no valid backups"]).stanzaMissing && !info([]).stanzaMissing)
+    }
+
     @Test func theConfigEncryptsEveryRepositoryAndBoundsTheQueue() {
         var settings = PgBackRestSpec(stanza: "orders-prod", repositories: [.init(region: "us-east-1", path: "r1"), .init(region: "us-east-2", path: "r2")],
                                       passphrase: .file("p"))

@@ -173,6 +173,24 @@ import Testing
         }
     }
 
+    /// pgdr.yaml naming a stanza the repositories do not hold: a clear error, exit 2, nothing made.
+    @Test func aStanzaTheRepositoriesDoNotHoldIsNamed() async throws {
+        try await Self.withLab { config, lab in
+            let dir = (config as NSString).deletingLastPathComponent
+            let text = try String(contentsOfFile: config, encoding: .utf8)
+            try text.replacingOccurrences(of: "  stanza: lab-lab\n", with: "  stanza: other-stanza\n").write(toFile: config, atomically: true, encoding: .utf8)
+            for arguments in [["backups"], ["backup"], ["restore", "--to", "latest", "--target-dir", "\(dir)/restore-other"]] {
+                let run = try await CLI.run(arguments + ["--config", config])
+                #expect(run.status == 2 && run.stderr.contains("stanza `other-stanza`") && run.stderr.contains("pgdr backup --setup"),
+                        "\(arguments): \(run.status) \(run.stdout)\(run.stderr)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: "\(dir)/restore-other"))
+            for region in [Lab.primaryRegion, Lab.drRegion] {
+                #expect(!FileManager.default.fileExists(atPath: "\(dir)/\(region)/pgbackrest-repo/backup/other-stanza"), "nothing made in \(region)")
+            }
+        }
+    }
+
     @Test func theRestoreDrillRecoversExactlyWhatWasCommittedBeforeItsMoment() async throws {
         try await Self.withLab { config, _ in
             let dir = (config as NSString).deletingLastPathComponent
