@@ -32,7 +32,23 @@ public struct CloudFormationAPI: Sendable {
         public var status: String
         public var reason: String?
         public var executionStatus: String
-        public var changes: Int
+        public var changes: [Change]
+    }
+
+    /// One resource a change set would add, modify or remove; `replacement`
+    /// (True, False, Conditional) says whether a modification makes a new one.
+    public struct Change: Sendable, Hashable {
+        public var action: String
+        public var logicalID: String
+        public var type: String
+        public var replacement: String?
+
+        public init(action: String, logicalID: String, type: String, replacement: String?) {
+            self.action = action
+            self.logicalID = logicalID
+            self.type = type
+            self.replacement = replacement
+        }
     }
 
     public struct Event: Sendable, Hashable {
@@ -91,8 +107,13 @@ public struct CloudFormationAPI: Sendable {
         let xml = try await client.query(.cloudformation, region: region, action: "DescribeChangeSet", version: Self.version,
                                          [("ChangeSetName", id)])
         let result = xml["DescribeChangeSetResponse"]["DescribeChangeSetResult"]
+        let changes = result["Changes"]["member"].all.map { member -> Change in
+            let change = member["ResourceChange"]
+            return Change(action: change.text("Action") ?? "", logicalID: change.text("LogicalResourceId") ?? "",
+                          type: change.text("ResourceType") ?? "", replacement: change.text("Replacement"))
+        }
         return ChangeSet(id: id, status: result.text("Status") ?? "", reason: result.text("StatusReason"),
-                         executionStatus: result.text("ExecutionStatus") ?? "", changes: result["Changes"]["member"].all.count)
+                         executionStatus: result.text("ExecutionStatus") ?? "", changes: changes)
     }
 
     public func executeChangeSet(_ id: String, region: String) async throws {

@@ -73,6 +73,17 @@ public enum StackDecisions {
         return given + current.filter { !named.contains($0.key) }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
+    /// The resources holding data that a change would delete or replace with
+    /// an empty one: the databases, their keys, the backup buckets, the master
+    /// secret. `pgdr deploy` refuses such a change set unless told otherwise.
+    public static let dataHolding: Set<String> = ["AWS::RDS::DBInstance", "AWS::KMS::Key", "AWS::S3::Bucket", "AWS::SecretsManager::Secret"]
+
+    /// Which of a change set's changes (action, logical id, type, replacement) would lose data.
+    public static func losesData(action: String, type: String, replacement: String?) -> Bool {
+        guard dataHolding.contains(type) else { return false }
+        return action == "Remove" || replacement == "True" || replacement == "Conditional"
+    }
+
     /// A change set's name: CloudFormation wants [a-zA-Z][-a-zA-Z0-9]*, at most 128.
     public static func changeSetName(step: Int, date: Date) -> String {
         "pgdr-step\(step)-\(Int(date.timeIntervalSince1970))"

@@ -17,9 +17,11 @@ public struct Deployer: Sendable {
     public let progress: any DeployProgress
     public let poll: Duration
     public let timeout: Duration
+    public let allowReplacement: Bool
 
     public init(spec: Spec, client: AWSClient, functionsZip: Data, codeBuckets: [String: String], progress: any DeployProgress,
-                poll: Duration = .seconds(10), timeout: Duration = .seconds(3 * 3600)) {
+                poll: Duration = .seconds(10), timeout: Duration = .seconds(3 * 3600), allowReplacement: Bool = false) {
+        self.allowReplacement = allowReplacement
         self.spec = spec
         self.client = client
         self.functionsZip = functionsZip
@@ -31,7 +33,8 @@ public struct Deployer: Sendable {
 
     /// Every stack's outputs, by stack name.
     public func run() async throws -> [String: [String: String]] {
-        let runner = StackRunner(cloudFormation: CloudFormationAPI(client: client), progress: progress, poll: poll, timeout: timeout)
+        let runner = StackRunner(cloudFormation: CloudFormationAPI(client: client), progress: progress, poll: poll, timeout: timeout,
+                                 allowReplacement: allowReplacement)
         let key = try await upload(runner)
         let plan = DeployPlan.make(spec)
         var templates: [RegionStack.Role: String] = [:]

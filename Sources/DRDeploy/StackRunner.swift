@@ -13,6 +13,7 @@ public enum DeployError: Error, CustomStringConvertible {
     case changeSetFailed(stack: String, reason: String)
     case stackFailed(stack: String, region: String, status: String, reasons: [String])
     case missingOutputs(stack: String, [DeployPlan.Input])
+    case wouldLoseData(stack: String, [String])
     case timedOut(String)
     case templateTooLarge(String, bytes: Int)
     case bucketNotEmptied(bucket: String, [String])
@@ -29,6 +30,10 @@ public enum DeployError: Error, CustomStringConvertible {
         case .missingOutputs(let stack, let inputs):
             return "refusing to deploy \(stack): " + inputs.map { "\($0.stack) (\($0.region)) has no \($0.output) output for \($0.parameter)" }
                 .joined(separator: "; ")
+        case .wouldLoseData(let stack, let changes):
+            return "refusing to change \(stack): the change set would delete or replace what holds data ("
+                + changes.joined(separator: "; ") + "); nothing was changed. Look at the change in the console, "
+                + "take a snapshot, and run again with --allow-replacement if it is meant"
         case .timedOut(let what):
             return "gave up waiting: \(what) (it may still finish: look at the stack's events, then run the command again)"
         case .templateTooLarge(let template, let bytes):
@@ -48,6 +53,8 @@ struct StackRunner: Sendable {
     let progress: any DeployProgress
     let poll: Duration
     let timeout: Duration
+    /// Execute a change set that deletes or replaces a database, key, bucket or secret.
+    var allowReplacement = false
 
     /// Deploys `template` as `stack`; its outputs.
     func deploy(stack name: String, region: String, step: Int, template: String, parameters: [(String, String)],
@@ -95,7 +102,17 @@ struct StackRunner: Sendable {
             }
             throw DeployError.changeSetFailed(stack: name, reason: changeSet.reason ?? changeSet.status)
         }
-        progress.say("  change set \(changeSetName): \(changeSet.changes) change\(changeSet.changes == 1 ? "" : "s"), \(create ? "creating" : "updating")")
+        progress.say("  change set \(changeSetName): \(changeSet.changes.count) change\(changeSet.changes.count == 1 ? "" : "s"), \(create ? "creating" : "updating")")
+        if !create {
+            for change in changeSet.changes {
+                progress.say("    \(change.action) \(change.type) \(change.logicalID)" + (change.replacement.map { " (replacement: \($0))" } ?? ""))
+            }
+        }
+        let losing = changeSet.changes.filter { StackDecisions.losesData(action: $0.action, type: $0.type, replacement: $0.replacement) }
+        if !losing.isEmpty && !allowReplacement {
+            try? await cloudFormation.deleteChangeSet(changeSetID, region: region)
+            throw DeployError.wouldLoseData(stack: name, losing.map { "\($0.action) \($0.logicalID) (\($0.type))" + ($0.replacement.map { ", replacement \($0)" } ?? "") })
+        }
         let seen = Set(((try? await cloudFormation.events(stackID, region: region)) ?? []).map(\.id))
         try await call("ExecuteChangeSet \(name)") { try await cloudFormation.executeChangeSet(changeSetID, region: region) }
         let final = try await follow(stackID: stackID, name: name, region: region, seen: seen)

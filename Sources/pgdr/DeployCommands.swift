@@ -43,10 +43,13 @@ struct DeployCommand: AsyncParsableCommand {
             events shown as they happen; each step's parameters are the outputs of the stacks before it, and a step \
             whose input is missing or empty is refused. Running it again updates what changed (a step with nothing \
             to change says so). A stack whose first creation failed (ROLLBACK_COMPLETE) is deleted and created \
-            again; a stack CloudFormation is working on, or one it left FAILED, is not touched.
+            again; a stack CloudFormation is working on, or one it left FAILED, is not touched. An update's \
+            changes are listed; one that would delete or replace a database, a KMS key, a backup bucket or the \
+            master secret is refused (exit 3, the change set deleted, nothing changed) unless --allow-replacement.
             Credentials come from the standard AWS chain (environment, shared files, instance metadata); \
             `aws.endpoint` or AWS_ENDPOINT_URL points every call elsewhere (a VPC endpoint, moto_server).
-            Exit 0 deployed; 1 AWS refused or a stack failed (the reasons are printed); 2 bad input.
+            Exit 0 deployed; 1 AWS refused or a stack failed (the reasons are printed); 2 bad input; 3 refused \
+            (a change that would lose data).
             """)
 
     @OptionGroup var config: ConfigOption
@@ -58,6 +61,9 @@ struct DeployCommand: AsyncParsableCommand {
         "REGION=BUCKET: the Lambda code bucket of a region; once for each of the two regions (the buckets must exist).",
         valueName: "region=bucket"))
     var codeBuckets: [String] = []
+
+    @Flag(help: "Execute a change set that deletes or replaces a database, a KMS key, a backup bucket or the master secret (refused otherwise: exit 3).")
+    var allowReplacement = false
 
     @Option(help: "Seconds between polls of CloudFormation.")
     var poll: Double = 10
@@ -91,11 +97,12 @@ struct DeployCommand: AsyncParsableCommand {
             throw fail("\(functions) is not a zip file (write it with `pgdr package`)", code: Exit.badInput)
         }
         let deployer = Deployer(spec: spec, client: awsClient(spec), functionsZip: zip, codeBuckets: buckets, progress: PrintProgress(),
-                                poll: .milliseconds(Int(poll * 1000)), timeout: .seconds(timeout * 60))
+                                poll: .milliseconds(Int(poll * 1000)), timeout: .seconds(timeout * 60), allowReplacement: allowReplacement)
         let outputs: [String: [String: String]]
         do {
             outputs = try await deployer.run()
         } catch let error as DeployError {
+            if case .wouldLoseData = error { throw fail(error.description, code: Exit.refused) }
             throw fail(error.description, code: Exit.failed)
         }
         print("deployed \(spec.resourceName(spec.name)):")

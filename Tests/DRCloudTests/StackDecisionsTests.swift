@@ -132,3 +132,28 @@ import Testing
         }
     }
 }
+
+@Suite struct DataLossChangeTests {
+    /// A change set that would delete or replace what holds data is refused; others go on.
+    @Test func changesThatLoseDataAreNamed() {
+        #expect(StackDecisions.losesData(action: "Modify", type: "AWS::RDS::DBInstance", replacement: "True"))
+        #expect(StackDecisions.losesData(action: "Modify", type: "AWS::RDS::DBInstance", replacement: "Conditional"))
+        #expect(StackDecisions.losesData(action: "Remove", type: "AWS::S3::Bucket", replacement: nil))
+        #expect(StackDecisions.losesData(action: "Modify", type: "AWS::KMS::Key", replacement: "True"))
+        #expect(StackDecisions.losesData(action: "Remove", type: "AWS::SecretsManager::Secret", replacement: nil))
+        #expect(!StackDecisions.losesData(action: "Modify", type: "AWS::RDS::DBInstance", replacement: "False"))
+        #expect(!StackDecisions.losesData(action: "Add", type: "AWS::RDS::DBInstance", replacement: nil))
+        #expect(!StackDecisions.losesData(action: "Remove", type: "AWS::CloudWatch::Alarm", replacement: nil))
+        #expect(!StackDecisions.losesData(action: "Modify", type: "AWS::Lambda::Function", replacement: "True"))
+    }
+
+    /// Every data-holding type is one the templates make.
+    @Test func theDataHoldingTypesAreTheTemplatesOwn() throws {
+        let spec = try parse(fullSpecText)
+        var made: Set<String> = []
+        for role in [RegionStack.Role.primary, .dr] {
+            for (_, resource) in try resources(RegionStack.build(spec, role: role)) { made.insert(resource["Type"] as? String ?? "") }
+        }
+        #expect(StackDecisions.dataHolding.isSubset(of: made), "\(StackDecisions.dataHolding.subtracting(made))")
+    }
+}
