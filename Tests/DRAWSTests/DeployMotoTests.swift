@@ -58,13 +58,7 @@ import Testing
         func spec() throws -> String {
             let path = "\(dir)/pgdr.yaml"
             try """
-                name: orders
-                environment: prod
-                target: aws
-                objectives: {rpo: 1m, rto: 5m}
-                engine: {version: "15"}
-                primary: {region: us-east-1, instanceClass: db.r6g.large}
-                dr: {region: us-east-2, instanceClass: db.r6g.large}
+                \(AWSTestSpec.base)
                 dns: {hostedZoneId: \(state["zone"] as? String ?? ""), recordName: db.example.com}
                 aws: {endpoint: \(url)}
                 """.write(toFile: path, atomically: true, encoding: .utf8)

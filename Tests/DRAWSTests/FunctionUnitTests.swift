@@ -84,15 +84,7 @@ import Testing
     @Test func aBootstrapThatNeedsSwiftsSharedRuntimeIsRefused() async throws {
         let folder = try CLI.tempDirectory()
         let config = "\(folder)/pgdr.yaml"
-        try """
-            name: orders
-            environment: prod
-            target: aws
-            objectives: {rpo: 1m, rto: 5m}
-            engine: {version: "15"}
-            primary: {region: us-east-1, instanceClass: db.r6g.large}
-            dr: {region: us-east-2, instanceClass: db.r6g.large}
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+        try AWSTestSpec.base.write(toFile: config, atomically: true, encoding: .utf8)
         // The plain debug build links Swift's runtime as shared libraries, which Lambda does not have.
         let dynamic = URL(fileURLWithPath: PGDRBinary.path).deletingLastPathComponent().appendingPathComponent("pgdr-lambda").path
         let refused = try await CLI.run(["package", "--bootstrap", dynamic, "--config", config, "--out", "\(folder)/out"])

@@ -85,13 +85,7 @@ final class MotoBed: @unchecked Sendable {
     func spec(extra: String = "", approvalTimeout: String = "15m") throws -> String {
         let path = "\(dir)/pgdr.yaml"
         try """
-            name: orders
-            environment: prod
-            target: aws
-            objectives: {rpo: 1m, rto: 5m}
-            engine: {version: "15"}
-            primary: {region: us-east-1, instanceClass: db.r6g.large}
-            dr: {region: us-east-2, instanceClass: db.r6g.large}
+            \(AWSTestSpec.base)
             failover: {maxDataLoss: 1m, approvalTimeout: \(approvalTimeout)}
             dns: {hostedZoneId: \(state["zone"] as? String ?? ""), recordName: db.example.com}
             aws:
