@@ -131,7 +131,7 @@ struct QuorumTests {
             let promoted = await RegionLab.eventually(.seconds(30)) { await lab.writable(standby) }
             try await Task.sleep(for: .milliseconds(500))
             let result = try await writer.stop()
-            #expect(promoted, "\(standby) was not promoted after \(primary)'s loss")
+            #expect(promoted, "\(standby) was not promoted after \(primary)'s loss; its agent said:\n\(lab.agentLogTail(standby))")
             let first = try #require(result.times(writer.index(standby)).first, "\(standby) acknowledged no write")
             // The lease was renewed at most one loop before the kill: the key could not be free earlier.
             #expect(first >= killed + Self.ttl - Self.tick - 0.2,
