@@ -89,11 +89,20 @@ struct RegionLab {
         }) ?? false
     }
 
-    /// (primary, standby): which node takes writes now (exactly one must).
+    /// (primary, standby): which node takes writes (exactly one must). Asked again for up
+    /// to 20 s: a probe that times out on a loaded machine (the suite runs beside this
+    /// test) reads as "not writable", and the phase before may still be settling.
     func roles() async throws -> (String, String) {
         var writable: [String] = []
-        for node in nodes where await self.writable(node) { writable.append(node) }
-        try #require(writable.count == 1, "expected one writable node, found \(writable)")
+        let deadline = ContinuousClock.now + .seconds(20)
+        repeat {
+            writable = []
+            for node in nodes where await self.writable(node) { writable.append(node) }
+            if writable.count == 1 { break }
+            try await Task.sleep(for: .milliseconds(500))
+        } while ContinuousClock.now < deadline
+        let logs = nodes.map { "\($0):\n\(agentLogTail($0))" }.joined(separator: "\n---\n")
+        try #require(writable.count == 1, "expected one writable node, found \(writable); agents said:\n\(logs)")
         return (writable[0], nodes.first { $0 != writable[0] }!)
     }
 
