@@ -92,7 +92,8 @@ struct QuorumTests {
             #expect(alarm, "dr-at-risk did not fire on \(primary)'s agent while the DR region was cut off")
             #expect(!watch.seen.withLock { $0 }, "\(standby) became writable while only the DR region was cut off")
             #expect(await lab.writable(primary), "\(primary) is not writable after the DR region was cut off; its agent said:\n\(lab.agentLogTail(primary))")
-            #expect(result.errors[0] == 0, "\(primary) refused \(result.errors[0]) writes while the DR region was cut off; its agent said:\n\(lab.agentLogTail(primary))")
+            let logs = "\(lab.agentLogTail(primary))\n--- its region's etcd member said:\n\(lab.etcdLogTail(primary))"
+            #expect(result.errors[0] == 0, "\(primary) refused \(result.errors[0]) writes while the DR region was cut off; its agent said:\n\(logs)")
             #expect(try await lab.lab(["fault", "heal"]).status == 0)
             #expect(await RegionLab.eventually(.seconds(30)) { await lab.streams(standby) },
                     "\(standby) does not stream after the heal; agents said:\n\(lab.agentLogTail(primary))\n---\n\(lab.agentLogTail(standby))")

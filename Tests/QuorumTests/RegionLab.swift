@@ -56,6 +56,13 @@ struct RegionLab {
         return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
     }
 
+    /// The last lines of the etcd member's log in a node's region: whether it lost its
+    /// leader, held elections, or warned of slow disk writes while a lease was due.
+    func etcdLogTail(_ node: String, lines: Int = 25) -> String {
+        let text = (try? String(contentsOfFile: "\(dir)/\(region(node))/etcd.log", encoding: .utf8)) ?? "(no etcd.log)"
+        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+    }
+
     /// A libpq connection string for the admin role (the password from the lab's passfile).
     func dsn(_ node: String) -> String {
         let n = state.nodes.first { $0.name == node }!
