@@ -96,9 +96,12 @@ public enum CLI {
         func get() -> Data { data.withLock { $0 } }
     }
 
+    /// A fresh folder, removed with everything in it when the test process exits
+    /// (the servers a test starts in it are stopped by then, by their PIDs).
     public static func tempDirectory() throws -> String {
         let dir = NSTemporaryDirectory() + "pgdr-cli-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        TempFolders.remember(dir)
         return dir
     }
 }
@@ -114,5 +117,20 @@ public enum Blocking {
         let thread = Thread { work() }
         thread.stackSize = 1 << 20
         thread.start()
+    }
+}
+
+/// The folders `CLI.tempDirectory()` made, removed at exit.
+enum TempFolders {
+    private static let made = Mutex<[String]>([])
+    private static let removeAtExit: Void = { atexit { TempFolders.removeAll() } }()
+
+    static func remember(_ dir: String) {
+        _ = removeAtExit
+        made.withLock { $0.append(dir) }
+    }
+
+    static func removeAll() {
+        for dir in made.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: dir) }
     }
 }
