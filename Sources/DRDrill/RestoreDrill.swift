@@ -11,8 +11,8 @@ import Logging
 /// the drill's writer (one session, sequential ids, so commit order is id
 /// order) it takes a backup into the DR repository, marks a moment on the
 /// primary's clock, restores to it, and checks the restored rows are exactly
-/// a prefix 1…k of the ids, with every id acknowledged before the moment
-/// present and none sent after it.
+/// the primary's own rows up to some id k, with every id acknowledged before
+/// the moment present and none sent after it (`exact(...)`).
 public struct RestoreDrill: Sendable {
     public struct Run: Sendable, Codable {
         public var repository: Int
@@ -24,9 +24,9 @@ public struct RestoreDrill: Sendable {
         public var acknowledgedBefore: Int
         /// The highest id that may have committed before the moment.
         public var possiblyBefore: Int
-        /// Rows the restored copy holds (ids 1…restored).
+        /// Rows the restored copy holds.
         public var restored: Int
-        /// True when the copy holds exactly a prefix within those bounds.
+        /// True when the copy holds exactly the primary's rows up to an id within those bounds.
         public var exact: Bool
         /// How old the newest archived WAL was when the writer stopped: what
         /// restoring "latest" from the repository would miss at that moment.
@@ -82,6 +82,10 @@ public struct RestoreDrill: Sendable {
             await writer.stop()
             group.cancelAll()
         }
+        let acknowledged = await writer.acks.map(\.id).filter { $0 <= run.acknowledgedBefore }
+        let primaryIDs = try await PostgresSession.with(admin) { session in
+            try await session.rows("SELECT id FROM pgdr_drill ORDER BY id").map { Int(try $0.decode(Int32.self)) }
+        }
         // Everything up to now into the repository: switch the WAL file, wait for it to be archived.
         let lag = try await PostgresSession.with(admin) { session -> Double? in
             let segment = try await session.value(String.self, "SELECT pg_walfile_name(pg_switch_wal())")
@@ -111,9 +115,17 @@ public struct RestoreDrill: Sendable {
             try await session.rows("SELECT id FROM pgdr_drill ORDER BY id").map { Int(try $0.decode(Int32.self)) }
         }
         run.restored = ids.count
-        let prefix = ids == Array(1...max(1, ids.count)) || ids.isEmpty
-        run.exact = prefix && ids.count >= run.acknowledgedBefore && ids.count <= run.possiblyBefore
+        run.exact = Self.exact(restored: ids, primary: primaryIDs, acknowledged: acknowledged, possiblyBefore: run.possiblyBefore)
         return run
+    }
+
+    /// The restored ids (ascending) are exactly the primary's up to the highest restored
+    /// one: an insert the writer's statement timeout cancelled leaves the same gap in both,
+    /// so the ids need not run 1, 2, 3… They hold every id acknowledged before the
+    /// moment, and none beyond the last that may have committed before it.
+    static func exact(restored: [Int], primary: [Int], acknowledged: [Int], possiblyBefore: Int) -> Bool {
+        let cut = restored.last ?? 0
+        return restored == primary.filter { $0 <= cut } && Set(acknowledged).isSubset(of: Set(restored)) && cut <= possiblyBefore
     }
 
     static func seconds(_ duration: Duration) -> Double {

@@ -162,7 +162,9 @@ import Testing
             let before = try await rounds()
             let fired = await receiver.waitFor(within: .seconds(20)) { $0["alarm"] == "standby-unreachable" && $0["to"] == "ALARM" }
             #expect(fired != nil, "a hung standby must read as unreachable")
-            try await Task.sleep(for: .seconds(3))
+            // Each round pays the hung standby's deadline: over 6 s more, three rounds at least
+            // (a loaded machine stretched 3 s to two rounds once; a stalled agent makes none).
+            try await Task.sleep(for: .seconds(6))
             let after = try await rounds()
             #expect(after - before >= 3, "rounds went from \(before) to \(after) while the standby hung")
             #expect(try await agent.get("/primary?node=pg1").0 == 200)
