@@ -32,28 +32,55 @@ public struct CloudWatchAPI: Sendable {
     /// A metric's datapoints of the last `minutes`, newest first (GetMetricData).
     public func metric(namespace: String, _ name: String, dimensions: [(String, String)], region: String, minutes: Int = 10,
                        period: Int = 60, stat: String = "Average", now: Date = Date()) async throws -> [MetricPoint] {
-        let prefix = "MetricDataQueries.member.1."
-        var parameters: [(String, String)] = [
-            (prefix + "Id", "m1"),
-            (prefix + "MetricStat.Metric.Namespace", namespace),
-            (prefix + "MetricStat.Metric.MetricName", name),
-        ]
-        for (index, dimension) in dimensions.enumerated() {
-            parameters += [(prefix + "MetricStat.Metric.Dimensions.member.\(index + 1).Name", dimension.0),
-                           (prefix + "MetricStat.Metric.Dimensions.member.\(index + 1).Value", dimension.1)]
+        try await metrics([MetricQuery(namespace: namespace, name: name, dimensions: dimensions, stat: stat)], region: region,
+                          minutes: minutes, period: period, now: now).first ?? []
+    }
+
+    /// One metric to read: its namespace, name, dimensions and statistic.
+    public struct MetricQuery: Sendable {
+        public var namespace: String
+        public var name: String
+        public var dimensions: [(String, String)]
+        public var stat: String
+
+        public init(namespace: String, name: String, dimensions: [(String, String)], stat: String = "Average") {
+            self.namespace = namespace
+            self.name = name
+            self.dimensions = dimensions
+            self.stat = stat
+        }
+    }
+
+    /// Several metrics in one GetMetricData call; each one's datapoints, newest first, in the order asked.
+    public func metrics(_ queries: [MetricQuery], region: String, minutes: Int = 10, period: Int = 60,
+                        now: Date = Date()) async throws -> [[MetricPoint]] {
+        var parameters: [(String, String)] = []
+        for (number, query) in queries.enumerated() {
+            let prefix = "MetricDataQueries.member.\(number + 1)."
+            parameters += [
+                (prefix + "Id", "m\(number + 1)"),
+                (prefix + "MetricStat.Metric.Namespace", query.namespace),
+                (prefix + "MetricStat.Metric.MetricName", query.name),
+            ]
+            for (index, dimension) in query.dimensions.enumerated() {
+                parameters += [(prefix + "MetricStat.Metric.Dimensions.member.\(index + 1).Name", dimension.0),
+                               (prefix + "MetricStat.Metric.Dimensions.member.\(index + 1).Value", dimension.1)]
+            }
+            parameters += [(prefix + "MetricStat.Period", "\(period)"), (prefix + "MetricStat.Stat", query.stat)]
         }
         parameters += [
-            (prefix + "MetricStat.Period", "\(period)"),
-            (prefix + "MetricStat.Stat", stat),
             ("StartTime", ISODate.format(now.addingTimeInterval(-Double(minutes) * 60))),
             ("EndTime", ISODate.format(now.addingTimeInterval(60))),
             ("ScanBy", "TimestampDescending"),
         ]
         let xml = try await client.query(.cloudwatch, region: region, action: "GetMetricData", version: Self.version, parameters)
-        guard let result = xml["GetMetricDataResponse"]["GetMetricDataResult"]["MetricDataResults"]["member"].all.first else { return [] }
-        let times = result["Timestamps"]["member"].all.compactMap { $0.element?.text }.compactMap(ISODate.parse)
-        let values = result["Values"]["member"].all.compactMap { $0.element?.text }.compactMap(Double.init)
-        return zip(times, values).map { MetricPoint(at: $0, value: $1) }.sorted { $0.at > $1.at }
+        var byID: [String: [MetricPoint]] = [:]
+        for result in xml["GetMetricDataResponse"]["GetMetricDataResult"]["MetricDataResults"]["member"].all {
+            let times = result["Timestamps"]["member"].all.compactMap { $0.element?.text }.compactMap(ISODate.parse)
+            let values = result["Values"]["member"].all.compactMap { $0.element?.text }.compactMap(Double.init)
+            byID[result.text("Id") ?? ""] = zip(times, values).map { MetricPoint(at: $0, value: $1) }.sorted { $0.at > $1.at }
+        }
+        return queries.indices.map { byID["m\($0 + 1)"] ?? [] }
     }
 
     public func putMetric(namespace: String, name: String, value: Double, unit: String, dimensions: [(String, String)],

@@ -74,15 +74,15 @@ public struct RDSDeployment: Sendable {
     /// The replica's lag: the lag monitor's heartbeat lag (`pgdr/ReplicationLagSeconds`, its
     /// worst in each minute) when it has published any in the last 10 minutes, else RDS's
     /// `ReplicaLag`, which counts from the last replayed commit and so reads an idle
-    /// primary as lag. Either way the point carries its time, and the RPO guard judges
-    /// its age (an old point makes the loss unknown).
+    /// primary as lag. Both read in one GetMetricData call. Either way the point carries
+    /// its time, and the RPO guard judges its age (an old point makes the loss unknown).
     func replicaLag(_ id: String, region: String) async throws -> (MetricPoint, StatusReport.Replication.LagSource)? {
-        let deployment = [("Deployment", spec.resourceName(spec.name))]
-        if let heartbeat = try await cloudWatch.metric(namespace: "pgdr", "ReplicationLagSeconds", dimensions: deployment, region: region,
-                                                       stat: "Maximum").first {
-            return (heartbeat, .heartbeatMetric)
-        }
-        return try await cloudWatch.rdsMetric("ReplicaLag", instance: id, region: region).first.map { ($0, .cloudWatch) }
+        let both = try await cloudWatch.metrics([
+            .init(namespace: "pgdr", name: "ReplicationLagSeconds", dimensions: [("Deployment", spec.resourceName(spec.name))], stat: "Maximum"),
+            .init(namespace: "AWS/RDS", name: "ReplicaLag", dimensions: [("DBInstanceIdentifier", id)]),
+        ], region: region)
+        if let heartbeat = both[0].first { return (heartbeat, .heartbeatMetric) }
+        return both[1].first.map { ($0, .cloudWatch) }
     }
 
     /// Both instances, described at once (one DescribeDBInstances per region, one GetMetricData for the replica).
