@@ -37,7 +37,7 @@ public struct DeployPlan: Sendable, Encodable {
     }
 
     public static func make(_ spec: Spec) -> DeployPlan {
-        let primaryStack = spec.resourceName("\(spec.name)-primary"), drStack = spec.resourceName("\(spec.name)-dr")
+        let primaryStack = AWSRules.stackName(spec, dr: false), drStack = AWSRules.stackName(spec, dr: true)
         /// Reads each output into a variable, refuses to go on when one is empty, then deploys.
         func deploy(_ stack: String, _ template: String, _ region: String, _ inputs: [Input]) -> String {
             let bucket = codeBucketVariable(region)

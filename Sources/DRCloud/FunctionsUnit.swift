@@ -122,7 +122,7 @@ extension RegionStack {
     }
 
     /// Where the failover function keeps its records in Parameter Store (DRRDS.OperationRecords).
-    static func recordsPath(_ spec: Spec) -> String { "/pgdr/\(spec.resourceName(spec.name))/" }
+    static func recordsPath(_ spec: Spec) -> String { AWSRules.recordsRoot(spec) }
 
     /// Route 53: PRIMARY / SECONDARY failover records with no health check
     /// on them, so Route 53 never moves clients by itself (it would send

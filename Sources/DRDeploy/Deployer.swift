@@ -33,7 +33,8 @@ public struct Deployer: Sendable {
 
     /// Every stack's outputs, by stack name.
     public func run() async throws -> [String: [String: String]] {
-        let runner = StackRunner(cloudFormation: CloudFormationAPI(client: client), progress: progress, poll: poll, timeout: timeout,
+        let cloudFormation = CloudFormationAPI(client: client)
+        let runner = StackRunner(cloudFormation: cloudFormation, progress: progress, poll: poll, timeout: timeout,
                                  allowReplacement: allowReplacement)
         let key = try await upload(runner)
         let plan = DeployPlan.make(spec)
@@ -51,7 +52,7 @@ public struct Deployer: Sendable {
             progress.say("step \(step.number)/\(plan.steps.count): \(step.stack) in \(step.region): \(step.why)")
             for input in step.inputs where outputs[input.stack] == nil {
                 outputs[input.stack] = try await runner.call("DescribeStacks \(input.stack)") {
-                    try await CloudFormationAPI(client: client).stack(input.stack, region: input.region)?.outputs ?? [:]
+                    try await cloudFormation.stack(input.stack, region: input.region)?.outputs ?? [:]
                 }
             }
             let (inputs, missing) = StackDecisions.parameters(step, outputs: outputs)

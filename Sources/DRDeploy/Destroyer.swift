@@ -30,7 +30,7 @@ public struct Destroyer: Sendable {
     public func run() async throws {
         let cloudFormation = CloudFormationAPI(client: client)
         let runner = StackRunner(cloudFormation: cloudFormation, progress: progress, poll: poll, timeout: timeout)
-        let primaryName = spec.resourceName("\(spec.name)-primary"), drName = spec.resourceName("\(spec.name)-dr")
+        let primaryName = AWSRules.stackName(spec, dr: false), drName = AWSRules.stackName(spec, dr: true)
         let primary = try await runner.call("DescribeStacks \(primaryName)") { try await cloudFormation.stack(primaryName, region: spec.primary.region) }
         let dr = try await runner.call("DescribeStacks \(drName)") { try await cloudFormation.stack(drName, region: spec.dr.region) }
 
@@ -105,7 +105,7 @@ public struct Destroyer: Sendable {
                 if existed { progress.say("deleted log group \(group) in \(region) (written after its stack was deleted)") }
             }
         }
-        let root = "/pgdr/\(spec.resourceName(spec.name))/"
+        let root = AWSRules.recordsRoot(spec)
         for region in Set([spec.primary.region, spec.dr.region]).sorted() {
             let records = try await runner.call("GetParametersByPath \(root)") { try await ssm.list(path: root, region: region) }
             for record in records {

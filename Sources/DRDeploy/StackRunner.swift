@@ -40,6 +40,7 @@ public enum DeployError: Error, CustomStringConvertible {
             return "\(template) is \(bytes) bytes, over CloudFormation's TemplateBody limit of \(StackDecisions.templateBodyLimit)"
         case .bucketNotEmptied(let bucket, let reasons):
             return "could not empty s3://\(bucket): " + reasons.prefix(3).joined(separator: "; ")
+                + " (an object lock or a bucket policy can refuse deletes: lift it, then run pgdr destroy again)"
         case .aws(let doing, let error):
             return "\(doing): \(error)"
         }

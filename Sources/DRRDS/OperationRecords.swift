@@ -21,7 +21,7 @@ public struct OperationRecords: Sendable {
         root = Self.root(spec)
     }
 
-    public static func root(_ spec: Spec) -> String { "/pgdr/\(spec.resourceName(spec.name))/" }
+    public static func root(_ spec: Spec) -> String { AWSRules.recordsRoot(spec) }
 
     public var approvalsPath: String { root + "approvals/" }
 

@@ -164,6 +164,13 @@ public enum AWSRules {
         return (errors, notes)
     }
 
+    /// Where the failover function keeps its plans, approvals and runs in
+    /// Parameter Store (its IAM policy, its approval rule, `pgdr approve`, `pgdr destroy`).
+    public static func recordsRoot(_ spec: Spec) -> String { "/pgdr/\(spec.resourceName(spec.name))/" }
+
+    /// The CloudFormation stack of a region (`NAME-primary-ENV`, `NAME-dr-ENV`).
+    public static func stackName(_ spec: Spec, dr: Bool) -> String { spec.resourceName("\(spec.name)-\(dr ? "dr" : "primary")") }
+
     public static func bucketName(_ spec: Spec, region: String) -> String {
         "\(spec.name)-backup-\(region)-\(spec.environment)"
     }

@@ -27,6 +27,22 @@ private func deployableSpec(_ config: ConfigOption) throws -> Spec {
     return spec
 }
 
+/// How `deploy` and `destroy` wait on CloudFormation and RDS.
+struct WaitOptions: ParsableArguments {
+    @Option(help: "Seconds between polls of CloudFormation and RDS.")
+    var poll: Double = 10
+
+    @Option(help: "Minutes to wait for each stack or database before giving up (an RDS replica of a large database takes hours).")
+    var timeout: Int = 180
+
+    func validate() throws {
+        guard poll > 0, timeout > 0 else { throw ValidationError("--poll and --timeout must be positive") }
+    }
+
+    var pollDuration: Duration { .milliseconds(Int(poll * 1000)) }
+    var timeoutDuration: Duration { .seconds(timeout * 60) }
+}
+
 private func awsClient(_ spec: Spec) -> AWSClient {
     AWSClient(endpoints: AWSEndpoints(specEndpoint: spec.aws.endpoint.flatMap(URL.init(string:))))
 }
@@ -65,11 +81,7 @@ struct DeployCommand: AsyncParsableCommand {
     @Flag(help: "Execute a change set that deletes or replaces a database, a KMS key, a backup bucket or the master secret (refused otherwise: exit 3).")
     var allowReplacement = false
 
-    @Option(help: "Seconds between polls of CloudFormation.")
-    var poll: Double = 10
-
-    @Option(help: "Minutes to wait for each stack before giving up (an RDS replica of a large database takes hours).")
-    var timeout: Int = 180
+    @OptionGroup var wait: WaitOptions
 
     func run() async throws {
         let spec = try deployableSpec(config)
@@ -86,7 +98,6 @@ struct DeployCommand: AsyncParsableCommand {
             throw fail("no Lambda code bucket for \(absent.joined(separator: " and ")): pass --code-bucket REGION=BUCKET for each region "
                        + "(Lambda takes code only from a bucket in its own region)", code: Exit.badInput)
         }
-        guard poll > 0, timeout > 0 else { throw fail("--poll and --timeout must be positive", code: Exit.badInput) }
         let zip: Data
         do {
             zip = try Data(contentsOf: URL(fileURLWithPath: functions))
@@ -97,7 +108,7 @@ struct DeployCommand: AsyncParsableCommand {
             throw fail("\(functions) is not a zip file (write it with `pgdr package`)", code: Exit.badInput)
         }
         let deployer = Deployer(spec: spec, client: awsClient(spec), functionsZip: zip, codeBuckets: buckets, progress: PrintProgress(),
-                                poll: .milliseconds(Int(poll * 1000)), timeout: .seconds(timeout * 60), allowReplacement: allowReplacement)
+                                poll: wait.pollDuration, timeout: wait.timeoutDuration, allowReplacement: allowReplacement)
         let outputs: [String: [String: String]]
         do {
             outputs = try await deployer.run()
@@ -133,11 +144,7 @@ struct DestroyCommand: AsyncParsableCommand {
     @Flag(help: "Really delete: the databases, their backups and the backup buckets' contents go for good.")
     var yes = false
 
-    @Option(help: "Seconds between polls of CloudFormation and RDS.")
-    var poll: Double = 10
-
-    @Option(help: "Minutes to wait for each deletion before giving up.")
-    var timeout: Int = 120
+    @OptionGroup var wait: WaitOptions
 
     func run() async throws {
         let spec = try deployableSpec(config)
@@ -147,9 +154,8 @@ struct DestroyCommand: AsyncParsableCommand {
                        + "(\(AWSRules.instanceIdentifier(spec, dr: false)), \(AWSRules.instanceIdentifier(spec, dr: true))) with no final snapshot, "
                        + "both backup buckets and their contents, the keys, alarms and functions; run again with --yes", code: Exit.badInput)
         }
-        guard poll > 0, timeout > 0 else { throw fail("--poll and --timeout must be positive", code: Exit.badInput) }
         let destroyer = Destroyer(spec: spec, client: awsClient(spec), progress: PrintProgress(),
-                                  poll: .milliseconds(Int(poll * 1000)), timeout: .seconds(timeout * 60))
+                                  poll: wait.pollDuration, timeout: wait.timeoutDuration)
         do {
             try await destroyer.run()
         } catch let error as DeployError {

@@ -20,12 +20,7 @@ import Testing
             port = try MotoBed.freePort()
             dir = try CLI.tempDirectory()
             process = try MotoServer.startScript("\(DeployMotoTests.folder)/moto_cfn.py", ["\(port)"])
-            let deadline = Date().addingTimeInterval(30)
-            var up = false
-            while Date() < deadline, !up {
-                up = (try? await CLI.program("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "\(url)/moto-api/"]))?.stdout == "200"
-                if !up { try await Task.sleep(for: .milliseconds(200)) }
-            }
+            let up = await MotoServer.waitUntilUp("\(url)/moto-api/")
             try #require(up, "moto_cfn.py did not start on \(url) (pip install 'moto[server]')")
             state = try #require(try JSONSerialization.jsonObject(with: Data(try await bed(["setup"]).utf8)) as? [String: Any])
         }

@@ -37,12 +37,7 @@ final class MotoBed: @unchecked Sendable {
         dir = try CLI.tempDirectory()
         // With SIGTERM unblocked, so stop() ends moto_server the ordinary way (MotoServer).
         process = try MotoServer.start(port: port, environment: ["MOTO_RECORDER_FILEPATH": "\(dir)/recording.jsonl"])
-        let deadline = Date().addingTimeInterval(30)
-        var up = false
-        while Date() < deadline, !up {
-            up = (try? await CLI.program("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "\(url)/moto-api/"]))?.stdout == "200"
-            if !up { try await Task.sleep(for: .milliseconds(200)) }
-        }
+        let up = await MotoServer.waitUntilUp("\(url)/moto-api/")
         try #require(up, "moto_server did not start on \(url) (pip install 'moto[server]')")
         let setup = try await bed(["setup"] + (standalone ? ["standalone"] : []))
         state = try #require(try JSONSerialization.jsonObject(with: Data(setup.utf8)) as? [String: Any])

@@ -40,6 +40,16 @@ public enum MotoServer {
         return process
     }
 
+    /// Whether `url` answers HTTP 200 within `within` (a server just started).
+    public static func waitUntilUp(_ url: String, within: Duration = .seconds(30)) async -> Bool {
+        let deadline = ContinuousClock.now + within
+        while ContinuousClock.now < deadline {
+            if (try? await CLI.program("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", url]))?.stdout == "200" { return true }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        return false
+    }
+
     /// SIGTERM now, SIGKILL after 5 s if it is still there; never waits.
     public static func terminate(_ process: Process) {
         guard process.isRunning else { return }
