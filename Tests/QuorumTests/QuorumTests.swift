@@ -40,7 +40,8 @@ struct QuorumTests {
         let promoted = await RegionLab.eventually(.seconds(30)) { await lab.writable(standby) }
         try await Task.sleep(for: .seconds(1))
         let result = try await writer.stop()
-        #expect(promoted, "\(standby) was not promoted after \(primary)'s region was cut off")
+        let logs = "\(lab.agentLogTail(standby))\n--- its region's etcd member said:\n\(lab.etcdLogTail(standby))"
+        #expect(promoted, "\(standby) was not promoted after \(primary)'s region was cut off; its agent said:\n\(logs)")
         let old = result.times(writer.index(primary)), new = result.times(writer.index(standby))
         #expect(old.contains { $0 < cut }, "the writer reached \(primary) before the cut")
         let firstNew = try #require(new.first, "\(standby) acknowledged no write")
