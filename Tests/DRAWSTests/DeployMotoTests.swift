@@ -19,9 +19,9 @@ import Testing
         init() async throws {
             port = try MotoBed.freePort()
             dir = try CLI.tempDirectory()
-            process = try MotoServer.startScript("\(DeployMotoTests.folder)/moto_cfn.py", ["\(port)"])
-            let up = await MotoServer.waitUntilUp("\(url)/moto-api/")
-            try #require(up, "moto_cfn.py did not start on \(url) (pip install 'moto[server]')")
+            process = try MotoServer.startScript("\(DeployMotoTests.folder)/moto_cfn.py", ["\(port)"], log: "\(dir)/moto_cfn.log")
+            let up = await MotoServer.waitUntilUp("\(url)/moto-api/", process: process)
+            try #require(up, "moto_cfn.py did not start on \(url) (pip install 'moto[server]'):\n\(MotoServer.logTail("\(dir)/moto_cfn.log"))")
             state = try #require(try JSONSerialization.jsonObject(with: Data(try await bed(["setup"]).utf8)) as? [String: Any])
         }
 

@@ -37,7 +37,7 @@ final class MotoBed: @unchecked Sendable {
         dir = try CLI.tempDirectory()
         // With SIGTERM unblocked, so stop() ends moto_server the ordinary way (MotoServer).
         process = try MotoServer.start(port: port, environment: ["MOTO_RECORDER_FILEPATH": "\(dir)/recording.jsonl"])
-        let up = await MotoServer.waitUntilUp("\(url)/moto-api/")
+        let up = await MotoServer.waitUntilUp("\(url)/moto-api/", process: process)
         try #require(up, "moto_server did not start on \(url) (pip install 'moto[server]')")
         let setup = try await bed(["setup"] + (standalone ? ["standalone"] : []))
         state = try #require(try JSONSerialization.jsonObject(with: Data(setup.utf8)) as? [String: Any])

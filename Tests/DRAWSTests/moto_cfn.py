@@ -14,6 +14,8 @@ KMS key policies, and every property moto ignores.
 import os, signal, sys
 signal.pthread_sigmask(signal.SIG_SETMASK, set())
 os.nice(10)
+import moto
+print(f"moto_cfn.py: moto {moto.__version__}, Python {sys.version.split()[0]}", flush=True)
 # AWS::KMS::Key Tags are Key/Value, as everywhere in CloudFormation; moto passed them to a
 # tagger expecting TagKey/TagValue and answered HTTP 500.
 from moto.kms import models as kms

@@ -29,25 +29,40 @@ public enum MotoServer {
         os.execv(sys.executable, [sys.executable] + sys.argv[1:])
         """
 
-    /// Another Python server of the tests (a stand-in), started the same way.
-    public static func startScript(_ script: String, _ arguments: [String]) throws -> Process {
+    /// Another Python server of the tests (a stand-in), started the same way;
+    /// its output goes to `log` when one is given (read it when it fails to start).
+    public static func startScript(_ script: String, _ arguments: [String], log: String? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-c", unblockedScript, script] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        if let log, FileManager.default.createFile(atPath: log, contents: nil), let handle = FileHandle(forWritingAtPath: log) {
+            process.standardOutput = handle
+            process.standardError = handle
+        } else {
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+        }
         try process.run()
         return process
     }
 
-    /// Whether `url` answers HTTP 200 within `within` (a server just started).
-    public static func waitUntilUp(_ url: String, within: Duration = .seconds(30)) async -> Bool {
+    /// Whether `url` answers HTTP 200 within `within` (a server just started;
+    /// it imports all of moto, which takes long at low priority on a loaded
+    /// machine). Gives up at once when `process` has exited.
+    public static func waitUntilUp(_ url: String, process: Process? = nil, within: Duration = .seconds(120)) async -> Bool {
         let deadline = ContinuousClock.now + within
         while ContinuousClock.now < deadline {
             if (try? await CLI.program("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", url]))?.stdout == "200" { return true }
+            if let process, !process.isRunning { return false }
             try? await Task.sleep(for: .milliseconds(200))
         }
         return false
+    }
+
+    /// The last `lines` lines of a server's log, for a failure message.
+    public static func logTail(_ path: String, lines: Int = 30) -> String {
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "(no log at \(path))"
+        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
     }
 
     /// SIGTERM now, SIGKILL after 5 s if it is still there; never waits.
