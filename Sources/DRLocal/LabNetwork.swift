@@ -125,8 +125,10 @@ public enum LabNetworking {
 /// Long-running programs of the lab (etcd members, agents): started in the
 /// background with their output in a log file, known and stopped by PID.
 public enum Daemon {
+    /// `nice`: a CPU priority to give the program once started (negative is
+    /// higher; needs root, left as it is when not permitted).
     public static func start(_ executable: String, _ arguments: [String], log: String, namespace: String?,
-                             runAs: ChildProcess.RunAs?, environment: [String: String] = [:]) async throws -> Int32 {
+                             runAs: ChildProcess.RunAs?, environment: [String: String] = [:], nice: Int32? = nil) async throws -> Int32 {
         let script = "exec \"$0\" \"$@\" >> \"\(log)\" 2>&1 < /dev/null & echo $!"
         do {
             let result = try await ChildProcess.checked(.init("/bin/sh", ["-c", script, executable] + arguments, environment: environment,
@@ -134,6 +136,7 @@ public enum Daemon {
             guard let pid = Int32(result.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
                 throw LocalError("\((executable as NSString).lastPathComponent) did not start: \(result.lastWords())")
             }
+            if let nice { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(pid), nice) }
             return pid
         } catch let error as LocalError {
             throw error

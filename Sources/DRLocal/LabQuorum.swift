@@ -50,7 +50,11 @@ extension Lab {
                 // Pre-vote: a member coming back from a partition must not depose a healthy leader
                 // (without it the election that follows a heal stalls every lease renewal).
                 "--heartbeat-interval", "50", "--election-timeout", "500", "--pre-vote",
-            ] + clientTLS, log: "\(layout.regionDirectory(region.region))/etcd.log", namespace: region.namespace, runAs: user.runAs)
+            ] + clientTLS, log: "\(layout.regionDirectory(region.region))/etcd.log", namespace: region.namespace, runAs: user.runAs,
+            // The members share two cores with the servers and their load: a member starved of the CPU for an
+            // election timeout deposes its leader and stalls every lease renewal. Where etcd shares a machine,
+            // it gets the CPU first (as co-located production members are run at a raised priority).
+            nice: -10)
         }
         state.quorum = quorum
         try state.save(layout.stateFile)
