@@ -71,7 +71,7 @@ public enum AWSError: Error, CustomStringConvertible, Sendable {
         case "NotFound", "NotFoundException":
             return "check the topic ARN (aws.snsTopicArn)"
         case "ResourceNotFoundException":
-            return "check aws.secretId in pgdr.yaml and that region"
+            return "check the secret's name (the function's PGDR_SECRET, by default NAME-master) and that it exists in this region"
         default:
             return nil
         }

@@ -25,7 +25,7 @@ public protocol NodeControl: Sendable {
     /// starts it gets a read-only server.
     /// `urgent`: no fast shutdown first (a primary that lost its lease must
     /// stop taking writes now, not after a checkpoint).
-    func fence(operation: String, within limit: Duration, urgent: Bool) async throws -> String
+    func fence(operation: String, within limit: Duration, urgent: Bool) async throws -> FenceReport
     /// Lifts the fence. `asPrimary`: the node will start writable again (a
     /// switchover rolled back); otherwise it stays a standby.
     func unfence(asPrimary: Bool) async throws
@@ -43,9 +43,21 @@ public protocol NodeControl: Sendable {
 }
 
 extension NodeControl {
-    public func fence(operation: String, within limit: Duration) async throws -> String {
+    public func fence(operation: String, within limit: Duration) async throws -> FenceReport {
         try await fence(operation: operation, within: limit, urgent: false)
     }
+}
+
+/// What a fence did, and what it could not guarantee (`weakness`): a step
+/// whose fence has a weakness is degraded, never done.
+public struct FenceReport: Sendable, Hashable, CustomStringConvertible {
+    public var detail: String
+    public var weakness: String?
+    public init(_ detail: String, weakness: String? = nil) {
+        self.detail = detail
+        self.weakness = weakness
+    }
+    public var description: String { detail + (weakness.map { " (\($0))" } ?? "") }
 }
 
 public enum ServerState: Sendable, Hashable, CustomStringConvertible {

@@ -74,13 +74,14 @@ public struct CommandControl: NodeControl {
         return wasRunning
     }
 
-    public func fence(operation: String, within limit: Duration, urgent: Bool) async throws -> String {
+    public func fence(operation: String, within limit: Duration, urgent: Bool) async throws -> FenceReport {
         guard commands.fence != nil else {
             try await stop(urgent ? .immediate : .fast)
-            return "stopped by control.commands.stop (no control.commands.fence: nothing stops a restart as a primary)"
+            return FenceReport("stopped by control.commands.stop",
+                               weakness: "no control.commands.fence: nothing stops a restart as a primary")
         }
         try await run("fence", commands.fence, ["PGDR_OPERATION": operation, "PGDR_STOP_MODE": urgent ? "immediate" : "fast"])
-        return "fenced by control.commands.fence"
+        return FenceReport("fenced by control.commands.fence")
     }
 
     public func unfence(asPrimary: Bool) async throws {

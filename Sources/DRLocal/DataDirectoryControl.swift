@@ -138,7 +138,7 @@ public struct DataDirectoryControl: NodeControl {
 
     // MARK: fencing
 
-    public func fence(operation: String, within limit: Duration, urgent: Bool) async throws -> String {
+    public func fence(operation: String, within limit: Duration, urgent: Bool) async throws -> FenceReport {
         do {
             // The mark and the standby signal first: from this instant on, a
             // restart by anyone (a supervisor, an operator, `lab up`) gives a
@@ -151,23 +151,23 @@ public struct DataDirectoryControl: NodeControl {
         guard let pid = data.postmasterPID else {
             // A dead postmaster leaves backends and a lock file behind: clear them.
             await data.reapOrphans()
-            return "not running; marked fenced (it can only start read-only)"
+            return FenceReport("not running; marked fenced (it can only start read-only)")
         }
         // Fast (through the unit, for systemd), then immediate, then SIGKILL: a
         // primary that will not stop (hung, or stopped by a signal) is killed,
         // because a second writable primary is worse than crash recovery later.
         if !urgent, (try? await withDeadline(limit / 2, { try await self.stop(.fast) })) != nil, ProcessTable.hasExited(pid) {
-            return "stopped (fast shutdown of pid \(pid)) and marked fenced"
+            return FenceReport("stopped (fast shutdown of pid \(pid)) and marked fenced")
         }
         if await signalAndWait(pid, SIGQUIT, within: limit / 4) {
-            return "stopped (immediate shutdown of pid \(pid); the fast one did not finish within \(limit / 2)) and marked fenced"
+            return FenceReport("stopped (immediate shutdown of pid \(pid); the fast one did not finish within \(limit / 2)) and marked fenced")
         }
         let children = ProcessTable.children(of: pid)
         Foundation.kill(pid, SIGKILL)
         for child in children { Foundation.kill(child, SIGKILL) }
         if await signalAndWait(pid, 0, within: limit / 4) {
             await data.reapOrphans(grace: .milliseconds(200))
-            return "killed (pid \(pid) did not shut down within \(limit * 3 / 4)) and marked fenced"
+            return FenceReport("killed (pid \(pid) did not shut down within \(limit * 3 / 4)) and marked fenced")
         }
         throw ControlError(node: node, action: "fence", "pid \(pid) survived SIGKILL for \(limit / 4); it is marked fenced, so it can only restart read-only")
     }

@@ -39,7 +39,7 @@ public enum LabConfig {
         hot_standby = on
         hot_standby_feedback = on
         wal_receiver_status_interval = 1s
-        # PostgreSQL's default of 5s can stall a promotion for 5s (ARCHITECTURE.md).
+        # PostgreSQL's default of 5s can stall a promotion for 5s.
         wal_retrieve_retry_interval = 200ms
         password_encryption = scram-sha-256
         logging_collector = off

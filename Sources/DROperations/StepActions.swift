@@ -86,7 +86,8 @@ struct StepActions {
         if let control = env.control(node) {
             do {
                 let operation = plan.id
-                return .done(try await withDeadline(budget * 0.7) { try await control.fence(operation: operation, within: budget * 0.6) })
+                let report = try await withDeadline(budget * 0.7) { try await control.fence(operation: operation, within: budget * 0.6) }
+                return report.weakness.map { .degraded(report.detail, reason: "weak fence: \($0)") } ?? .done(report.detail)
             } catch {
                 controlFailure = error is DeadlineExceeded ? "could not stop it within \(budget * 0.7)" : "\(error)"
             }

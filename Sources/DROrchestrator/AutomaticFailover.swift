@@ -5,30 +5,25 @@ import Foundation
 /// Pure: should the agent fail over by itself, now?
 ///
 /// Two sites alone cannot tell a dead primary from a cut link: from the DR
-/// side both look like silence. So automatic mode demands, in order:
+/// side both look like silence (quorum mode, with etcd, is the answer to
+/// that; this is the single-agent mode). So automatic mode demands, in order:
 /// (1) evidence gathered while holding the operation lock, with no other
 /// operation journaled since it was gathered (a view from before a
 /// switchover must never fence the switchover's new standby),
 /// (2) `failover.detection.probes` consecutive failed probes of the primary,
-/// (3) the agreement of every witness configured (a third vantage point),
-/// (4) a healthy DR replica and an estimated loss inside `failover.maxDataLoss`
+/// (3) a healthy DR replica and an estimated loss inside `failover.maxDataLoss`
 /// (the same planner as a manual failover, never with data loss accepted),
 /// and the failover itself fences the old primary before promoting.
 public enum AutomaticFailover {
     public struct Evidence: Sendable, Hashable {
         public var consecutiveFailedProbes: Int
-        /// One vote per witness: true when it, too, cannot reach the primary.
-        /// Empty: no witness configured.
-        public var witnessVotes: [Bool]
         /// The probes and the report were taken after the lock was held.
         public var gatheredUnderLock: Bool
         /// Operations journaled between the start of the evidence and now.
         public var operationsSinceEvidence: Int
 
-        public init(consecutiveFailedProbes: Int, witnessVotes: [Bool] = [], gatheredUnderLock: Bool,
-                    operationsSinceEvidence: Int) {
+        public init(consecutiveFailedProbes: Int, gatheredUnderLock: Bool, operationsSinceEvidence: Int) {
             self.consecutiveFailedProbes = consecutiveFailedProbes
-            self.witnessVotes = witnessVotes
             self.gatheredUnderLock = gatheredUnderLock
             self.operationsSinceEvidence = operationsSinceEvidence
         }
@@ -57,9 +52,6 @@ public enum AutomaticFailover {
         }
         if report.nodes.contains(where: { $0.reachable && $0.role == .primary }) {
             return .keepWatching("a primary answers: \(report.nodes.filter { $0.reachable && $0.role == .primary }.map(\.name).joined(separator: ", "))")
-        }
-        if evidence.witnessVotes.contains(false) {
-            return .refuse(Refusal("a witness still reaches the primary", hint: "the link from this site is cut, not the primary: no failover"))
         }
         switch FailoverPlanner.plan(report: report, spec: spec, id: id, now: now, acceptDataLoss: false,
                                     lastKnownPrimary: lastKnownPrimary) {

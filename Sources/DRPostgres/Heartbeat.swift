@@ -1,7 +1,7 @@
 import Foundation
 import PostgresNIO
 
-/// The heartbeat row (ARCHITECTURE.md: lag is measured two ways). A writer
+/// The heartbeat row (docs/agent.md: lag is measured two ways). A writer
 /// stamps `pgdr.heartbeat` on the primary every interval; the newest stamp a
 /// standby has replayed tells how far behind it is in time, and an idle
 /// primary does not make that number grow.

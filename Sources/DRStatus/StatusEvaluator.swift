@@ -61,7 +61,7 @@ public enum StatusEvaluator {
                             replication: replication, nodes: samples)
     }
 
-    /// Lag two ways (ARCHITECTURE.md): bytes from LSNs, seconds from the
+    /// Lag two ways (docs/agent.md): bytes from LSNs, seconds from the
     /// heartbeat. When the standby has replayed everything the primary has
     /// flushed, the lag is 0 however long the primary has been idle; that is
     /// the case `now() - pg_last_xact_replay_timestamp()` gets wrong.

@@ -4,7 +4,7 @@ import DRStatus
 import Foundation
 import Logging
 
-/// Exit codes shared by every verb (ARCHITECTURE.md, Conventions).
+/// Exit codes shared by every verb (docs/operations.md, "Exit codes and outcomes").
 enum Exit {
     static let failed: Int32 = 1
     static let badInput: Int32 = 2

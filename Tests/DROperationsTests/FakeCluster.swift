@@ -35,6 +35,8 @@ final class FakeCluster: Sendable {
         /// `node.action` at which the "process" stops forever (a crash), before or after its effect.
         var crash: (action: String, timing: Timing)?
         var slots: Set<String> = []
+        /// What every fence says it could not guarantee (a control without a fence command).
+        var fenceWeakness: String?
     }
 
     let state: Mutex<State>
@@ -114,14 +116,14 @@ struct FakeControl: NodeControl {
         return wasRunning
     }
 
-    func fence(operation: String, within limit: Duration, urgent: Bool) async throws -> String {
+    func fence(operation: String, within limit: Duration, urgent: Bool) async throws -> FenceReport {
         try await cluster.act(node, "fence") { state in
             state.nodes[node]?.fenced = true
             state.nodes[node]?.running = false
             state.nodes[node]?.streaming = false
             if let last = state.nodes[node]?.replay { state.nodes[node]?.checkpoint = LSN(last.value + 0x28) }
         }
-        return "stopped and marked fenced"
+        return FenceReport("stopped and marked fenced", weakness: cluster.state.withLock { $0.fenceWeakness })
     }
 
     func unfence(asPrimary: Bool) async throws {

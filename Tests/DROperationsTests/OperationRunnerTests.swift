@@ -128,6 +128,19 @@ struct RunnerHarness {
         #expect(h.cluster.primaries == ["pg2"], "the failover itself went on")
     }
 
+    @Test func aFenceThatOnlyStoppedTheServerIsDegradedNotDone() async throws {
+        let h = try RunnerHarness()
+        defer { h.cleanUp() }
+        // A control that can stop the server but has no way to keep it from restarting as a primary.
+        h.cluster.state.withLock { $0.fenceWeakness = "no control.commands.fence: nothing stops a restart as a primary" }
+        let outcome = try await h.run(h.failoverPlan())
+        let fence = try #require(outcome.steps.first { $0.step == .fence })
+        #expect(fence.outcome.degradedReason?.contains("no control.commands.fence") == true, "\(fence.outcome)")
+        let entry = try #require(h.journal(outcome.operation).first { $0.phase == .end && $0.step == .fence })
+        #expect(entry.outcome == .degraded)
+        #expect(outcome.outcome == .degraded)
+    }
+
     @Test func aSwitchoverThatFailsBeforePromotionRollsBack() async throws {
         let h = try RunnerHarness()
         defer { h.cleanUp() }
