@@ -1,7 +1,7 @@
 // swift-tools-version: 6.2
 import PackageDescription
 
-// One library per concern (see ARCHITECTURE.md); the executable stays thin.
+// One library per concern (see docs/architecture.md); the executable stays thin.
 // Dependencies are few on purpose: every one adds minutes to a cold CI build.
 let package = Package(
     name: "pgdr",
@@ -59,9 +59,9 @@ let package = Package(
             .product(name: "SWXMLHash", package: "SWXMLHash"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // Shell: the RDS deployment (target: aws) behind the same seams: observer, step actions.
+        // Shell: the RDS deployment (target: aws) behind the same seams: observer, step actions, SQL sessions.
         .target(name: "DRRDS", dependencies: [
-            "DRAWS", "DRSpec", "DRStatus", "DRControl", "DROrchestrator",
+            "DRAWS", "DRSpec", "DRStatus", "DRControl", "DROrchestrator", "DRPostgres",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Seams: NodeControl (a server's processes), NodeSQL (its admin SQL), ClusterObserver, the clock.

@@ -1,3 +1,4 @@
+import DRRDS
 import DRSpec
 import Foundation
 
@@ -23,7 +24,7 @@ public struct FunctionSettings: Sendable {
     public var caFile: String
     /// Where an instance is reached when not at the endpoint RDS reports
     /// (an RDS Proxy, a tunnel): instance id → host and port.
-    public var addresses: [String: (host: String, port: Int)]
+    public var addresses: [String: HostAndPort]
 
     public static func from(_ environment: [String: String]) throws -> FunctionSettings {
         func required(_ name: String) throws -> String {
@@ -48,22 +49,21 @@ public struct FunctionSettings: Sendable {
         let region = try required("AWS_REGION")
         return FunctionSettings(
             kind: kind, spec: parsed.spec, region: region,
-            secretID: environment["PGDR_SECRET"].flatMap { $0.isEmpty ? nil : $0 } ?? parsed.spec.resourceName("\(parsed.spec.name)-master"),
+            secretID: environment["PGDR_SECRET"].flatMap { $0.isEmpty ? nil : $0 } ?? RDSSessions.defaultSecretID(parsed.spec),
             topicARN: environment["PGDR_TOPIC"].flatMap { $0.isEmpty ? nil : $0 },
             caFile: environment["PGDR_DB_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? "\(root)/rds-ca.pem",
             addresses: try parseAddresses(environment["PGDR_DB_ADDRESSES"] ?? ""))
     }
 
     /// `id=host:port,id=host:port`.
-    static func parseAddresses(_ text: String) throws -> [String: (host: String, port: Int)] {
-        var out: [String: (host: String, port: Int)] = [:]
+    static func parseAddresses(_ text: String) throws -> [String: HostAndPort] {
+        var out: [String: HostAndPort] = [:]
         for item in text.split(separator: ",") where !item.trimmingCharacters(in: .whitespaces).isEmpty {
             let pair = item.split(separator: "=", maxSplits: 1)
-            guard pair.count == 2, let colon = pair[1].lastIndex(of: ":"), let port = Int(pair[1][pair[1].index(after: colon)...]),
-                  (1...65535).contains(port), colon > pair[1].startIndex else {
+            guard pair.count == 2, let address = HostAndPort(String(pair[1]).trimmingCharacters(in: .whitespaces)) else {
                 throw FunctionError.settings("PGDR_DB_ADDRESSES: `\(item)` is not id=host:port")
             }
-            out[String(pair[0]).trimmingCharacters(in: .whitespaces)] = (String(pair[1][..<colon]), port)
+            out[String(pair[0]).trimmingCharacters(in: .whitespaces)] = address
         }
         return out
     }

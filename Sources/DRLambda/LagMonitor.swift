@@ -27,7 +27,8 @@ public struct LagMonitor: FunctionHandler {
     static let writer = "pgdr-lag-monitor"
 
     public func handle(_ invocation: Invocation) async throws -> Data {
-        let sessions = DatabaseSessions(settings: settings, deployment: deployment, logger: logger)
+        let sessions = RDSSessions(deployment: deployment, secretID: settings.secretID, caFile: settings.caFile, addresses: settings.addresses,
+                                   applicationName: "pgdr-\(settings.kind.rawValue)", logger: logger)
         var instances: [DBInstance] = []
         var problems: [String] = []
         for site in deployment.instances {
@@ -39,7 +40,7 @@ public struct LagMonitor: FunctionHandler {
         }
         let primary = instances.first { !$0.isReplica && $0.isAvailable }
         let replica = instances.first { $0.isReplica }
-        let credentials = try await sessions.credentials()
+        let credentials = try await sessions.credentials(region: settings.region)
 
         var stampedAt: Date?, primaryLSN: LSN?
         if let primary {

@@ -85,8 +85,15 @@ public struct RDSDeployment: Sendable {
         return both[1].first.map { ($0, .cloudWatch) }
     }
 
-    /// Both instances, described at once (one DescribeDBInstances per region, one GetMetricData for the replica).
+    /// Both instances, described at once (one DescribeDBInstances per region, one GetMetricData for the
+    /// replica), and with `aws.database` what SQL adds (RDSSessions.overlay: positions, the heartbeat).
     public func samples() async -> [NodeSample] {
+        let described = await describedSamples()
+        guard let sessions = RDSSessions.configured(self, applicationName: "pgdr", logger: Logger(label: "pgdr.rds")) else { return described }
+        return await sessions.overlay(described, writer: "pgdr")
+    }
+
+    func describedSamples() async -> [NodeSample] {
         await withTaskGroup(of: (Int, NodeSample).self) { group in
             for (index, site) in instances.enumerated() {
                 group.addTask { (index, await self.sample(site.id, region: site.region)) }

@@ -1,7 +1,9 @@
 import DRAWS
+import DRPostgres
 import DROrchestrator
 import DRSpec
 import Foundation
+import Logging
 
 /// The work behind each step of an operation on RDS, through the AWS APIs.
 /// Like the self-managed steps, each is safe to run again after a crash and
@@ -89,15 +91,43 @@ public struct RDSSteps: Sendable {
                                 + ". Nothing else was changed: DNS still points where it did")
     }
 
-    /// The new primary as RDS sees it. A write would prove more; it needs
-    /// SQL access over TLS with the RDS CA, which pgdr does not have yet.
+    /// The new primary as RDS sees it and, with `aws.database`, a write it
+    /// took: the heartbeat, over SQL, retried until `writeTimeout` (the
+    /// endpoint's DNS and the server's end of recovery can trail the API's
+    /// `available`). Without a write the step fails and DNS is not changed.
     public func verify(_ id: String) async throws -> StepOutcome {
         let instance = try await rds.describe(id, region: try deployment.region(of: id))
         guard !instance.isReplica, instance.isAvailable else {
             throw AWSError.timedOut("\(id) is \(instance.status)" + (instance.isReplica ? ", still a replica" : "") + ": not verified")
         }
-        return .degraded("\(id) is available and standalone (RDS API)",
-                         reason: "no write was tried: pgdr has no SQL access to RDS yet (TLS verification against the RDS CA comes with the security issue)")
+        guard let sessions = RDSSessions.configured(deployment, applicationName: "pgdr-verify", logger: Logger(label: "pgdr.rds")),
+              let access = spec.aws.database else {
+            return .degraded("\(id) is available and standalone (RDS API)",
+                             reason: "no write was tried: pgdr.yaml has no aws.database (SQL to the instances), so nothing proved the new primary takes writes")
+        }
+        let started = ContinuousClock.now
+        var lastError: any Error = RDSSessionError("no attempt")
+        var attempts = 0
+        while attempts == 0 || ContinuousClock.now - started < access.writeTimeout.duration {
+            attempts += 1
+            do {
+                let credentials = try await sessions.credentials(region: try deployment.region(of: id))
+                let lsn = try await sessions.with(instance, credentials) { session -> String in
+                    guard try await session.value(Bool.self, "SELECT NOT pg_is_in_recovery()") else {
+                        throw RDSSessionError("the server is still in recovery")
+                    }
+                    try await sessions.stamp(session, writer: "pgdr-verify")
+                    return try await session.value(String.self, "SELECT pg_current_wal_flush_lsn()::text")
+                }
+                return .done("\(id) is available and standalone (RDS API) and took a write over SQL (heartbeat, flushed to \(lsn))")
+            } catch {
+                lastError = error
+                if let region = try? deployment.region(of: id) { sessions.forget(region: region) }
+                try await sleep(.seconds(2))
+            }
+        }
+        throw RDSSessionError("\(id) took no write within aws.database.writeTimeout (\(access.writeTimeout), \(attempts) attempts): \(lastError). "
+                              + "DNS still points where it did; check that this machine reaches \(id) over SQL (aws.database)")
     }
 
     /// Points both Route 53 failover records at the new primary's endpoint,

@@ -222,6 +222,13 @@ extension SpecRules {
                          hint: "families: \(AWSRules.families.joined(separator: ", ")); sizes such as large, xlarge")
             }
         }
+        if let access = spec.aws.database {
+            let known = [AWSRules.instanceIdentifier(spec, dr: false), AWSRules.instanceIdentifier(spec, dr: true)]
+            for id in access.addresses.keys.sorted() where !known.contains(id) {
+                sink.add("aws.database.addresses.\(id)", at: at("aws.database.addresses.\(id)"), "`\(id)` is neither instance of this deployment",
+                         hint: "the instances are \(known.joined(separator: " and "))")
+            }
+        }
         if AWSRules.overlap(spec.primary.vpcCidr, spec.dr.vpcCidr) {
             sink.add("dr.vpcCidr", at: at("dr.vpcCidr"), "the DR VPC \(spec.dr.vpcCidr) overlaps the primary's \(spec.primary.vpcCidr)",
                      hint: "peered VPCs need separate ranges, e.g. 10.20.0.0/16")

@@ -227,6 +227,24 @@ public enum SpecParser {
         aws.fenceParameterGroup = a.string("fenceParameterGroup")
         aws.promotionTimeout = a.timeSpan("promotionTimeout", default: aws.promotionTimeout, range: .seconds(5)...TimeSpan.hours(6))!
         aws.replicaTimeout = a.timeSpan("replicaTimeout", default: aws.replicaTimeout, range: .seconds(5)...TimeSpan.hours(24))!
+        if let d = a.mapping("database") {
+            defer { d.finish() }
+            d.accepts(["caFile", "secretId", "addresses", "writeTimeout"])
+            if let ca = d.string("caFile", required: "the RDS CA bundle (global-bundle.pem from truststore.pki.rds.amazonaws.com): sessions are verify-full") {
+                var access = RDSDatabaseAccess(caFile: ca)
+                access.secretId = d.string("secretId")
+                if let addresses = d.mapping("addresses") {
+                    for pair in addresses.stringPairs() {
+                        if let address = HostAndPort(pair.value) { access.addresses[pair.key] = address } else {
+                            addresses.sink.add(addresses.childPath(pair.key), at: pair.node, "`\(pair.value)` is not HOST:PORT",
+                                               hint: "e.g. 127.0.0.1:15432 for a tunnel to that instance")
+                        }
+                    }
+                }
+                access.writeTimeout = d.timeSpan("writeTimeout", default: access.writeTimeout, range: .seconds(5)...TimeSpan.hours(1))!
+                aws.database = access
+            }
+        }
         return aws
     }
 

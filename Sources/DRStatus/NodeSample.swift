@@ -50,6 +50,9 @@ public struct NodeSample: Sendable, Codable, Hashable {
     public var replicaLagSource: StatusReport.Replication.LagSource?
     /// `target: aws`: what the RDS API says of the instance.
     public var rds: RDSDetails?
+    /// RDS with `aws.database`: why the SQL session to this instance failed
+    /// (its API view stands; lag in bytes and the heartbeat are then missing).
+    public var sqlProblem: String?
 
     public init(name: String, region: String, host: String, port: Int, reachable: Bool, error: String? = nil) {
         self.name = name

@@ -2,13 +2,19 @@ import DRSpec
 import Foundation
 
 /// Pure: the verdict over the two RDS instances (`target: aws`), with the
-/// same lag rules as on self-managed servers where the data allows:
-/// CloudWatch's `ReplicaLag` is the source of seconds (bytes are not known
-/// without SQL), and the report says so.
+/// same lag rules as on self-managed servers where the data allows: with SQL
+/// to both instances (`aws.database`), bytes from their positions and
+/// seconds from the heartbeat (`StatusEvaluator.measureLag`), the CloudWatch
+/// figure beside them; without SQL, CloudWatch's heartbeat metric or
+/// `ReplicaLag` is the source of seconds and bytes are unknown. The report
+/// says which source each figure comes from.
 public enum RDSEvaluator {
     public static func evaluate(_ samples: [NodeSample], thresholds: Thresholds, at now: Date = Date()) -> StatusReport {
         var problems: [StatusReport.Problem] = []
         for s in samples {
+            if let problem = s.sqlProblem {
+                problems.append(.init(node: s.name, message: "no SQL session (aws.database): \(problem)"))
+            }
             if !s.reachable {
                 problems.append(.init(node: s.name, message: s.error ?? "the RDS API did not describe it"))
             } else if let rds = s.rds, !rds.serving {
@@ -32,17 +38,29 @@ public enum RDSEvaluator {
             if let replica = replicas.first {
                 let status = replica.rds?.replicationStatus
                 let streaming = (status ?? "replicating") == "replicating"
-                replication = .init(primary: primary.name, standby: replica.name, streaming: streaming, lagBytes: nil,
-                                    lagSeconds: replica.replicaLagSeconds, lagSource: replica.replicaLagSeconds == nil ? .unknown : (replica.replicaLagSource ?? .cloudWatch))
+                let metricSource = replica.replicaLagSeconds == nil ? nil : (replica.replicaLagSource ?? .cloudWatch)
+                var pair = StatusReport.Replication(primary: primary.name, standby: replica.name, streaming: streaming, lagBytes: nil,
+                                                    lagSeconds: replica.replicaLagSeconds, lagSource: metricSource ?? .unknown)
+                if primary.flushLSN != nil, replica.replayLSN != nil {
+                    let measured = StatusEvaluator.measureLag(primary: primary, standby: replica)
+                    pair.lagBytes = measured.lagBytes
+                    if let seconds = measured.lagSeconds {
+                        pair.lagSeconds = seconds
+                        pair.lagSource = measured.lagSource
+                        pair.metricLagSeconds = replica.replicaLagSeconds
+                        pair.metricLagSource = metricSource
+                    }
+                }
+                replication = pair
                 if !streaming {
                     problems.append(.init(node: replica.name, message: "read replication is \(status ?? "?")"
                                           + (replica.rds?.replicationMessage.map { ": \($0)" } ?? "")))
                 }
-                if let lag = replica.replicaLagSeconds, lag > thresholds.replicationLag.seconds {
-                    problems.append(.init(node: replica.name, message: "replication lag \(Int(lag))s (\((replica.replicaLagSource ?? .cloudWatch).rawValue)) exceeds \(thresholds.replicationLag)"))
+                if let lag = pair.lagSeconds, lag > thresholds.replicationLag.seconds {
+                    problems.append(.init(node: replica.name, message: "replication lag \(Int(lag))s (\(pair.lagSource.rawValue)) exceeds \(thresholds.replicationLag)"))
                 }
-                if replica.replicaLagSeconds == nil {
-                    problems.append(.init(node: replica.name, message: "no lag datapoint in CloudWatch for the last 10 minutes (neither the lag monitor's heartbeat nor ReplicaLag): lag unknown"))
+                if pair.lagSeconds == nil {
+                    problems.append(.init(node: replica.name, message: "no lag datapoint in CloudWatch for the last 10 minutes (neither the lag monitor's heartbeat nor ReplicaLag) and none over SQL: lag unknown"))
                 }
             } else if primaries.count == 1 {
                 problems.append(.init(node: nil, message: "no read replica: the DR region is not protected"))

@@ -49,5 +49,8 @@ public struct StatusReport: Sendable, Codable, Hashable {
         public var lagBytes: Int64?
         public var lagSeconds: Double?
         public var lagSource: LagSource
+        /// RDS with SQL: the CloudWatch figure beside the one measured over SQL.
+        public var metricLagSeconds: Double?
+        public var metricLagSource: LagSource?
     }
 }

@@ -70,7 +70,10 @@ public enum StatusTable {
         if let r = report.replication {
             let seconds = r.lagSeconds.map { StatusEvaluator.formatSeconds($0) } ?? "unknown"
             let status = report.nodes.first { $0.name == r.standby }?.rds?.replicationStatus ?? "not reported by the API"
-            out += "\nreplication \(r.primary) -> \(r.standby): \(status), lag \(seconds) (\(r.lagSource.rawValue); bytes need SQL)\n"
+            let bytes = r.lagBytes.map { ByteSize.human(Double($0)) + ", " } ?? ""
+            let source = r.lagSource.rawValue + (r.lagBytes == nil ? "; bytes need SQL (aws.database)" : ", over SQL")
+            let metric = r.metricLagSeconds.map { "; CloudWatch: \(StatusEvaluator.formatSeconds($0)) (\(r.metricLagSource?.rawValue ?? "?"))" } ?? ""
+            out += "\nreplication \(r.primary) -> \(r.standby): \(status), lag \(bytes)\(seconds) (\(source))\(metric)\n"
         }
         if report.problems.isEmpty {
             out += "healthy: both instances available, the replica replicating\n"

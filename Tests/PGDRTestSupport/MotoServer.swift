@@ -59,6 +59,16 @@ public enum MotoServer {
         return false
     }
 
+    /// Whether `condition` holds within `within`, checked every 500 ms.
+    public static func eventually(_ within: Duration, _ condition: () async -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + within
+        repeat {
+            if await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(500))
+        } while ContinuousClock.now < deadline
+        return false
+    }
+
     /// The last `lines` lines of a server's log, for a failure message.
     public static func logTail(_ path: String, lines: Int = 30) -> String {
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "(no log at \(path))"
