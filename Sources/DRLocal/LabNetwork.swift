@@ -4,8 +4,11 @@ import Foundation
 /// The lab's regions as network namespaces on one bridge: one address per
 /// region, the machine itself (the root namespace) on the bridge too, so it
 /// reaches every node during a fault and can watch a split brain from
-/// outside. A partition is a pair of blackhole routes per cut link inside
-/// the namespaces: packets are dropped silently, as a cut link drops them.
+/// outside. A partition is a pair of packet filters per cut link (tc, on
+/// each namespace's own interface): packets to the other side are dropped
+/// silently, as a cut link drops them. Nobody is told: a connection attempt
+/// waits for its timeout, an open session stalls (a route to nowhere would
+/// instead fail new connections at once, which no real cut does).
 public struct LabNetwork: Codable, Sendable, Hashable {
     public struct Region: Codable, Sendable, Hashable {
         public var region: String
@@ -23,6 +26,10 @@ public struct LabNetwork: Codable, Sendable, Hashable {
     public var partitioned: [String] = []
 
     public var gateway: String { "\(subnet).1" }
+    /// The region's end of its veth pair, inside its namespace.
+    public func interface(_ region: Region) -> String {
+        "pgdr\(id)p\(regions.firstIndex(of: region) ?? 0)"
+    }
     public var cidr: String { "\(subnet).0/24" }
     public func region(_ name: String) -> Region? { regions.first { $0.region == name } }
 }
@@ -95,8 +102,8 @@ public enum LabNetworking {
             throw LocalError.badInput("the lab has no region \(name) (regions: \(network.regions.map(\.region).joined(separator: ", ")))")
         }
         for other in network.regions where other.region != name {
-            try await blackhole(other.address, in: cut.namespace, add: true)
-            try await blackhole(cut.address, in: other.namespace, add: true)
+            try await drop(to: other.address, from: cut, network)
+            try await drop(to: cut.address, from: other, network)
         }
         var updated = network
         if !updated.partitioned.contains(name) { updated.partitioned.append(name) }
@@ -106,19 +113,36 @@ public enum LabNetworking {
     /// Removes every cut.
     public static func heal(_ network: LabNetwork) async -> LabNetwork {
         for region in network.regions {
-            for other in network.regions where other.region != region.region {
-                try? await blackhole(other.address, in: region.namespace, add: false)
-            }
+            // The root qdisc goes, and every filter with it.
+            _ = try? await ChildProcess.run(.init(ChildProcess.tc, ["qdisc", "del", "dev", network.interface(region), "root"],
+                                                  timeout: .seconds(10), namespace: region.namespace))
         }
         var updated = network
         updated.partitioned = []
         return updated
     }
 
-    static func blackhole(_ address: String, in namespace: String, add: Bool) async throws {
-        let result = try await ChildProcess.run(.init(ChildProcess.ip, ["route", add ? "replace" : "delete", "blackhole", "\(address)/32"],
-                                                      timeout: .seconds(10), namespace: namespace))
-        if add, !result.succeeded { throw LocalError("cannot cut \(address) in \(namespace): \(result.lastWords())") }
+    /// Drops every IP packet `region` sends to `address`, silently. With
+    /// only what every kernel has (no prio or netem qdisc, no tc actions
+    /// needed): an HTB root on its interface whose unclassified traffic
+    /// goes out directly, one class whose queue holds nothing (pfifo, limit
+    /// 0), and a u32 filter per cut address into that class.
+    static func drop(to address: String, from region: LabNetwork.Region, _ network: LabNetwork) async throws {
+        let device = network.interface(region)
+        func tc(_ arguments: [String]) async throws -> ChildProcess.Result {
+            let result = try await ChildProcess.run(.init(ChildProcess.tc, arguments, timeout: .seconds(10), namespace: region.namespace))
+            if !result.succeeded {
+                throw LocalError("cannot cut \(address) in \(region.namespace): tc \(arguments.joined(separator: " ")): \(result.lastWords())")
+            }
+            return result
+        }
+        if !(try await tc(["qdisc", "show", "dev", device])).output.contains("qdisc htb 1:") {
+            _ = try await tc(["qdisc", "add", "dev", device, "root", "handle", "1:", "htb"])
+            _ = try await tc(["class", "add", "dev", device, "parent", "1:", "classid", "1:20", "htb", "rate", "10gbit", "quantum", "60000"])
+            _ = try await tc(["qdisc", "add", "dev", device, "parent", "1:20", "handle", "20:", "pfifo", "limit", "0"])
+        }
+        _ = try await tc(["filter", "add", "dev", device, "parent", "1:", "protocol", "ip", "prio", "1",
+                          "u32", "match", "ip", "dst", "\(address)/32", "flowid", "1:20"])
     }
 }
 

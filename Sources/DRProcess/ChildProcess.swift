@@ -97,6 +97,7 @@ public enum ChildProcess {
 
     static let setpriv = "/usr/bin/setpriv"
     public static let ip = "/bin/ip"
+    public static let tc = "/sbin/tc"
     static let passedThrough = ["PATH", "LANG", "LC_ALL", "TZ", "TMPDIR", "HOME"]
     static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

@@ -37,6 +37,9 @@ struct QuorumTests {
         try await Task.sleep(for: .milliseconds(300))
         let cut = Date().timeIntervalSince1970
         #expect(try await lab.lab(["fault", "partition", lab.region(primary)]).status == 0)
+        // A cut link drops packets without a word: a connection attempt across it waits for its timeout.
+        let attempt = try await lab.connect(from: standby, to: primary, limit: 1)
+        #expect(attempt.status == 28 && attempt.took >= 0.9, "across the cut: curl exit \(attempt.status) after \(attempt.took)s (28 after 1 s is a silent drop)")
         let promoted = await RegionLab.eventually(.seconds(30)) { await lab.writable(standby) }
         try await Task.sleep(for: .seconds(1))
         let result = try await writer.stop()

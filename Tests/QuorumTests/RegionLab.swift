@@ -48,6 +48,16 @@ struct RegionLab {
     }
 
     func address(_ node: String) -> String { state.nodes.first { $0.name == node }!.address }
+
+    /// A TCP connection from `from`'s namespace to `to`'s server, given `limit`:
+    /// curl's exit status (28: timed out, 7: refused or failed at once) and how long it took.
+    func connect(from: String, to: String, limit: Double) async throws -> (status: Int32, took: Double) {
+        let namespace = try #require(state.quorum?.network.region(region(from))?.namespace)
+        let started = Date()
+        let result = try await CLI.program("/bin/ip", ["netns", "exec", namespace, "/usr/bin/curl", "-s", "-o", "/dev/null",
+                                                       "--connect-timeout", "\(limit)", "telnet://\(address(to)):5432"], stdin: Data())
+        return (result.status, Date().timeIntervalSince(started))
+    }
     func region(_ node: String) -> String { state.nodes.first { $0.name == node }!.region }
 
     /// The last lines of a node's agent log, for a failure message.
