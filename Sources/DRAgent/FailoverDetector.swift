@@ -113,6 +113,10 @@ public actor FailoverDetector {
                 lastRefusal = refusal.description
                 logger.warning("automatic failover refused", metadata: ["reason": "\(refusal)"])
                 await record("automatic failover \(refusal.description)")
+                // The primary does not answer and nothing was done about it: someone must hear of it.
+                await tell(id, from: node, outcome: "refused",
+                           "automatic failover refused: \(node) does not answer (\(failed) failed probes), but \(refusal.reason) "
+                           + "(\(refusal.hint)). Nothing was changed: look at `pgdr status`; `pgdr failover` plans it by hand")
             }
             return .refused(refusal.description)
         case .failover(let plan):
@@ -132,6 +136,8 @@ public actor FailoverDetector {
                 env.store.release(plan.id)
                 logger.error("automatic failover failed", metadata: ["error": "\(error)"])
                 await record("automatic failover \(plan.id) failed: \(error)")
+                await tell(plan.id, from: plan.from, to: plan.to, outcome: OperationOutcome.failed.rawValue,
+                           "automatic failover \(plan.from) -> \(plan.to) failed: \(error). `pgdr operations` shows where it stopped")
                 await afterFailover?()
                 return .failed("\(error)")
             }
@@ -189,6 +195,16 @@ public actor FailoverDetector {
                 return .failed("\(error)")
             }
         }
+    }
+
+    /// Tells the notification sinks what automatic mode did instead of a failover.
+    func tell(_ operation: String, from: String, to: String? = nil, outcome: String, _ message: String) async {
+        let candidate = to ?? env.spec.nodes.first { $0.name != from }?.name ?? ""
+        guard !env.spec.notifications.isEmpty,
+              let body = OperationNotice.payload(spec: env.spec, operation: operation, type: OperationKind.failover.rawValue, from: from,
+                                                 to: candidate, outcome: outcome, message: message, at: env.clock.now()) else { return }
+        let sent = await OperationNotice.deliver(body, spec: env.spec, baseDirectory: env.baseDirectory)
+        if !sent.failed.isEmpty { await record("the notice of \(operation) was not delivered: \(sent.failed.joined(separator: "; "))") }
     }
 
     func record(_ message: String) async {

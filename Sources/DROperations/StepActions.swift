@@ -171,27 +171,16 @@ struct StepActions {
     /// operation, but the outcome says which sink did not hear it.
     func notify() async -> StepOutcome {
         let degraded = env.store.entries(of: plan.id).compactMap(\.reason)
-        let payload: [String: Any] = [
-            "kind": "operation", "operation": plan.id, "type": plan.kind.rawValue, "from": plan.from, "to": plan.to,
-            "deployment": env.spec.resourceName(env.spec.name), "at": env.clock.now().formatted(.iso8601),
-            "outcome": degraded.isEmpty ? OperationOutcome.done.rawValue : OperationOutcome.degraded.rawValue,
-            "degraded": degraded,
-            "message": "\(plan.kind.rawValue): \(plan.to) is the primary" + (plan.acceptedDataLoss ? " (data loss accepted)" : "")
+        guard let body = OperationNotice.payload(
+            spec: env.spec, operation: plan.id, type: plan.kind.rawValue, from: plan.from, to: plan.to,
+            outcome: degraded.isEmpty ? OperationOutcome.done.rawValue : OperationOutcome.degraded.rawValue, degraded: degraded,
+            message: "\(plan.kind.rawValue): \(plan.to) is the primary" + (plan.acceptedDataLoss ? " (data loss accepted)" : "")
                 + (degraded.isEmpty ? "" : " (DEGRADED: \(degraded.joined(separator: "; ")))"),
-        ]
-        guard let body = try? JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys]) else {
+            at: env.clock.now()) else {
             return .degraded("no notification sent", reason: "the notice could not be encoded")
         }
-        var delivered: [String] = [], failed: [String] = []
-        for sink in env.spec.notifications {
-            let notifier = NotifierFactory.make(sink, baseDirectory: env.baseDirectory)
-            do {
-                try await notifier.deliver(body)
-                delivered.append(notifier.label)
-            } catch {
-                failed.append("\(notifier.label): \(error)")
-            }
-        }
+        let sent = await OperationNotice.deliver(body, spec: env.spec, baseDirectory: env.baseDirectory)
+        let delivered = sent.delivered, failed = sent.failed
         if env.spec.notifications.isEmpty { return .done("no notification sinks") }
         let detail = "delivered to " + (delivered.isEmpty ? "none" : delivered.joined(separator: ", "))
         return failed.isEmpty ? .done(detail) : .degraded(detail, reason: "not delivered: " + failed.joined(separator: "; "))

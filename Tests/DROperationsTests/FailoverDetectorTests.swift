@@ -100,6 +100,46 @@ final class ScriptedProber: PrimaryProber {
         #expect(h.env.store.entries().contains { $0.phase == .planned && $0.detail?.contains("automatic") == true })
     }
 
+    /// What automatic mode did instead of a failover reaches the notification sinks.
+    @Test func aRefusedOrFailedAutomaticFailoverIsNotified() async throws {
+        let h = try RunnerHarness()
+        defer { h.cleanUp() }
+        var spec = Self.automatic(h).spec
+        spec.notifications = [.log(path: "notices.jsonl", .init())]
+        let env = h.env.with(spec: spec)
+        h.cluster.state.withLock { $0.nodes["pg1"]?.running = false }
+        func notices() throws -> [[String: Any]] {
+            let text = (try? String(contentsOfFile: "\(h.directory)/notices.jsonl", encoding: .utf8)) ?? ""
+            return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        }
+        // No record of the primary's last position: the loss is unknown, the failover refused.
+        let detector = FailoverDetector(env: env, prober: ScriptedProber(failures: 5), journal: nil, logger: .init(label: "test"))
+        let refused = await detector.handle(.primaryLost(node: "pg1", why: "session closed"))
+        guard case .refused = refused else {
+            Issue.record("no evidence of the loss: refuse, got \(refused)")
+            return
+        }
+        let first = try notices()
+        #expect(first.count == 1 && first.first?["outcome"] as? String == "refused", "\(first)")
+        #expect((first.first?["message"] as? String)?.contains("pg1 does not answer") == true, "\(first)")
+        #expect(first.first?["kind"] as? String == "operation" && first.first?["type"] as? String == "failover")
+        // The same refusal again is not announced again.
+        _ = await detector.handle(.primaryLost(node: "pg1", why: "next round"))
+        #expect(try notices().count == 1)
+
+        // With the evidence, a failover that fails at its promotion.
+        try PrimaryPositionFile.save(PrimaryPosition(node: "pg1", flushLSN: LSN(0x3000000), at: Date()), directory: h.directory)
+        h.cluster.fail("pg2.promote", "pg_promote timed out")
+        let failed = await detector.handle(.primaryLost(node: "pg1", why: "session closed"))
+        guard case .failed = failed else {
+            Issue.record("a promotion that fails: failed, got \(failed)")
+            return
+        }
+        let last = try #require(try notices().last)
+        #expect(last["outcome"] as? String == "failed" && last["to"] as? String == "pg2", "\(last)")
+        #expect((last["message"] as? String)?.contains("pg_promote timed out") == true, "\(last)")
+    }
+
     @Test func aPrimaryThatAnswersOneProbeIsLeftAlone() async throws {
         let h = try RunnerHarness()
         defer { h.cleanUp() }
