@@ -171,26 +171,38 @@ public actor FailoverDetector {
     /// Automatic mode: a demoted primary that takes writes again is fenced at
     /// once and made a standby of the legitimate primary (its writes since the
     /// failover are discarded by pg_rewind, as Patroni's old leader's are).
+    /// Like a failover, it decides only on a look taken while it holds the
+    /// operation lock.
     func reconcile(_ stale: String) async -> Result {
         guard env.spec.failover.mode == .automatic else { return .ignored("manual mode") }
         let id = OperationStore.newID(.rejoin)
+        do {
+            try env.store.acquire(id)
+        } catch {
+            return .ignored("lock held: \(error)")
+        }
+        var handedOver = false
+        defer { if !handedOver { env.store.release(id) } }
         let report = await env.observer.observe()
+        guard !Task.isCancelled else { return .ignored("the agent is stopping") }
         switch RejoinPlanner.plan(node: stale, report: report, spec: env.spec, id: id, now: env.clock.now(),
                                   demotedBy: env.store.lastPromotion()) {
         case .failure(let refusal):
             return .refused(refusal.description)
         case .success(var plan):
             plan.origin = .agent
+            handedOver = true
             do {
                 try env.store.savePlan(plan)
                 try env.store.append(.init(at: env.clock.now(), operation: plan.id, kind: .rejoin, phase: .planned,
                                            detail: "automatic: \(stale) still took writes after its demotion; fenced and rejoined"))
                 await record("split brain: fencing and rejoining \(stale) (\(plan.id))")
-                let outcome = try await OperationRunner(environment: env).execute(plan)
+                let outcome = try await OperationRunner(environment: env).execute(plan, lockHeld: true)
                 await record("\(plan.id) \(outcome.outcome.rawValue): \(stale) follows \(plan.to)")
                 await afterFailover?()
                 return .resumed(outcome.outcome.rawValue)
             } catch {
+                env.store.release(plan.id)
                 await record("could not rejoin \(stale) after the split brain: \(error)")
                 return .failed("\(error)")
             }

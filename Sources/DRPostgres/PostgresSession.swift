@@ -157,6 +157,9 @@ public struct DeadlineExceeded: Error, Sendable {}
 ///
 /// `discard` receives a value the work produced after the deadline (a
 /// connection that opened too late), so it can be closed rather than leaked.
+/// A caller cancelled before the deadline is treated like the deadline: it
+/// returns at once (CancellationError), the work is cancelled and `onLate`
+/// runs (it closes what the work waits on).
 public func withDeadline<T: Sendable>(_ limit: Duration, onLate: @escaping @Sendable () async -> Void = {},
                                       discard: (@Sendable (T) async -> Void)? = nil,
                                       _ work: @escaping @Sendable () async throws -> T) async throws -> T {
@@ -183,9 +186,13 @@ public func withDeadline<T: Sendable>(_ limit: Duration, onLate: @escaping @Send
             gate.onResume {
                 timer.cancel()
             }
+            gate.onCancelWork {
+                task.cancel()
+                Task { await onLate() }
+            }
         }
     } onCancel: {
-        gate.resume(.failure(CancellationError()))
+        if gate.resume(.failure(CancellationError())) { gate.cancelWork() }
     }
 }
 
@@ -196,6 +203,9 @@ final class ResumeOnce<T: Sendable>: Sendable {
         var pending: Result<T, any Error>?
         var done = false
         var cleanup: (@Sendable () -> Void)?
+        /// The caller was cancelled; `cancelWork` ends the work (set once the work has started).
+        var cancelled = false
+        var workCanceller: (@Sendable () -> Void)?
     }
 
     private let state = Mutex(State())
@@ -215,6 +225,25 @@ final class ResumeOnce<T: Sendable>: Sendable {
             return state.done
         }
         if alreadyDone { body() }
+    }
+
+    /// How to end the work when the caller is cancelled (run at once if it already was).
+    func onCancelWork(_ body: @escaping @Sendable () -> Void) {
+        let now = state.withLock { state -> Bool in
+            if !state.cancelled { state.workCanceller = body }
+            return state.cancelled
+        }
+        if now { body() }
+    }
+
+    /// The caller was cancelled: ends the work (now, or as soon as it starts).
+    func cancelWork() {
+        let body = state.withLock { state -> (@Sendable () -> Void)? in
+            state.cancelled = true
+            defer { state.workCanceller = nil }
+            return state.workCanceller
+        }
+        body?()
     }
 
     /// Returns true when this call was the one that resumed.

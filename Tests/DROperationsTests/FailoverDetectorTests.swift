@@ -140,6 +140,43 @@ final class ScriptedProber: PrimaryProber {
         #expect((last["message"] as? String)?.contains("pg_promote timed out") == true, "\(last)")
     }
 
+    /// A demoted primary that takes writes again (a cut link healed) is fenced
+    /// and rejoined, but only on a look taken under the operation lock: while
+    /// another operation holds it, the repair waits for the next trigger.
+    @Test func aSplitBrainIsRepairedUnderTheLockOnly() async throws {
+        let h = try RunnerHarness()
+        defer { h.cleanUp() }
+        let env = Self.automatic(h)
+        _ = try await OperationRunner(environment: env).execute(h.failoverPlan())
+        #expect(h.cluster.primaries == ["pg2"])
+        // pg1 comes back writable behind pgdr's back.
+        h.cluster.state.withLock { state in
+            state.nodes["pg1"]?.running = true
+            state.nodes["pg1"]?.primary = true
+            state.nodes["pg1"]?.fenced = false
+            state.nodes["pg1"]?.following = nil
+        }
+        #expect(h.cluster.primaries == ["pg1", "pg2"])
+        let detector = FailoverDetector(env: env, prober: ScriptedProber(failures: 0), journal: nil, logger: .init(label: "test"))
+        let other = h.switchoverPlan()
+        try env.store.acquire(other.id)
+        let held = await detector.handle(.splitBrain(stale: "pg1"))
+        guard case .ignored = held else {
+            Issue.record("another operation holds the lock: no repair on a look taken outside it, got \(held)")
+            return
+        }
+        #expect(h.cluster.calls("pg1.fence") == 1, "only the failover's own fence so far")
+        env.store.release(other.id)
+        let repaired = await detector.handle(.splitBrain(stale: "pg1"))
+        guard case .resumed = repaired else {
+            Issue.record("the stale primary is fenced and rejoined, got \(repaired)")
+            return
+        }
+        #expect(h.cluster.primaries == ["pg2"])
+        #expect(h.cluster.node("pg1").following == "pg2")
+        #expect(env.store.currentLock() == nil)
+    }
+
     @Test func aPrimaryThatAnswersOneProbeIsLeftAlone() async throws {
         let h = try RunnerHarness()
         defer { h.cleanUp() }

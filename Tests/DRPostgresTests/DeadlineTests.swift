@@ -48,4 +48,26 @@ import Testing
         }
         #expect(ContinuousClock.now - started < .seconds(10), "without the deadline this never ends")
     }
+
+    /// A caller cancelled before the deadline: it returns at once, and the
+    /// work is ended too (cancelled, and what it waits on closed by onLate).
+    @Test func aCancelledCallerEndsItsWorkToo() async throws {
+        let gate = AsyncStream<Void>.makeStream()
+        let ended = AsyncStream<String>.makeStream()
+        let caller = Task {
+            try await withDeadline(.seconds(60), onLate: { gate.continuation.finish() }) {
+                for await _ in gate.stream {}
+                ended.continuation.yield(Task.isCancelled ? "cancelled" : "released")
+                ended.continuation.finish()
+            }
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        let started = ContinuousClock.now
+        caller.cancel()
+        await #expect(throws: CancellationError.self) { try await caller.value }
+        #expect(ContinuousClock.now - started < .seconds(5), "the caller returns at once, not at the 60 s deadline")
+        var seen: String?
+        for await value in ended.stream { seen = value }
+        #expect(seen == "cancelled", "the work was ended and cancelled, not left waiting: \(seen ?? "still waiting")")
+    }
 }
