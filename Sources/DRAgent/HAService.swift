@@ -165,9 +165,11 @@ public final class HAService: Sendable {
 
     func tick() async {
         let now = Date()
+        var timing = RoundTiming()
         let role = (await env.observer.roles(of: [me.name], timeout: dcs.requestTimeout.duration))[me.name] ?? nil
         let fenced = (try? await env.control(me.name)?.isFenced()) ?? false
         let sample = await NodeSamples.sample(me, baseDirectory: env.baseDirectory, timeout: dcs.requestTimeout.duration)
+        timing.mark("own server")
         var leader: LeaderRecord?
         var reachable = true
         var active: OperationRecord?
@@ -193,6 +195,7 @@ public final class HAService: Sendable {
                              metadata: ["endpoints": "\(dcs.endpoints.joined(separator: ","))", "error": "\(error)"])
             }
         }
+        timing.mark("etcd reads")
         if reachable, state.withLock({ s in defer { s.dcsWarned = false }; return s.dcsWarned }) {
             logger.notice("etcd answers again", metadata: ["endpoints": "\(dcs.endpoints.joined(separator: ","))"])
         }
@@ -207,6 +210,7 @@ public final class HAService: Sendable {
             } catch {
                 reachable = false
             }
+            timing.mark("position saved")
         }
         state.withLock { s in
             s.role = role
@@ -235,7 +239,14 @@ public final class HAService: Sendable {
             guard let retry = await perform(action, view: view, operation: mine) else { break }
             view = retry
         }
+        timing.mark("decided and acted")
         await publish(sample, fenced: fenced, reachable: reachable)
+        timing.mark("published")
+        // A round that takes a good part of the lease is how a primary comes to demote itself
+        // with etcd healthy: say where its time went.
+        if timing.total > dcs.ttl.duration / 3 {
+            logger.warning("slow quorum round", metadata: ["node": "\(me.name)", "took": "\(timing.total)", "steps": "\(timing)"])
+        }
     }
 
     /// Performs the action; returns a new view to decide on again, or nil.
