@@ -166,9 +166,14 @@ public final class HAService: Sendable {
     func tick() async {
         let now = Date()
         var timing = RoundTiming()
-        let role = (await env.observer.roles(of: [me.name], timeout: dcs.requestTimeout.duration))[me.name] ?? nil
+        let own = await OwnServer.look(me, baseDirectory: env.baseDirectory, timeout: dcs.requestTimeout.duration, logger: logger)
+        let role = own.role
         let fenced = (try? await env.control(me.name)?.isFenced()) ?? false
-        let sample = await NodeSamples.sample(me, baseDirectory: env.baseDirectory, timeout: dcs.requestTimeout.duration)
+        // A primary renews on the quick look; its full sample waits until after the renewal.
+        var early: NodeSample?
+        if role?.isPrimary != true {
+            early = await NodeSamples.sample(me, baseDirectory: env.baseDirectory, timeout: dcs.requestTimeout.duration)
+        }
         timing.mark("own server")
         var leader: LeaderRecord?
         var reachable = true
@@ -201,7 +206,7 @@ public final class HAService: Sendable {
         }
         // The primary saves its position before renewing its lease: the RPO
         // guard's evidence, final once the lease that follows it has ended.
-        if reachable, role?.isPrimary == true, leader == nil || leader?.node == me.name, let flush = sample.flushLSN {
+        if reachable, role?.isPrimary == true, leader == nil || leader?.node == me.name, let flush = own.flushLSN {
             let at = Date()
             let bound = at.addingTimeInterval(dcs.ttl.seconds + 2 * dcs.requestTimeout.seconds)
             do {
@@ -224,7 +229,9 @@ public final class HAService: Sendable {
             leaseValidUntil: leaseDeadline(), now: Date(), margin: dcs.demoteMargin.seconds,
             holdoffUntil: state.withLock { $0.holdoffUntil }.map { Date().addingTimeInterval(Self.seconds($0 - ContinuousClock.now)) },
             approved: mine,
-            takeoverRefusal: role == .standby && reachable && leader == nil ? await takeoverRefusal(own: sample, now: now) : nil,
+            takeoverRefusal: role == .standby && reachable && leader == nil
+                ? await takeoverRefusal(own: early ?? NodeSample(name: me.name, region: me.region, host: me.host, port: me.port, reachable: false), now: now)
+                : nil,
             newerTimelineOn: role != .standby && reachable && leader == nil ? await newerTimeline() : nil,
             lastPrimary: role == nil && reachable && leader == nil ? (try? await quorum.position())?.node : nil,
             leaderIsPrimary: leader.map { leader in
@@ -240,6 +247,13 @@ public final class HAService: Sendable {
             view = retry
         }
         timing.mark("decided and acted")
+        let sample: NodeSample
+        if let early {
+            sample = early
+        } else {
+            sample = await NodeSamples.sample(me, baseDirectory: env.baseDirectory, timeout: dcs.requestTimeout.duration)
+            timing.mark("own server sampled")
+        }
         await publish(sample, fenced: fenced, reachable: reachable)
         timing.mark("published")
         // A round that takes a good part of the lease is how a primary comes to demote itself
