@@ -106,6 +106,31 @@ import Testing
             (.route53, "us-west-2", "POST", "/2013-04-01/hostedzone/Z123/rrset/", "", [("Content-Type", "application/xml")],
              "<?xml version=\"1.0\"?><ChangeResourceRecordSetsRequest/>"),
             (.route53, "us-west-2", "GET", "/2013-04-01/change/C2682N5HXP0BZ4", "", [], ""),
+            (.route53, "us-west-2", "GET", "/2013-04-01/healthcheck/abcdef01-2345-6789-abcd-ef0123456789/status", "", [], ""),
+            (.rds, "us-east-1", "POST", "/", "", form, AWSClient.formBody([
+                ("Action", "ModifyDBInstance"), ("Version", "2014-10-31"), ("DBInstanceIdentifier", "orders-db-prod"),
+                ("DBParameterGroupName", "orders-fence-prod"), ("ApplyImmediately", "true")])),
+            (.rds, "us-east-1", "POST", "/", "", form, "Action=RebootDBInstance&Version=2014-10-31&DBInstanceIdentifier=orders-db-prod"),
+            (.rds, "us-east-1", "POST", "/", "", form, AWSClient.formBody([
+                ("Action", "CreateDBInstanceReadReplica"), ("Version", "2014-10-31"), ("DBInstanceIdentifier", "orders-db-prod"),
+                ("SourceDBInstanceIdentifier", "arn:aws:rds:us-east-2:123456789012:db:orders-replica-prod"),
+                ("KmsKeyId", "arn:aws:kms:us-east-1:123456789012:key/primary"), ("SourceRegion", "us-east-2"),
+                ("PreSignedUrl", "https://rds.us-east-2.amazonaws.com/?Action=CreateDBInstanceReadReplica&X-Amz-Signature=ab%2Fcd&X-Amz-Date=20240115T093000Z")])),
+            (.rds, "us-east-2", "POST", "/", "", form, AWSClient.formBody([
+                ("Action", "DescribeEvents"), ("Version", "2014-10-31"), ("SourceIdentifier", "orders-replica-prod"),
+                ("SourceType", "db-instance"), ("StartTime", "2024-01-15T09:00:00Z")])),
+            (.cloudwatch, "us-east-2", "POST", "/", "", form, AWSClient.formBody([
+                ("Action", "PutMetricData"), ("Version", "2010-08-01"), ("Namespace", "pgdr"),
+                ("MetricData.member.1.MetricName", "ReplicationLagSeconds"), ("MetricData.member.1.Value", "0.25"),
+                ("MetricData.member.1.Dimensions.member.1.Name", "Deployment"), ("MetricData.member.1.Dimensions.member.1.Value", "orders-prod")])),
+            (.cloudwatch, "us-east-2", "POST", "/", "", form, "Action=DescribeAlarms&Version=2010-08-01&AlarmNamePrefix=orders-prod"),
+            (.ssm, "us-east-2", "POST", "/", "", [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", "AmazonSSM.PutParameter")],
+             "{\"Name\":\"/pgdr/orders-prod/approvals/failover-0a1b2c3d\",\"Type\":\"String\",\"Value\":\"{}\"}"),
+            (.cloudformation, "us-east-1", "POST", "/", "", form, AWSClient.formBody([
+                ("Action", "CreateChangeSet"), ("Version", "2010-05-15"), ("StackName", "orders-primary-prod"),
+                ("ChangeSetName", "pgdr-20240115T093000Z"), ("ChangeSetType", "UPDATE"),
+                ("TemplateBody", "{\"Resources\":{\"Key\":{\"Type\":\"AWS::KMS::Key\"}}}"),
+                ("Capabilities.member.1", "CAPABILITY_NAMED_IAM")])),
         ]
         var requests: [[String: Any]] = []
         var ours: [AWSClient.Prepared] = []
