@@ -3,6 +3,7 @@ import DRControl
 import DRDCS
 import DROperations
 import DROrchestrator
+import DRPostgres
 import DRSpec
 import DRStatus
 import Foundation
@@ -166,7 +167,8 @@ public final class HAService: Sendable {
     func tick() async {
         let now = Date()
         var timing = RoundTiming()
-        let own = await OwnServer.look(me, baseDirectory: env.baseDirectory, timeout: dcs.requestTimeout.duration, logger: logger)
+        let own = await RoleProbe.look(me, baseDirectory: env.baseDirectory, timeout: dcs.requestTimeout.duration,
+                                       applicationName: "pgdr-agent", logger: logger)
         let role = own.role
         let fenced = (try? await env.control(me.name)?.isFenced()) ?? false
         // A primary renews on the quick look; its full sample waits until after the renewal.
@@ -222,6 +224,8 @@ public final class HAService: Sendable {
             s.leader = reachable ? leader : s.leader
             s.dcsReachable = reachable
         }
+        var takeoverRefusal: String?
+        if role == .standby, reachable, leader == nil, let early { takeoverRefusal = await self.takeoverRefusal(own: early, now: now) }
         // Only the approved operations that concern this node.
         let mine = active.flatMap { $0.plan.from == me.name || $0.plan.to == me.name ? $0 : nil }
         var view = HADecision.View(
@@ -229,9 +233,7 @@ public final class HAService: Sendable {
             leaseValidUntil: leaseDeadline(), now: Date(), margin: dcs.demoteMargin.seconds,
             holdoffUntil: state.withLock { $0.holdoffUntil }.map { Date().addingTimeInterval(Self.seconds($0 - ContinuousClock.now)) },
             approved: mine,
-            takeoverRefusal: role == .standby && reachable && leader == nil
-                ? await takeoverRefusal(own: early ?? NodeSample(name: me.name, region: me.region, host: me.host, port: me.port, reachable: false), now: now)
-                : nil,
+            takeoverRefusal: takeoverRefusal,
             newerTimelineOn: role != .standby && reachable && leader == nil ? await newerTimeline() : nil,
             lastPrimary: role == nil && reachable && leader == nil ? (try? await quorum.position())?.node : nil,
             leaderIsPrimary: leader.map { leader in

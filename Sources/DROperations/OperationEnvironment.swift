@@ -177,17 +177,8 @@ public struct LiveObserver: ClusterObserver {
             for name in nodes {
                 guard let node = spec.nodes.first(where: { $0.name == name }) else { continue }
                 group.addTask { [baseDirectory, logger] in
-                    guard var target = try? ConnectionTarget(node: node, baseDirectory: baseDirectory, applicationName: "pgdr-operation")
-                    else { return (name, nil) }
-                    target.connectTimeout = timeout
-                    target.statementTimeout = timeout
-                    target.clientGrace = .milliseconds(100)
-                    let role = try? await PostgresSession.with(target, logger: logger) { session -> NodeRole in
-                        let row = try await session.rows("SELECT pg_is_in_recovery(), current_setting('default_transaction_read_only')::bool")
-                        guard let (inRecovery, readOnly) = try row.first?.decode((Bool, Bool).self) else { throw OperationError.failed("no answer to the role query") }
-                        return inRecovery ? .standby : readOnly ? .readOnlyPrimary : .writablePrimary
-                    }
-                    return (name, role)
+                    (name, await RoleProbe.look(node, baseDirectory: baseDirectory, timeout: timeout, applicationName: "pgdr-operation",
+                                                logger: logger).role)
                 }
             }
             var out: [String: NodeRole?] = [:]

@@ -67,7 +67,7 @@ extension RDSSessions {
             read.probeLatencyMs = started.probeLatencyMs
             return read
         } catch {
-            forget(region: sample.region)
+            forgetIfRefused(error, region: sample.region)
             var failed = started
             failed.sqlProblem = "\(error)"
             return failed

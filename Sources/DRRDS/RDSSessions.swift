@@ -63,8 +63,12 @@ public struct RDSSessions: Sendable {
         return credentials
     }
 
-    /// After a session failed: the next one reads the secret again (it may have been rotated).
-    public func forget(region: String) { _ = Self.cache.withLock { $0.removeValue(forKey: "\(region)/\(secretID)") } }
+    /// After the server refused the login: the next session reads the secret again (it
+    /// may have been rotated). Other failures (a timeout, recovery) keep it cached.
+    public func forgetIfRefused(_ error: any Error, region: String) {
+        guard (error as? PostgresFailure)?.kind == .authentication else { return }
+        _ = Self.cache.withLock { $0.removeValue(forKey: "\(region)/\(secretID)") }
+    }
 
     static let cacheFor = Duration.seconds(60)
     static let cache = Mutex<[String: (credentials: Credentials, at: ContinuousClock.Instant)]>([:])

@@ -122,7 +122,7 @@ public struct RDSSteps: Sendable {
                 return .done("\(id) is available and standalone (RDS API) and took a write over SQL (heartbeat, flushed to \(lsn))")
             } catch {
                 lastError = error
-                if let region = try? deployment.region(of: id) { sessions.forget(region: region) }
+                if let region = try? deployment.region(of: id) { sessions.forgetIfRefused(error, region: region) }
                 try await sleep(.seconds(2))
             }
         }

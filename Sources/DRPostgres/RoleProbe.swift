@@ -1,22 +1,26 @@
-import DRPostgres
 import DRSpec
 import DRStatus
 import Foundation
 import Logging
 
-/// The quick look a quorum round starts with: this node's role and, on a
-/// primary, its flush position, in one session and one query. A primary
-/// saves that position and renews its lease on it; the full sample (slots,
-/// archiver, connections: several statements) follows the renewal, so a
-/// loaded server cannot make the lease's renewal late.
-enum OwnServer {
-    struct Look: Sendable {
-        var role: NodeRole?
-        var flushLSN: LSN?
+/// A node's role and, on a primary, its flush position: one session, one
+/// query, with a short deadline. The step machine's look at each node
+/// before a step, and the quick look a quorum round renews its lease on
+/// (the full `NodeProbe` sample takes several statements).
+public enum RoleProbe {
+    public struct Look: Sendable {
+        public var role: NodeRole?
+        public var flushLSN: LSN?
+        public init(role: NodeRole? = nil, flushLSN: LSN? = nil) {
+            self.role = role
+            self.flushLSN = flushLSN
+        }
     }
 
-    static func look(_ node: NodeSpec, baseDirectory: String, timeout: Duration, logger: Logger) async -> Look {
-        guard var target = try? ConnectionTarget(node: node, baseDirectory: baseDirectory, applicationName: "pgdr-agent") else {
+    /// nil role: the node did not answer in time.
+    public static func look(_ node: NodeSpec, baseDirectory: String, timeout: Duration, applicationName: String,
+                            logger: Logger) async -> Look {
+        guard var target = try? ConnectionTarget(node: node, baseDirectory: baseDirectory, applicationName: applicationName) else {
             return Look()
         }
         target.connectTimeout = timeout
