@@ -81,12 +81,7 @@ import Testing
         let approval = try await CLI.run(["approve", id, "--config", config], environment: env)
         #expect(approval.status == 0, "\(approval.stdout)\(approval.stderr)")
         let run = Task { try await function.invoke(FunctionBed.parameterEvent("/pgdr/orders-prod/approvals/\(id)")) }
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline, try await !moto.pgdrRequests().contains(where: { $0.action == "PromoteReadReplica" }) {
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        // moto never finishes a promotion: the test plays RDS's part.
-        try await moto.bed(["promoted"])
+        try await moto.finishPromotionOnceAsked()
         let executed = try await run.value
         #expect(executed.body["action"] as? String == "executed", "\(executed.text)\n\(function.logText)")
         let outcome = executed.body["outcome"] as? [String: Any] ?? [:]

@@ -77,7 +77,10 @@ final class MotoBed: @unchecked Sendable {
     }
 
     /// pgdr.yaml for this bed.
-    func spec(extra: String = "", approvalTimeout: String = "15m") throws -> String {
+    /// `promotionTimeout` is generous by default: the test plays RDS's part in a
+    /// promotion with a Python script at the lowest priority, which a loaded
+    /// machine can hold back for tens of seconds.
+    func spec(extra: String = "", approvalTimeout: String = "15m", promotionTimeout: String = "3m") throws -> String {
         let path = "\(dir)/pgdr.yaml"
         try """
             \(AWSTestSpec.base)
@@ -86,10 +89,21 @@ final class MotoBed: @unchecked Sendable {
             aws:
               endpoint: \(url)
               fenceParameterGroup: orders-fence-prod
-              promotionTimeout: 30s
+              promotionTimeout: \(promotionTimeout)
             \(extra)
             """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
+    }
+
+    /// moto never finishes a promotion: once pgdr has asked for one
+    /// (PromoteReadReplica recorded), play RDS's part and finish it.
+    func finishPromotionOnceAsked(within seconds: TimeInterval = 120) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while try await !pgdrRequests().contains(where: { $0.action == "PromoteReadReplica" }) {
+            try #require(Date() < deadline, "pgdr did not call PromoteReadReplica within \(Int(seconds)) s")
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        try await bed(["promoted"])
     }
 
     /// pgdr's own requests as moto recorded them: (method, path, action, body).

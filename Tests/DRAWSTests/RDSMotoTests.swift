@@ -74,11 +74,7 @@ import Testing
         let id = try #require(plan.stdout.firstMatch(of: /failover-[0-9a-f]{8}/).map { String($0.output) })
         let approval = Task { try await CLI.run(["approve", id, "--config", config], environment: env) }
         // moto never finishes a promotion: once pgdr has asked for it, the test plays RDS's part.
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline, try await !moto.pgdrRequests().contains(where: { $0.action == "PromoteReadReplica" }) {
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        try await moto.bed(["promoted"])
+        try await moto.finishPromotionOnceAsked()
         let approved = try await approval.value
         // Degraded, and saying why: no SQL write to RDS yet; moto cannot confirm the DNS change INSYNC.
         #expect(approved.status == 4, "\(approved.stdout)\(approved.stderr)")
@@ -163,9 +159,7 @@ import Testing
     @Test func aPromotionThatDoesNotFinishStopsBeforeDNS() async throws {
         let moto = try await MotoBed()
         defer { moto.stop() }
-        let config = try moto.spec().replacingOccurrences(of: "pgdr.yaml", with: "pgdr.yaml")
-        try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: "promotionTimeout: 30s", with: "promotionTimeout: 5s")
-            .write(toFile: config, atomically: true, encoding: .utf8)
+        let config = try moto.spec(promotionTimeout: "5s")
         try await moto.bed(["lag", "2"])
         let env = moto.pgdrEnvironment
         let plan = try await CLI.run(["failover", "--config", config], environment: env)

@@ -97,11 +97,7 @@ import Testing
         #expect(plan.status == 0, "\(plan.stdout)\(plan.stderr)")
         let id = try #require(plan.stdout.firstMatch(of: /failover-[0-9a-f]{8}/).map { String($0.output) })
         let approval = Task { try await CLI.run(["approve", id, "--config", config], environment: env) }
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline, try await !moto.pgdrRequests().contains(where: { $0.action == "PromoteReadReplica" }) {
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        try await moto.bed(["promoted"])
+        try await moto.finishPromotionOnceAsked()
         let stuck = try await approval.value
         #expect(stuck.status == 1, "\(stuck.stdout)\(stuck.stderr)")
         let said = stuck.stdout + stuck.stderr
