@@ -185,7 +185,7 @@ let package = Package(
                     exclude: ["botocore_sign.py", "moto_bed.py", "local_endpoints.py", "runtime_api.py", "moto_cfn.py", "deploy_bed.py"]),
         // Quorum mode on real etcd members, in real network namespaces (root), with a libpq writer outside pgdr.
         .testTarget(name: "QuorumTests", dependencies: [
-            "pgdr", "DRLocal", "DRPostgres", "DRDCS", "PGDRTestSupport",
+            "pgdr", "DRLocal", "DRPostgres", "DRDCS", "DROperations", "DROrchestrator", "DRSpec", "PGDRTestSupport",
         ]),
         // Runs the built `pgdr` binary for exit codes and messages.
         .testTarget(name: "PGDRCLITests", dependencies: [

@@ -96,10 +96,11 @@ public struct CloudWatchAPI: Sendable {
         _ = try await client.query(.cloudwatch, region: region, action: "PutMetricData", version: Self.version, parameters)
     }
 
+    /// The metric and composite alarms whose names start with `prefix` (up to 100, the most one call returns).
     public func alarms(prefix: String, region: String) async throws -> [AlarmState] {
         let xml = try await client.query(.cloudwatch, region: region, action: "DescribeAlarms", version: Self.version,
                                          [("AlarmNamePrefix", prefix), ("AlarmTypes.member.1", "MetricAlarm"),
-                                          ("AlarmTypes.member.2", "CompositeAlarm")])
+                                          ("AlarmTypes.member.2", "CompositeAlarm"), ("MaxRecords", "100")])
         let result = xml["DescribeAlarmsResponse"]["DescribeAlarmsResult"]
         return (result["MetricAlarms"]["member"].all + result["CompositeAlarms"]["member"].all).map {
             AlarmState(name: $0.text("AlarmName") ?? "?", state: $0.text("StateValue") ?? "?", reason: $0.text("StateReason"),

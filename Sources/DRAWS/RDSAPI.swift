@@ -39,6 +39,30 @@ public struct RDSEvent: Sendable, Hashable, Codable {
     public var date: Date?
     public var message: String
     public var source: String
+
+    public init(date: Date?, message: String, source: String) {
+        self.date = date
+        self.message = message
+        self.source = source
+    }
+}
+
+extension RDSEvent {
+    /// An instance's last few events on one line, newest last, for an error
+    /// that has to say what RDS was doing ("RDS events (last 3 of 5): ...");
+    /// when they cannot be read, why.
+    public static func lastWords(_ read: @autoclosure () async throws -> [RDSEvent], count: Int = 3) async -> String {
+        do {
+            let events = try await read().sorted { ($0.date ?? .distantPast) < ($1.date ?? .distantPast) }
+            guard !events.isEmpty else { return "RDS recorded no events for it in that time" }
+            let shown = events.suffix(count).map { event in
+                (event.date.map { $0.formatted(.iso8601) + " " } ?? "") + event.message
+            }
+            return "RDS events (last \(shown.count) of \(events.count)): " + shown.joined(separator: "; ")
+        } catch {
+            return "RDS events could not be read (\(error))"
+        }
+    }
 }
 
 /// The RDS calls pgdr makes (Query protocol, version 2014-10-31).

@@ -1,3 +1,4 @@
+import DRStatus
 import Foundation
 
 /// What `pgbackrest info --output=json` says about the stanza, per
@@ -15,8 +16,8 @@ public struct BackupInfo: Sendable, Codable, Equatable {
         public var repositoryBytes: Int64
         public var walStart: String?
         public var walStop: String?
-        public var lsnStart: String?
-        public var lsnStop: String?
+        public var lsnStart: LSN?
+        public var lsnStop: LSN?
     }
 
     public struct Repository: Sendable, Codable, Equatable {
@@ -71,7 +72,7 @@ public struct BackupInfo: Sendable, Codable, Equatable {
                                   databaseBytes: (info["size"] as? NSNumber)?.int64Value ?? 0,
                                   repositoryBytes: (repoInfo["size"] as? NSNumber)?.int64Value ?? 0,
                                   walStart: archive["start"] as? String, walStop: archive["stop"] as? String,
-                                  lsnStart: lsn["start"] as? String, lsnStop: lsn["stop"] as? String))
+                                  lsnStart: (lsn["start"] as? String).flatMap(LSN.init), lsnStop: (lsn["stop"] as? String).flatMap(LSN.init)))
         }
         var repositories: [Repository] = []
         for case let r as [String: Any] in entry["repo"] as? [Any] ?? [] {

@@ -148,6 +148,8 @@ extension RegionStack {
                 ],
                 "HealthCheckTags": tags,
             ], dependsOn: ["PrimaryUnreachableAlarm"], condition: "HasPrimary"))
+            template.outputs["PrimaryHealthCheckId"] = CFOutput(description: "Route 53 health check on the primary (dns.healthCheckId, for pgdr status)",
+                                                                value: .ref("PrimaryHealthCheck"), exportName: nil, condition: "HasPrimary")
         }
         template.add("FailoverRecord", CFResource("AWS::Route53::RecordSet", record, condition: role == .dr ? "HasPrimary" : nil))
     }

@@ -104,6 +104,43 @@ public struct RDSDeployment: Sendable {
         }
     }
 
+    /// The deployment's CloudWatch alarms (NAME-…-ENV) in each region, one
+    /// DescribeAlarms per region, at once; a region that cannot be read says why.
+    public func cloudAlarms() async -> CloudAlarmsView {
+        let prefix = "\(spec.name)-", suffix = "-\(spec.environment)"
+        let regions = Array(Set(instances.map(\.region))).sorted()
+        return await withTaskGroup(of: (String, Result<[AlarmState], any Error>).self) { group in
+            for region in regions {
+                group.addTask {
+                    do { return (region, .success(try await cloudWatch.alarms(prefix: prefix, region: region))) } catch { return (region, .failure(error)) }
+                }
+            }
+            var alarms: [CloudAlarmsView.Alarm] = []
+            var unreadable: [String: String] = [:]
+            for await (region, result) in group {
+                switch result {
+                case .success(let states):
+                    alarms += states.filter { $0.name.hasSuffix(suffix) }.map {
+                        .init(name: $0.name, region: region, state: $0.state, reason: $0.reason, since: $0.updatedAt)
+                    }
+                case .failure(let error):
+                    unreadable[region] = "\(error)"
+                }
+            }
+            return CloudAlarmsView(pattern: "\(prefix)*\(suffix)", alarms: alarms, unreadable: unreadable)
+        }
+    }
+
+    /// With `dns.healthCheckId`: Route 53's checkers on it (GetHealthCheckStatus, one call).
+    public func healthCheck() async -> HealthCheckView? {
+        guard let id = spec.dns?.healthCheckId else { return nil }
+        do {
+            return HealthCheckView(id: id, observations: try await route53.healthCheckStatus(id))
+        } catch {
+            return HealthCheckView(id: id, observations: [], error: "\(error)")
+        }
+    }
+
     func details(_ i: DBInstance) -> RDSDetails {
         RDSDetails(status: i.status, instanceClass: i.instanceClass, multiAZ: i.multiAZ, allocatedStorageGiB: i.allocatedStorageGiB,
                    engineVersion: i.engineVersion, backupRetentionDays: i.backupRetentionDays,

@@ -86,9 +86,11 @@ public struct RDSSteps: Sendable {
             }
             try await sleep(interval)
         }
+        let minutes = Int(timeout.components.seconds / 60) + 5
+        let events = await RDSEvent.lastWords(try await rds.events(id, region: region, minutes: minutes))
         throw AWSError.timedOut("\(id) did not finish promoting within aws.promotionTimeout (\(spec.aws.promotionTimeout)): RDS reports it "
                                 + "\(last.status)" + (last.replicaSource.map { ", still a replica of \($0)" } ?? "")
-                                + ". Nothing else was changed: DNS still points where it did")
+                                + "; \(events). Nothing else was changed: DNS still points where it did")
     }
 
     /// The new primary as RDS sees it and, with `aws.database`, a write it

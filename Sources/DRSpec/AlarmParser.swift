@@ -73,7 +73,7 @@ enum AlarmParser {
         }
         let alarm = MetricAlarm(metric: metricName, target: info.perNode ? target : nil, statistic: statistic,
                                 comparison: comparison, threshold: threshold,
-                                period: a.timeSpan("period", default: period, range: .seconds(1)...TimeSpan.days(1))!,
+                                period: a.timeSpan("period", default: period, range: .seconds(1)...TimeSpan.days(1)),
                                 evaluationPeriods: evaluation, datapointsToAlarm: min(datapoints, evaluation),
                                 treatMissingData: a.oneOf("treatMissingData", default: MetricAlarm.MissingData.missing))
         return named.map { AlarmSpec(name: $0, summary: summary, kind: .metric(alarm)) }

@@ -113,7 +113,13 @@ final class MappingReader {
         return number
     }
 
-    func timeSpan(_ key: String, default fallback: TimeSpan?, range: ClosedRange<TimeSpan>? = nil) -> TimeSpan? {
+    /// A duration with a default: the default when absent or wrong (the error recorded).
+    func timeSpan(_ key: String, default fallback: TimeSpan, range: ClosedRange<TimeSpan>? = nil) -> TimeSpan {
+        optionalTimeSpan(key, default: fallback, range: range) ?? fallback
+    }
+
+    /// A duration that may be absent (nil unless `fallback` is given).
+    func optionalTimeSpan(_ key: String, default fallback: TimeSpan? = nil, range: ClosedRange<TimeSpan>? = nil) -> TimeSpan? {
         guard let (text, node) = scalarString(key) else { return fallback }
         guard let span = TimeSpan(parsing: text) else {
             sink.add(childPath(key), at: node, "`\(text)` is not a duration",

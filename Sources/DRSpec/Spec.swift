@@ -370,8 +370,12 @@ public struct Network: Sendable, Hashable, Codable {
 public struct DNS: Sendable, Hashable, Codable {
     public var hostedZoneId: String
     public var recordName: String
-    public init(hostedZoneId: String, recordName: String) {
+    /// `target: aws`: the Route 53 health check `pgdr status` reports on
+    /// (the DR stack's, on the primary-unreachable alarm); optional.
+    public var healthCheckId: String?
+    public init(hostedZoneId: String, recordName: String, healthCheckId: String? = nil) {
         self.hostedZoneId = hostedZoneId
         self.recordName = recordName
+        self.healthCheckId = healthCheckId
     }
 }

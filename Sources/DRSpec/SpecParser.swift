@@ -155,7 +155,16 @@ public enum SpecParser {
         if let d = r.mapping("dns") {
             let zone = d.string("hostedZoneId", required: "the Route 53 hosted zone id, e.g. Z0123456789ABC")
             let record = d.string("recordName", required: "the name clients use, e.g. db.example.com")
-            if let zone, let record { dns = DNS(hostedZoneId: zone, recordName: record) }
+            var healthCheck: String?
+            if let (id, node) = d.scalarString("healthCheckId") {
+                if id.wholeMatch(of: /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/) != nil {
+                    healthCheck = id
+                } else {
+                    d.sink.add(d.childPath("healthCheckId"), at: node, "`\(id)` is not a Route 53 health check id",
+                               hint: "the id is 36 characters, lower-case hex and dashes, e.g. 0f2c7e51-0a6d-4b1c-9a8e-3d5f6a7b8c9d (the DR stack's PrimaryHealthCheck)")
+                }
+            }
+            if let zone, let record { dns = DNS(hostedZoneId: zone, recordName: record, healthCheckId: healthCheck) }
             d.finish()
         }
         let dcs = readDCS(r, name: name, environment: environment)
@@ -225,8 +234,8 @@ public enum SpecParser {
             }
         }
         aws.fenceParameterGroup = a.string("fenceParameterGroup")
-        aws.promotionTimeout = a.timeSpan("promotionTimeout", default: aws.promotionTimeout, range: .seconds(5)...TimeSpan.hours(6))!
-        aws.replicaTimeout = a.timeSpan("replicaTimeout", default: aws.replicaTimeout, range: .seconds(5)...TimeSpan.hours(24))!
+        aws.promotionTimeout = a.timeSpan("promotionTimeout", default: aws.promotionTimeout, range: .seconds(5)...TimeSpan.hours(6))
+        aws.replicaTimeout = a.timeSpan("replicaTimeout", default: aws.replicaTimeout, range: .seconds(5)...TimeSpan.hours(24))
         if let d = a.mapping("database") {
             defer { d.finish() }
             d.accepts(["caFile", "secretId", "addresses", "writeTimeout"])
@@ -241,7 +250,7 @@ public enum SpecParser {
                         }
                     }
                 }
-                access.writeTimeout = d.timeSpan("writeTimeout", default: access.writeTimeout, range: .seconds(5)...TimeSpan.hours(1))!
+                access.writeTimeout = d.timeSpan("writeTimeout", default: access.writeTimeout, range: .seconds(5)...TimeSpan.hours(1))
                 aws.database = access
             }
         }
@@ -271,10 +280,10 @@ public enum SpecParser {
             d.sink.add(d.childPath("prefix"), at: d.value("prefix"), "`\(dcs.prefix)` cannot be a key prefix",
                        hint: "letters, digits, `-` and `_`: one prefix per deployment")
         }
-        dcs.ttl = d.timeSpan("ttl", default: dcs.ttl, range: .seconds(1)...TimeSpan.minutes(5))!
-        dcs.loopInterval = d.timeSpan("loopInterval", default: nil, range: TimeSpan(milliseconds: 100)...TimeSpan.minutes(1))
+        dcs.ttl = d.timeSpan("ttl", default: dcs.ttl, range: .seconds(1)...TimeSpan.minutes(5))
+        dcs.loopInterval = d.optionalTimeSpan("loopInterval", range: TimeSpan(milliseconds: 100)...TimeSpan.minutes(1))
         dcs.requestTimeout = d.timeSpan("requestTimeout", default: dcs.requestTimeout,
-                                        range: TimeSpan(milliseconds: 50)...TimeSpan.seconds(30))!
+                                        range: TimeSpan(milliseconds: 50)...TimeSpan.seconds(30))
         if let loop = dcs.loopInterval, loop.milliseconds * 3 > dcs.ttl.milliseconds {
             d.sink.add(d.childPath("loopInterval"), at: d.value("loopInterval"),
                        "a loop of \(loop) cannot renew a lease of \(dcs.ttl) in time (at least three renewals per lease)",
@@ -318,8 +327,8 @@ public enum SpecParser {
         if !o.has("rpo") { o.missing("rpo", hint: "how much data a disaster may cost, e.g. `rpo: 5m`") }
         if !o.has("rto") { o.missing("rto", hint: "how soon writes must resume, e.g. `rto: 1h`") }
         // Both read before either is judged: a bad rpo must not make rto look unknown.
-        let rpo = o.timeSpan("rpo", default: nil, range: range)
-        let rto = o.timeSpan("rto", default: nil, range: range)
+        let rpo = o.optionalTimeSpan("rpo", range: range)
+        let rto = o.optionalTimeSpan("rto", range: range)
         guard let rpo, let rto else { return nil }
         return Objectives(rpo: rpo, rto: rto)
     }
@@ -419,7 +428,7 @@ public enum SpecParser {
         }
         settings.archiveQueueMax = b.byteSize("archiveQueueMax", default: settings.archiveQueueMax, range: .megabytes(16)...ByteSize(bytes: 1 << 50))
         settings.compression = b.oneOf("compression", default: settings.compression)
-        settings.maxAge = b.timeSpan("maxAge", default: settings.maxAge, range: .minutes(1)...TimeSpan.days(400)) ?? settings.maxAge
+        settings.maxAge = b.timeSpan("maxAge", default: settings.maxAge, range: .minutes(1)...TimeSpan.days(400))
         if let directory = b.string("directory") { settings.directory = directory }
         if b.value("retentionFullBackups") != nil {
             settings.retentionFullBackups = b.int("retentionFullBackups", default: 1, range: 1...9999,
@@ -437,20 +446,20 @@ public enum SpecParser {
         let defaults = Monitoring(interval: .seconds(5), thresholds: defaultThresholds)
         guard let m = r.mapping("monitoring") else { return defaults }
         defer { m.finish() }
-        let interval = m.timeSpan("interval", default: defaults.interval, range: .seconds(1)...TimeSpan.hours(1))!
-        let reminder = m.timeSpan("reminder", default: defaults.reminder, range: TimeSpan(milliseconds: 0)...TimeSpan.hours(24 * 7))!
+        let interval = m.timeSpan("interval", default: defaults.interval, range: .seconds(1)...TimeSpan.hours(1))
+        let reminder = m.timeSpan("reminder", default: defaults.reminder, range: TimeSpan(milliseconds: 0)...TimeSpan.hours(24 * 7))
         guard let t = m.mapping("thresholds") else {
             return Monitoring(interval: interval, thresholds: defaultThresholds, reminder: reminder)
         }
         defer { t.finish() }
         let d = defaultThresholds
         let thresholds = Thresholds(
-            replicationLag: t.timeSpan("replicationLag", default: d.replicationLag, range: .seconds(1)...TimeSpan.hours(24))!,
+            replicationLag: t.timeSpan("replicationLag", default: d.replicationLag, range: .seconds(1)...TimeSpan.hours(24)),
             cpuPercent: t.double("cpuPercent", default: d.cpuPercent, range: 1...100, hint: "a percentage, e.g. 80"),
             freeStorage: t.byteSize("freeStorage", default: d.freeStorage),
             connectionsPercent: t.double("connectionsPercent", default: d.connectionsPercent, range: 1...100,
                                          hint: "a percentage of max_connections, e.g. 80"),
-            latency: t.timeSpan("latency", default: d.latency, range: TimeSpan(milliseconds: 1)...TimeSpan.minutes(10))!)
+            latency: t.timeSpan("latency", default: d.latency, range: TimeSpan(milliseconds: 1)...TimeSpan.minutes(10)))
         var withSlot = thresholds
         withSlot.slotSafeWAL = t.byteSize("slotSafeWAL", default: d.slotSafeWAL)
         return Monitoring(interval: interval, thresholds: withSlot, reminder: reminder)
@@ -496,17 +505,17 @@ public enum SpecParser {
             failover.detection = Failover.Detection(
                 probes: d.int("probes", default: 5, range: 1...100),
                 interval: d.timeSpan("interval", default: TimeSpan(milliseconds: 200),
-                                     range: TimeSpan(milliseconds: 50)...TimeSpan.minutes(1))!)
+                                     range: TimeSpan(milliseconds: 50)...TimeSpan.minutes(1)))
             d.finish()
         }
         failover.approvalTimeout = f.timeSpan("approvalTimeout", default: .minutes(15),
-                                              range: .seconds(10)...TimeSpan.days(1))!
+                                              range: .seconds(10)...TimeSpan.days(1))
         let hook = f.list("hook").compactMap { $0.node.string }
         if !hook.isEmpty { failover.hook = hook }
         failover.hookTimeout = f.timeSpan("hookTimeout", default: failover.hookTimeout,
-                                          range: .seconds(1)...TimeSpan.hours(1))!
+                                          range: .seconds(1)...TimeSpan.hours(1))
         failover.fenceTimeout = f.timeSpan("fenceTimeout", default: failover.fenceTimeout,
-                                           range: .seconds(1)...TimeSpan.minutes(10))!
+                                           range: .seconds(1)...TimeSpan.minutes(10))
         return failover
     }
 
@@ -525,7 +534,7 @@ public enum SpecParser {
         guard let m = MappingReader(node, path: path, sink: f.sink) else { return nil }
         defer { m.finish() }
         let limit = DataLossLimit(bytes: m.has("bytes") ? m.byteSize("bytes", default: .megabytes(16)) : nil,
-                                  time: m.timeSpan("time", default: nil))
+                                  time: m.optionalTimeSpan("time"))
         if limit.bytes == nil && limit.time == nil {
             f.sink.add(path, at: node, "give at least one of `bytes` or `time`")
         }
@@ -569,7 +578,7 @@ public enum SpecParser {
         }
         let type = n.oneOf("type", default: NotificationSink.Kind.log)
         let delivery = NotificationSink.Delivery(
-            timeout: n.timeSpan("timeout", default: .seconds(5), range: TimeSpan(milliseconds: 100)...TimeSpan.minutes(5))!,
+            timeout: n.timeSpan("timeout", default: .seconds(5), range: TimeSpan(milliseconds: 100)...TimeSpan.minutes(5)),
             retries: n.int("retries", default: 3, range: 0...20))
         switch type {
         case .log:
@@ -613,7 +622,7 @@ public enum SpecParser {
         control.replicationUser = c.string("replicationUser") ?? control.replicationUser
         control.replicationPassfile = c.string("replicationPassfile")
         control.restoreCommand = c.string("restoreCommand")
-        control.timeout = c.timeSpan("timeout", default: control.timeout, range: .seconds(1)...TimeSpan.hours(24))!
+        control.timeout = c.timeSpan("timeout", default: control.timeout, range: .seconds(1)...TimeSpan.hours(24))
         control.namespace = c.string("namespace")
         if let m = c.mapping("commands") {
             func words(_ key: String) -> [String]? {

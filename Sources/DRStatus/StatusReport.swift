@@ -17,6 +17,10 @@ public struct StatusReport: Sendable, Codable, Hashable {
     public var backups: BackupStatus? = nil
     /// `replication.mode: bounded`: the bound, the unreceived lag, whether commits are held.
     public var bound: BoundStatus? = nil
+    /// `target: aws`, from `pgdr status`: the deployment's CloudWatch alarms.
+    public var cloudAlarms: CloudAlarmsView? = nil
+    /// `target: aws` with `dns.healthCheckId`, from `pgdr status`: Route 53's checkers.
+    public var healthCheck: HealthCheckView? = nil
 
     public struct Problem: Sendable, Codable, Hashable, CustomStringConvertible {
         public var node: String?

@@ -75,6 +75,8 @@ public enum StatusTable {
             let metric = r.metricLagSeconds.map { "; CloudWatch: \(StatusEvaluator.formatSeconds($0)) (\(r.metricLagSource?.rawValue ?? "?"))" } ?? ""
             out += "\nreplication \(r.primary) -> \(r.standby): \(status), lag \(bytes)\(seconds) (\(source))\(metric)\n"
         }
+        if let alarms = report.cloudAlarms { out += alarms.rendered }
+        if let check = report.healthCheck { out += check.rendered }
         if report.problems.isEmpty {
             out += "healthy: both instances available, the replica replicating\n"
         } else {

@@ -68,12 +68,18 @@ struct StatusCommand: AsyncParsableCommand {
         } while true
     }
 
-    /// `target: aws`: both instances from the RDS API, the lag from CloudWatch.
+    /// `target: aws`: both instances from the RDS API, the lag from CloudWatch
+    /// (and SQL with `aws.database`), the deployment's CloudWatch alarms and,
+    /// with `dns.healthCheckId`, Route 53's health check.
     func runOnRDS(_ spec: Spec) async throws {
         let logger = global.makeLogger("pgdr.status")
         let deployment = RDSDeployment.make(spec: spec, logger: logger)
         repeat {
-            let report = await RDSObserver(deployment: deployment).observe()
+            async let alarms = deployment.cloudAlarms()
+            async let check = deployment.healthCheck()
+            var report = await RDSObserver(deployment: deployment).observe()
+            report.cloudAlarms = await alarms
+            report.healthCheck = await check
             if watch && !json { print("\u{1B}[H\u{1B}[2J", terminator: "") }
             print(json ? try JSON.encode(report) : StatusTable.render(report))
             logger.debug("aws calls", metadata: ["calls": "\(deployment.client.totalCalls)"])

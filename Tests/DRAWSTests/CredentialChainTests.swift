@@ -99,6 +99,34 @@ import Testing
         #expect(!found.expires(within: 300))
     }
 
+    /// A service that says the session token expired (ExpiredToken) makes the
+    /// client forget its cached credentials and fetch them again from the
+    /// chain, once: the same call then goes out signed with the new key. A
+    /// token that stays expired is an error after that one retry, naming the code.
+    @Test func anExpiredTokenIsRefreshedFromTheChainOnce() async throws {
+        for (mode, succeeds) in [("expired", true), ("expired-always", false)] {
+            let endpoints = try await LocalEndpoints.start(mode: mode)
+            defer { endpoints.stop() }
+            var env = try bare()
+            env["AWS_EC2_METADATA_DISABLED"] = nil
+            env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = endpoints.url
+            let aws = AWSClient(credentials: CredentialChain(environment: env),
+                                endpoints: AWSEndpoints(specEndpoint: URL(string: endpoints.url), environment: [:]), maxAttempts: 5)
+            do {
+                let instance = try await RDSAPI(client: aws).describe("orders-db-prod", region: "us-east-1")
+                #expect(succeeds, "\(mode): \(instance)")
+                #expect(instance.identifier == "orders-db-prod" && instance.status == "available")
+            } catch let error as AWSError {
+                #expect(!succeeds, "\(mode): \(error)")
+                #expect(error.code == "ExpiredToken", "\(error)")
+                #expect(String(describing: error).contains("ExpiredToken: The security token included in the request is expired (HTTP 400)"), "\(error)")
+                #expect(!String(describing: error).contains("made-up-secret"), "\(error)")
+            }
+            #expect(try await endpoints.signingKeys() == ["ASIAINSTANCEROLE0001", "ASIAINSTANCEROLE0002"],
+                    "\(mode): the first call with the cached key, one more with the refreshed key, no more")
+        }
+    }
+
     @Test func theContainerEndpointWithItsAuthorization() async throws {
         let endpoints = try await LocalEndpoints.start()
         defer { endpoints.stop() }

@@ -51,6 +51,12 @@ final class LocalEndpoints: @unchecked Sendable {
         return (try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [Double]) ?? []
     }
 
+    /// The access key id each API call was signed with, in order.
+    func signingKeys() async throws -> [String] {
+        let result = try await CLI.program("/usr/bin/curl", ["-s", "\(url)/keys"])
+        return (try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String]) ?? []
+    }
+
     /// SIGTERM now, SIGKILL in 5 s if it is still there; never blocks the caller.
     func stop() {
         MotoBed.terminate(process)

@@ -37,6 +37,19 @@ import Testing
         #expect(status.status == 0, "\(status.stdout)\(status.stderr)")
         #expect(status.stdout.contains("orders-db-prod") && status.stdout.contains("orders-replica-prod"))
         #expect(status.stdout.contains("lag 3.0s (ReplicaLag (CloudWatch)"), "\(status.stdout)")
+        #expect(status.stdout.contains("CloudWatch alarms: none named orders-*-prod"), "\(status.stdout)")
+        // The deployment's alarms in both regions, as DescribeAlarms has them; another deployment's are not counted.
+        try await moto.bed(["alarm", "orders-replica-lag-prod", "us-east-2", "ALARM", "Threshold Crossed: 1 datapoint [412.0] was greater than 300.0"])
+        try await moto.bed(["alarm", "orders-cpu-prod", "us-east-1", "OK"])
+        try await moto.bed(["alarm", "orders-replica-lag-staging", "us-east-2", "ALARM"])
+        let alarmed = try await CLI.run(["status", "--config", config], environment: env)
+        #expect(alarmed.status == 0, "informational: the verdict is pgdr's own. \(alarmed.stdout)\(alarmed.stderr)")
+        #expect(alarmed.stdout.contains("CloudWatch alarms: 1 of 2 in ALARM\n"), "\(alarmed.stdout)")
+        #expect(alarmed.stdout.contains("  ALARM orders-replica-lag-prod (us-east-2) since 20")
+                && alarmed.stdout.contains(": Threshold Crossed: 1 datapoint [412.0] was greater than 300.0\n"), "\(alarmed.stdout)")
+        #expect(!alarmed.stdout.contains("staging"), "\(alarmed.stdout)")
+        let calls = try await moto.pgdrRequests().map(\.action)
+        #expect(calls.filter { $0 == "DescribeAlarms" }.count >= 2, "one per region: \(calls)")
         let json = try await CLI.run(["status", "--json", "--config", config], environment: env)
         let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         #expect(report["target"] as? String == "aws")
@@ -170,6 +183,9 @@ import Testing
         #expect(approved.stderr.contains("pgdr approve \(id)"))
         let actions = try await moto.pgdrRequests().map(\.action)
         #expect(actions.contains("PromoteReadReplica"))
+        // What RDS was doing, from DescribeEvents (moto records no events for a read replica).
+        #expect(actions.contains("DescribeEvents"), "\(actions)")
+        #expect(approved.stderr.contains("; RDS recorded no events for it in that time."), "\(approved.stderr)")
         #expect(!actions.contains("ChangeResourceRecordSets") && !actions.contains("Publish"), "DNS and SNS only after a finished promotion")
     }
 }

@@ -27,6 +27,7 @@ if command == "zip":
     sys.exit(0)
 
 import boto3
+from botocore.config import Config
 
 url = sys.argv[2]
 STATE = "/tmp/pgdr-deploy-bed-" + url.rsplit(":", 1)[1].strip("/") + ".json"
@@ -44,7 +45,8 @@ DEPLOY_ACTIONS = [
 
 def client(service, region="us-east-1", creds=None):
     creds = creds or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-    return boto3.client(service, region_name=region, endpoint_url=url, **creds)
+    # A long read timeout: moto answers slowly beside a loaded test run (see moto_bed.py).
+    return boto3.client(service, region_name=region, endpoint_url=url, config=Config(read_timeout=600, connect_timeout=30), **creds)
 
 
 def reset_auth(unchecked):

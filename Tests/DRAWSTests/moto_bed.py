@@ -16,6 +16,7 @@
   moto_bed.py promoted URL   plays RDS's part that moto does not model: a promotion that
                              finishes (the replica replaced by a standalone instance, same name).
   moto_bed.py secret URL NAME REGION   creates a Secrets Manager secret from standard input.
+  moto_bed.py alarm URL NAME REGION STATE [REASON]   a metric alarm in that state (moto evaluates none).
   moto_bed.py metrics URL REGION       the pgdr metrics' datapoints of the last 10 minutes.
   moto_bed.py recording URL  the requests moto recorded: [[method, path, action or target, body, access key]].
 
@@ -23,14 +24,21 @@ Secrets are printed only to the test that runs this script (stdout), never logge
 """
 import base64, json, sys, urllib.request
 import boto3
+from botocore.config import Config
 
 url, command = sys.argv[2], sys.argv[1]
 STATE = "/tmp/pgdr-moto-bed-" + url.rsplit(":", 1)[1].strip("/") + ".json"
 
 
+# moto_server runs at a low priority beside a loaded test run: botocore's 60 s read
+# timeout was outrun once, and its retry of CreateDBInstance then found the instance
+# the first attempt had made. A long read timeout, so a slow answer is waited for.
+PATIENT = Config(read_timeout=600, connect_timeout=30)
+
+
 def client(service, region="us-east-1", creds=None):
     creds = creds or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-    return boto3.client(service, region_name=region, endpoint_url=url, **creds)
+    return boto3.client(service, region_name=region, endpoint_url=url, config=PATIENT, **creds)
 
 
 def admin():
@@ -46,6 +54,7 @@ def reset_auth(unchecked):
 
 
 if command == "setup":
+    # moto names an action by the request's signing name: CloudWatch's are "monitoring:" here, "cloudwatch:" on AWS.
     iam = client("iam")
     policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": [
         "rds:DescribeDBInstances", "rds:PromoteReadReplica", "rds:CreateDBInstanceReadReplica", "rds:ModifyDBInstance",
@@ -153,6 +162,16 @@ elif command == "recording":
 elif command == "secret":
     # The secret's JSON comes on standard input, never in argv.
     client("secretsmanager", sys.argv[4], admin()).create_secret(Name=sys.argv[3], SecretString=sys.stdin.read())
+    print("{}")
+
+elif command == "alarm":
+    name, region, state = sys.argv[3], sys.argv[4], sys.argv[5]
+    reason = sys.argv[6] if len(sys.argv) > 6 else "set by the test bed"
+    cw = client("cloudwatch", region, admin())
+    cw.put_metric_alarm(AlarmName=name, Namespace="AWS/RDS", MetricName="ReplicaLag", Statistic="Maximum", Period=60,
+                        EvaluationPeriods=1, Threshold=300, ComparisonOperator="GreaterThanThreshold",
+                        Dimensions=[{"Name": "DBInstanceIdentifier", "Value": "orders-replica-prod"}])
+    cw.set_alarm_state(AlarmName=name, StateValue=state, StateReason=reason)
     print("{}")
 
 elif command == "metrics":

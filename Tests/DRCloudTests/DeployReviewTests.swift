@@ -64,6 +64,10 @@ import Testing
         let named = dr.values.filter { ($0["Properties"] as? [String: Any])?["AlarmName"] as? String == identifier["Name"] as? String }
         #expect(named.count == 1 && named.first?["Type"] as? String == "AWS::CloudWatch::Alarm",
                 "the health check names a metric alarm of the DR template, not a composite: \(named.map { $0["Type"] ?? "" })")
+        // Its id is an output, for dns.healthCheckId (pgdr status reports the checkers' verdict).
+        let outputs = try #require(try JSONSerialization.jsonObject(with: Data(RegionStack.build(spec, role: .dr).json().utf8)) as? [String: Any])["Outputs"] as? [String: Any]
+        let output = try #require(outputs?["PrimaryHealthCheckId"] as? [String: Any], "\(outputs ?? [:])")
+        #expect(String(describing: output["Value"] ?? "") .contains("PrimaryHealthCheck") && output["Condition"] as? String == "HasPrimary", "\(output)")
         // And the failover function starts on that alarm.
         let rule = try #require(dr["PrimaryDownRule"]?["Properties"] as? [String: Any])
         #expect(String(describing: rule["EventPattern"] ?? "").contains("PrimaryUnreachableAlarm"))

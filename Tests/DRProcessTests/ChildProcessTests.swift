@@ -42,7 +42,8 @@ import Testing
             try await ChildProcess.run(.init("/bin/sh", ["-c", "exec >/dev/null 2>&1; sleep 30"], timeout: .milliseconds(300)))
         }
         #expect(error?.kind == .timedOut)
-        #expect(ContinuousClock.now - started < .seconds(10))
+        // Well before the program's own 30 s (a loaded machine took 10.4 s to get there once).
+        #expect(ContinuousClock.now - started < .seconds(25))
     }
 
     @Test func outputIsBoundedToItsLastBytes() async throws {

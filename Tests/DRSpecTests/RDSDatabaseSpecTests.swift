@@ -35,6 +35,14 @@ import Testing
         #expect(errorAt("aws.database.caFlie", in: base + "    caFile: /ca.pem\n    caFlie: x\n")?.hint?.contains("caFile") == true)
     }
 
+    @Test func theHealthCheckStatusReportsOn() throws {
+        let dns = "\ndns:\n  hostedZoneId: Z0123456789ABC\n  recordName: db.example.com\n"
+        let spec = try SpecParser.parse(yaml: minimalSpec + dns + "  healthCheckId: 0f2c7e51-0a6d-4b1c-9a8e-3d5f6a7b8c9d\n").spec
+        #expect(spec.dns?.healthCheckId == "0f2c7e51-0a6d-4b1c-9a8e-3d5f6a7b8c9d")
+        #expect(try SpecParser.parse(yaml: minimalSpec + dns).spec.dns?.healthCheckId == nil, "optional")
+        #expect(errorAt("dns.healthCheckId", in: minimalSpec + dns + "  healthCheckId: PrimaryHealthCheck\n")?.hint?.contains("36 characters") == true)
+    }
+
     @Test func hostAndPort() {
         #expect(HostAndPort("db.example.com:5432") == HostAndPort(host: "db.example.com", port: 5432))
         #expect(HostAndPort("db.example.com") == nil)

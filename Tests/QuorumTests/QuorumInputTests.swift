@@ -1,5 +1,8 @@
 import DRDCS
 import DRLocal
+import DROperations
+import DROrchestrator
+import DRSpec
 import Foundation
 import PGDRTestSupport
 import Testing
@@ -131,6 +134,38 @@ final class LocalEtcd {
         // Nobody answers: an error that names every endpoint.
         let nobody = EtcdClient(endpoints: [URL(string: "http://127.0.0.1:1")!], timeout: .milliseconds(300))
         await #expect(throws: DCSError.self) { try await nobody.get("/t/x") }
+    }
+
+    /// What every agent acts on (Quorum.active, read on each round): an
+    /// approved plan only until its approval expires, never a plan without
+    /// approval, and an operation under way until it ends. On a real etcd,
+    /// as the agents read it: the check `pgdr approve` makes is not the only one.
+    @Test func agentsActOnlyOnAnApprovedPlanThatHasNotExpired() async throws {
+        let etcd = try await LocalEtcd()
+        defer { etcd.stop() }
+        let quorum = Quorum(dcs: EtcdClient(endpoints: [etcd.url], timeout: .seconds(3)),
+                            spec: DCSSpec(endpoints: [etcd.url.absoluteString], prefix: "orders-prod"))
+        let now = Date()
+        func record(_ n: Int, _ state: OperationRecord.State, expiresIn: TimeInterval) -> OperationRecord {
+            OperationRecord(plan: OperationPlan(id: "failover-0000000\(n)", kind: .failover, createdAt: now.addingTimeInterval(-60),
+                                                expiresAt: now.addingTimeInterval(expiresIn), from: "pg1", to: "pg2",
+                                                oldPrimaryReachable: false, steps: []),
+                            state: state, approvedAt: now.addingTimeInterval(-30), updatedAt: now.addingTimeInterval(-30))
+        }
+        try await quorum.save(record(1, .approved, expiresIn: -1))
+        #expect(try await quorum.active(now: now) == nil, "an approval that has expired is not acted on")
+        try await quorum.save(record(2, .planned, expiresIn: 600))
+        #expect(try await quorum.active(now: now) == nil, "a plan nobody approved is not acted on")
+        try await quorum.save(record(3, .approved, expiresIn: 600))
+        #expect(try await quorum.active(now: now)?.plan.id == "failover-00000003")
+        #expect(try await quorum.active(now: now.addingTimeInterval(601)) == nil, "nor once its approval has expired")
+        var finished = record(3, .done, expiresIn: 600)
+        finished.detail = "done"
+        try await quorum.save(finished)
+        #expect(try await quorum.active(now: now) == nil, "a finished operation is not acted on again")
+        try await quorum.save(record(4, .promoted, expiresIn: -1))
+        #expect(try await quorum.active(now: now)?.plan.id == "failover-00000004",
+                "an operation under way is carried to its end, its approval's expiry notwithstanding")
     }
 
     static func spec(_ dcs: String, mode: String = "automatic") -> String {

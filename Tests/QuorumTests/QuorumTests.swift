@@ -154,6 +154,9 @@ struct QuorumTests {
                 return status.stdout.contains("agent \(primary): standby")
             }
             #expect(status.stdout.contains("quorum: leader key held by \(standby)"), "\(status.stdout)")
+            // With what etcd says is left of the holder's lease: renewed every loop, never more than the TTL.
+            let leaseLeft = status.stdout.firstMatch(of: /leader key held by [a-z0-9-]+, lease (\d+)s left/).flatMap { Double($0.1) }
+            #expect(leaseLeft.map { $0 <= Self.ttl } == true, "\(status.stdout)")
             #expect(settled, "\(status.stdout)")
             // The agent exports on its monitoring rounds: within a few of them.
             var metrics = ""
