@@ -334,7 +334,7 @@ public final class HAService: Sendable {
             await startServer(reason)
             return nil
         case .reclaim(let reason):
-            await reclaim(reason)
+            await reclaim(reason, operation: operation)
             return nil
         case .stopWritesForSwitchover:
             if let operation { await stopWritesForSwitchover(operation) }
@@ -447,11 +447,26 @@ public final class HAService: Sendable {
     /// The last primary, demoted by its own lease, comes back: the key
     /// first (nobody else may hold it meanwhile), then the fence lifted and
     /// the server started as the primary.
-    func reclaim(_ reason: String) async {
+    func reclaim(_ reason: String, operation: OperationRecord?) async {
         guard let control = env.control(me.name) else { return note("cannot reclaim: no control: section for \(me.name)") }
         _ = await acquire(HADecision.View(me: me.name, mode: spec.failover.mode, role: nil, fenced: true, dcsReachable: true,
                                           leader: nil, leaseValidUntil: nil, now: Date(), margin: 0), replacing: false)
         guard state.withLock({ $0.leaderLease }) != nil else { return note("could not take the leader key back (another agent was first)") }
+        // A switchover handed over here that the new primary did not take: it ends, failed,
+        // before this node starts (else its next round would stop writes for it again).
+        if let operation, operation.plan.kind == .switchover, operation.plan.from == me.name {
+            do {
+                guard try await quorum.update(operation.plan.id, { r in
+                    guard r.state == .writesStopped else { return }
+                    r.state = .failed
+                    r.detail = reason
+                    r.updatedAt = Date()
+                })?.state == .failed else { throw OperationError.failed("its record changed meanwhile") }
+            } catch {
+                await giveUpKey()
+                return note("switchover \(operation.plan.id) could not be ended (\(error)); the key is given back and nothing started")
+            }
+        }
         do {
             try await control.unfence(asPrimary: true)
             try await control.start()
@@ -479,6 +494,19 @@ public final class HAService: Sendable {
         }
         if promised { return note("a failsafe acknowledgement was given since the decision: no takeover") }
         defer { state.withLock { $0.takingOver = false } }
+        // A switchover: the key is taken only once this node has replayed the old primary's
+        // final checkpoint; if it cannot, the switchover ends here, failed, and nothing was
+        // taken (the old primary, still the last primary on record, takes its role back).
+        if let operation, operation.plan.kind == .switchover, let final = operation.finalCheckpoint,
+           await !replayedPast(final, within: .seconds(30)) {
+            let why = "\(me.name) did not replay past \(operation.plan.from)'s final checkpoint \(final) within 30 s: not promoted"
+            await update(operation.plan.id) { r in
+                guard r.state == .writesStopped else { return }
+                r.state = .failed
+                r.detail = why + "; \(operation.plan.from) takes the primary role back"
+            }
+            return await record("switchover \(operation.plan.id): \(why)")
+        }
         let before = state.withLock { $0.leaderLease }
         _ = await acquire(HADecision.View(me: me.name, mode: spec.failover.mode, role: .standby, fenced: false,
                                           dcsReachable: true, leader: nil, leaseValidUntil: nil, now: Date(), margin: 0),
@@ -501,15 +529,30 @@ public final class HAService: Sendable {
         await promote(reason, operation: operation)
     }
 
+    /// Whether this node's replay passes `final` (an old primary's final checkpoint) within `limit`.
+    func replayedPast(_ final: LSN, within limit: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + limit
+        repeat {
+            if let replay = try? await env.sql(me.name).replayLSN(), replay > final { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        } while ContinuousClock.now < deadline
+        return false
+    }
+
     /// Promotes this node (it holds the key), renewing the lease meanwhile.
     func promote(_ reason: String, operation: OperationRecord?) async {
         let from = spec.nodes.first { $0.name != me.name }?.name ?? "?"
         if let operation, operation.plan.kind == .switchover, let final = operation.finalCheckpoint {
-            // Nothing is lost: replay past the old primary's final checkpoint first.
-            let deadline = ContinuousClock.now + .seconds(30)
-            while ContinuousClock.now < deadline {
-                if let replay = try? await env.sql(me.name).replayLSN(), replay > final { break }
-                try? await Task.sleep(for: .milliseconds(10))
+            // Nothing is lost: replay past the old primary's final checkpoint first, or do not promote.
+            guard await replayedPast(final, within: .seconds(30)) else {
+                let why = "\(me.name) did not replay past \(operation.plan.from)'s final checkpoint \(final) within 30 s: not promoted"
+                await update(operation.plan.id) { r in
+                    guard r.state == .writesStopped else { return }
+                    r.state = .failed
+                    r.detail = why + "; \(operation.plan.from) takes the primary role back"
+                }
+                await giveUpKey()
+                return await record("switchover \(operation.plan.id): \(why); leader key released")
             }
         }
         var plan = OperationPlan(id: operation?.plan.id ?? OperationStore.newID(.failover), kind: .failover, createdAt: Date(),

@@ -172,6 +172,11 @@ public enum HADecision {
         case wait(String)
     }
 
+    /// How long an old primary that stopped writes for a switchover waits
+    /// for the new one to take the key before it takes its role back: the
+    /// new primary's wait to replay the final checkpoint (30 s), and margin.
+    public static let handoverLimit: TimeInterval = 60
+
     public static func next(_ v: View) -> Action {
         switch v.role {
         case .writablePrimary?, .readOnlyPrimary?:
@@ -248,6 +253,20 @@ public enum HADecision {
             return .wait("acknowledged the primary's failsafe call until \(holdoff.formatted(.iso8601)): nothing is started")
         }
         guard let leader = v.leader else {
+            // A switchover this node handed over: the new primary takes the key once it has
+            // replayed the final checkpoint. Until the hand-over limit, nothing starts here
+            // (taking the role back at once made a loop: stop, reclaim, stop, ... and the
+            // final checkpoint moved on each time, out of the new primary's reach).
+            if let handover = v.approved, handover.plan.kind == .switchover, handover.plan.from == v.me,
+               handover.state == .writesStopped {
+                let limit = handover.updatedAt.addingTimeInterval(Self.handoverLimit)
+                if v.now < limit {
+                    return .wait("switchover \(handover.plan.id): writes stopped here; \(handover.plan.to) takes the leader key "
+                                 + "once it has replayed them (until \(limit.formatted(.iso8601)))")
+                }
+                return .reclaim("switchover \(handover.plan.id): \(handover.plan.to) did not take the leader key within "
+                                + "\(Int(Self.handoverLimit)) s of the writes stopping here; this node takes the primary role back")
+            }
             if v.fenced {
                 if v.lastPrimary == v.me && v.newerTimelineOn == nil {
                     return .reclaim("nobody holds the leader key and this node was the last primary (it demoted itself when its lease could not be renewed)")

@@ -141,4 +141,35 @@ import Testing
         v.leaderIsPrimary = true
         if case .rejoin = HADecision.next(v) {} else { Issue.record("an approved rejoin rejoins") }
     }
+
+    /// The old primary of a switchover, stopped and fenced with the key given
+    /// up: it waits for the new primary to take the key (it used to take the
+    /// role back at once, as the last primary, and stop writes again, in a
+    /// loop whose final checkpoint ran ahead of the new primary); only past
+    /// the hand-over limit does it take the role back.
+    @Test func anOldPrimaryWaitsForTheHandOverBeforeTakingItsRoleBack() {
+        var old = view(nil, mode: .manual, leader: nil, fenced: true)
+        old.lastPrimary = "pg1"
+        var handover = operation(.switchover, from: "pg1", to: "pg2", state: .writesStopped)
+        handover.updatedAt = now.addingTimeInterval(-5)
+        old.approved = handover
+        if case .wait(let why) = HADecision.next(old) {
+            #expect(why.contains("switchover-00000001: writes stopped here; pg2 takes the leader key"), "\(why)")
+        } else { Issue.record("an old primary must not take its role back while the new one takes over: \(HADecision.next(old))") }
+        handover.updatedAt = now.addingTimeInterval(-HADecision.handoverLimit - 1)
+        old.approved = handover
+        if case .reclaim(let why) = HADecision.next(old) {
+            #expect(why.contains("pg2 did not take the leader key within 60 s"), "\(why)")
+        } else { Issue.record("past the limit the old primary takes its role back: \(HADecision.next(old))") }
+        // Once the new primary holds the key, the old one follows it as before.
+        old.leader = LeaderRecord(node: "pg2", since: now)
+        old.leaderIsPrimary = true
+        handover.state = .promoted
+        old.approved = handover
+        if case .rejoin = HADecision.next(old) {} else { Issue.record("the old primary rejoins the new one: \(HADecision.next(old))") }
+        // A switchover that ended failed is no longer active: the last primary reclaims as after etcd trouble.
+        old.leader = nil
+        old.approved = nil
+        if case .reclaim = HADecision.next(old) {} else { Issue.record("\(HADecision.next(old))") }
+    }
 }

@@ -56,7 +56,7 @@ public enum CLI {
         }
     }
 
-    static func runProgram(_ executable: String, _ arguments: [String], in directory: String?,
+    public static func runProgram(_ executable: String, _ arguments: [String], in directory: String?,
                            environment: [String: String], stdin: Data? = nil) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)

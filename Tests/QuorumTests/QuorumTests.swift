@@ -238,6 +238,13 @@ struct QuorumTests {
         let result = try await writer.stop()
         #expect(switchover.status == 0, "\(switchover.stdout)\(switchover.stderr)")
         #expect(await lab.writable("pg1"))
+        // pg2 stopped its writes once and waited for pg1 to take the key (it once took its role
+        // back as the last primary and stopped again, in a loop that outran pg1's replay).
+        let switchoverID = switchover.stdout.firstMatch(of: /switchover-[0-9a-f]{8}/).map { String($0.output) } ?? "?"
+        let stops = lab.agentLogTail("pg2", lines: 2000).split(separator: "\n").filter {
+            $0.contains(" notice ") && $0.contains("switchover \(switchoverID): writes stopped at")
+        }
+        #expect(stops.count == 1, "\(lab.agentLogTail("pg2"))")
         #expect(await RegionLab.eventually(.seconds(20)) { await lab.streams("pg2") })
         let present = try await lab.ids(on: "pg1")
         let lost = Set(result.acks.map(\.id)).subtracting(present)

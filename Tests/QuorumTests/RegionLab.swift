@@ -35,7 +35,14 @@ struct RegionLab {
         }
     }
 
+    /// Destroys the lab. With `PGDR_TEST_KEEP_LOGS=DIR` its logs (agents, etcd
+    /// members, PostgreSQL servers) are copied to DIR/<lab> first, for a failure's post-mortem.
     func destroy() {
+        if let keep = ProcessInfo.processInfo.environment["PGDR_TEST_KEEP_LOGS"], !keep.isEmpty {
+            let target = "\(keep)/\(URL(fileURLWithPath: dir).deletingLastPathComponent().lastPathComponent)"
+            _ = try? CLI.runProgram("/bin/sh", ["-c", "mkdir -p \"$1\" && cd \"$2\" && find . -name '*.log' -exec cp --parents {} \"$1\" \\;",
+                                                "keep", target, dir], in: nil, environment: [:])
+        }
         _ = try? CLI.runBlocking(["lab", "destroy", "--yes", "--dir", dir])
     }
 
