@@ -259,14 +259,35 @@ public struct DataDirectoryControl: NodeControl {
         for parameter in upstream.tlsParameters {
             if let name = parameter.environmentName { environment[name] = parameter.value }
         }
-        try await runTool("pg_basebackup", [
-            "-h", upstream.host, "-p", "\(upstream.port)", "-U", replicationUser, "--no-password",
-            "-D", data.path, "--wal-method=stream", "--checkpoint=fast",
-        ], environment: environment, action: "rebuild")
-        // The node's own configuration (its port, its name) is not the upstream's.
-        try saved.restore(into: data)
-        try await follow(upstream)
+        do {
+            try await runTool("pg_basebackup", [
+                "-h", upstream.host, "-p", "\(upstream.port)", "-U", replicationUser, "--no-password",
+                "-D", data.path, "--wal-method=stream", "--checkpoint=fast",
+            ], environment: environment, action: "rebuild")
+            // The node's own configuration (its port, its name) is not the upstream's.
+            try saved.restore(into: data)
+            try await follow(upstream)
+        } catch {
+            // A copy cut short (its source lost, the disk full) is no data directory at all:
+            // the old one goes back, so the node can still start as it was.
+            throw putBack(kept, after: error)
+        }
         return "fresh pg_basebackup from \(upstream.name); the old data directory is kept at \(kept)"
+    }
+
+    /// Removes a partial copy and moves the kept data directory back in its place.
+    func putBack(_ kept: String, after error: any Error) -> ControlError {
+        let fm = FileManager.default
+        var failed = failure("rebuild", error)
+        guard fm.fileExists(atPath: kept) else { return failed }
+        do {
+            if fm.fileExists(atPath: data.path) { try fm.removeItem(atPath: data.path) }
+            try fm.moveItem(atPath: kept, toPath: data.path)
+            failed.message += "; the old data directory was put back"
+        } catch {
+            failed.message += "; the old data directory could not be put back from \(kept) (\(error))"
+        }
+        return failed
     }
 }
 

@@ -1,3 +1,4 @@
+import DRControl
 import DRLocal
 import DRPostgres
 import DRProcess
@@ -8,6 +9,27 @@ import PostgresNIO
 import Testing
 
 @Suite(.serialized) struct LabLifecycleTests {
+    /// A rebuild whose copy is cut short (here: its source never answers) puts the
+    /// old data directory back: a node mid-rebuild when its primary is lost is left
+    /// with its data, not with no data directory at all. The standby then starts as it was.
+    @Test func aRebuildCutShortPutsTheOldDataDirectoryBack() async throws {
+        try await LabFixture.with { fx in
+            let control = try fx.lab.control(node: "pg2")
+            try await control.stop(.fast)
+            let identity = try String(contentsOfFile: "\(control.data.path)/global/pg_control", encoding: .isoLatin1)
+            let nowhere = Upstream(name: "pg1", host: "127.0.0.1", port: 1, database: "postgres", slot: "pgdr_pg2")
+            let error = await #expect(throws: ControlError.self) { _ = try await control.rebuild(from: nowhere) }
+            #expect(error?.message.contains("the old data directory was put back") == true, "\(String(describing: error))")
+            #expect(try String(contentsOfFile: "\(control.data.path)/global/pg_control", encoding: .isoLatin1) == identity,
+                    "the same data directory, not a partial copy")
+            let parent = URL(fileURLWithPath: control.data.path).deletingLastPathComponent().path
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: parent).filter { $0.contains(".replaced-") }
+            #expect(leftovers.isEmpty, "\(leftovers)")
+            #expect(try await fx.lab.up().nodes.first { $0.name == "pg2" }?.action == "started")
+            #expect(await fx.lab.waitForStreaming())
+        }
+    }
+
     @Test func stoppedStandbyIsNamedAndASecondUpStartsIt() async throws {
         try await LabFixture.with { fx in
             let again = try await fx.lab.up()
