@@ -7,7 +7,8 @@ usage: bench/rds_moto.py [runs]      (default 5; needs pip install 'moto[server]
        PGDR_BIN=... to measure another build (default .build/debug/pgdr)
 
 Per verb: wall time (median of the runs) and the API calls pgdr made, by action.
-  status         `pgdr status` (DescribeDBInstances per instance, GetMetricData for ReplicaLag)
+  status         `pgdr status` (DescribeDBInstances per instance, GetMetricData for ReplicaLag,
+                 DescribeAlarms per region)
   failover plan  `pgdr failover` (reads only)
   approve        `pgdr approve ID`: fence, promote, verify, DNS, SNS. moto never finishes
                  a promotion, so the bench plays RDS's part as soon as pgdr has asked
