@@ -499,13 +499,7 @@ public final class HAService: Sendable {
         // taken (the old primary, still the last primary on record, takes its role back).
         if let operation, operation.plan.kind == .switchover, let final = operation.finalCheckpoint,
            await !replayedPast(final, within: .seconds(30)) {
-            let why = "\(me.name) did not replay past \(operation.plan.from)'s final checkpoint \(final) within 30 s: not promoted"
-            await update(operation.plan.id) { r in
-                guard r.state == .writesStopped else { return }
-                r.state = .failed
-                r.detail = why + "; \(operation.plan.from) takes the primary role back"
-            }
-            return await record("switchover \(operation.plan.id): \(why)")
+            return await record(await abandon(operation, short: final))
         }
         let before = state.withLock { $0.leaderLease }
         _ = await acquire(HADecision.View(me: me.name, mode: spec.failover.mode, role: .standby, fenced: false,
@@ -539,20 +533,28 @@ public final class HAService: Sendable {
         return false
     }
 
+    /// A switchover this node cannot finish without losing writes (its replay did not
+    /// pass the old primary's final checkpoint): the operation ends failed, and the old
+    /// primary, still the last primary on record, takes its role back. Returns what to record.
+    func abandon(_ operation: OperationRecord, short final: LSN) async -> String {
+        let why = "\(me.name) did not replay past \(operation.plan.from)'s final checkpoint \(final) within 30 s: not promoted"
+        await update(operation.plan.id) { r in
+            guard r.state == .writesStopped else { return }
+            r.state = .failed
+            r.detail = why + "; \(operation.plan.from) takes the primary role back"
+        }
+        return "switchover \(operation.plan.id): \(why)"
+    }
+
     /// Promotes this node (it holds the key), renewing the lease meanwhile.
     func promote(_ reason: String, operation: OperationRecord?) async {
         let from = spec.nodes.first { $0.name != me.name }?.name ?? "?"
         if let operation, operation.plan.kind == .switchover, let final = operation.finalCheckpoint {
             // Nothing is lost: replay past the old primary's final checkpoint first, or do not promote.
             guard await replayedPast(final, within: .seconds(30)) else {
-                let why = "\(me.name) did not replay past \(operation.plan.from)'s final checkpoint \(final) within 30 s: not promoted"
-                await update(operation.plan.id) { r in
-                    guard r.state == .writesStopped else { return }
-                    r.state = .failed
-                    r.detail = why + "; \(operation.plan.from) takes the primary role back"
-                }
+                let said = await abandon(operation, short: final)
                 await giveUpKey()
-                return await record("switchover \(operation.plan.id): \(why); leader key released")
+                return await record(said + "; leader key released")
             }
         }
         var plan = OperationPlan(id: operation?.plan.id ?? OperationStore.newID(.failover), kind: .failover, createdAt: Date(),
