@@ -235,7 +235,7 @@ public final class HAService: Sendable {
             approved: mine,
             takeoverRefusal: takeoverRefusal,
             newerTimelineOn: role != .standby && reachable && leader == nil ? await newerTimeline() : nil,
-            lastPrimary: role == nil && reachable && leader == nil ? (try? await quorum.position())?.node : nil,
+            lastPrimary: reachable && leader == nil ? (try? await quorum.position())?.node : nil,
             leaderIsPrimary: leader.map { leader in
                 state.withLock { $0.members[leader.node] }.map { $0.sample.reachable && $0.sample.role == .primary } ?? false
             } ?? false)

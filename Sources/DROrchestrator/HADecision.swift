@@ -196,6 +196,11 @@ public enum HADecision {
         if v.dcsReachable {
             guard let leader = v.leader else {
                 if let newer = v.newerTimelineOn { return .demote("the leader key is free, but \(newer) is on a newer timeline") }
+                // Another node took the key after this one and was the primary last: its
+                // history is newer even when its agent cannot say so now (its server down).
+                if let last = v.lastPrimary, last != v.me {
+                    return .demote("the leader key is free, but \(last) was the primary after this node")
+                }
                 return .acquire
             }
             if leader.node == v.me {
@@ -272,6 +277,14 @@ public enum HADecision {
                     return .reclaim("nobody holds the leader key and this node was the last primary (it demoted itself when its lease could not be renewed)")
                 }
                 return .wait("fenced, and nobody holds the leader key: waiting for an operator (`pgdr rejoin` or `pgdr approve`)")
+            }
+            // Only the last primary (or any node, before there was one) may start when the key
+            // is free: an older primary started here would take the key and bring back a
+            // history the cluster moved past (seen: a lost primary restarted while its
+            // successor's lease had lapsed under load took the key back).
+            if let last = v.lastPrimary, last != v.me {
+                return .wait("nobody holds the leader key, but \(last) was the last primary: nothing is started here "
+                             + "(\(last)'s agent takes the key back, or an operator decides)")
             }
             return .start("nobody holds the leader key")
         }

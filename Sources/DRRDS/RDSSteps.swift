@@ -77,8 +77,18 @@ public struct RDSSteps: Sendable {
         let timeout = spec.aws.promotionTimeout.duration
         let interval = min(Duration.seconds(5), timeout / 5)
         var last = current
+        var unseen = 0
         while ContinuousClock.now - started < timeout {
-            last = try await rds.describe(id, region: region)
+            // DescribeDBInstances is eventually consistent: an instance it just changed may be
+            // missing from one answer. Twice in a row, still being waited for; then it is an error.
+            do {
+                last = try await rds.describe(id, region: region)
+                unseen = 0
+            } catch let error as AWSError where ["DBInstanceNotFound", "DBInstanceNotFoundFault"].contains(error.code ?? "") && unseen < 2 {
+                unseen += 1
+                try await sleep(interval)
+                continue
+            }
             if !last.isReplica && last.isAvailable {
                 let took = ContinuousClock.now - started
                 return .done((calledPromote ? "PromoteReadReplica; " : "already promoted; ")

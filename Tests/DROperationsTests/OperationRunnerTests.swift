@@ -75,7 +75,9 @@ struct RunnerHarness {
         try env.store.append(.init(operation: plan.id, kind: plan.kind, phase: .planned))
         let env = self.env
         _ = Task { try await OperationRunner(environment: env).execute(plan) }
-        let deadline = ContinuousClock.now + .seconds(10)
+        // A guard against a run that never gets there, not a measure: the first seconds of a
+        // full suite on two cores once kept this in-memory run from its step for over 10 s.
+        let deadline = ContinuousClock.now + .seconds(60)
         while !cluster.reached(key) {
             guard ContinuousClock.now < deadline else { throw FakeCluster.Failure(description: "the run never reached \(key)") }
             try await Task.sleep(for: .milliseconds(2))

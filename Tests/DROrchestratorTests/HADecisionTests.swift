@@ -142,6 +142,26 @@ import Testing
         if case .rejoin = HADecision.next(v) {} else { Issue.record("an approved rejoin rejoins") }
     }
 
+    /// A free key is taken only by the last primary (or by anyone before there
+    /// was one): an old primary restarted while its successor's lease had
+    /// lapsed took the key back and brought back its older history.
+    @Test func onlyTheLastPrimaryStartsOrTakesAFreeKey() {
+        var restarted = view(nil, leader: nil)
+        restarted.lastPrimary = "pg2"
+        if case .wait(let why) = HADecision.next(restarted) {
+            #expect(why.contains("pg2 was the last primary"), "\(why)")
+        } else { Issue.record("a node that was not the last primary must not start: \(HADecision.next(restarted))") }
+        restarted.lastPrimary = "pg1"
+        if case .start = HADecision.next(restarted) {} else { Issue.record("the last primary starts: \(HADecision.next(restarted))") }
+        var running = view(.writablePrimary, leader: nil)
+        running.lastPrimary = "pg2"
+        if case .demote(let why) = HADecision.next(running) {
+            #expect(why.contains("pg2 was the primary after this node"), "\(why)")
+        } else { Issue.record("an older primary must not take the free key: \(HADecision.next(running))") }
+        running.lastPrimary = "pg1"
+        #expect(HADecision.next(running) == .acquire)
+    }
+
     /// The old primary of a switchover, stopped and fenced with the key given
     /// up: it waits for the new primary to take the key (it used to take the
     /// role back at once, as the last primary, and stop writes again, in a

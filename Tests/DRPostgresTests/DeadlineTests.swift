@@ -33,8 +33,8 @@ import Testing
         await #expect(throws: PostgresFailure.self) { try await PostgresSession.connect(target) }
         let took = ContinuousClock.now - started
         // Without a deadline this waits for TCP keepalive (hours); on a loaded machine
-        // the bound is the deadline plus scheduling, so allow generous slack.
-        #expect(took < .seconds(10), "connect took \(took) against a silent peer")
+        // the bound is the deadline plus scheduling (a full suite's first seconds once took 15 s).
+        #expect(took < .seconds(60), "connect took \(took) against a silent peer")
     }
 
     @Test func aDeadlineEndsWorkThatWaitsOnSomethingClosable() async throws {
@@ -46,7 +46,7 @@ import Testing
                 throw CancellationError()
             }
         }
-        #expect(ContinuousClock.now - started < .seconds(10), "without the deadline this never ends")
+        #expect(ContinuousClock.now - started < .seconds(60), "without the deadline this never ends")
     }
 
     /// A caller cancelled before the deadline: it returns at once, and the
