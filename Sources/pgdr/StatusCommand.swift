@@ -17,6 +17,9 @@ struct StatusCommand: AsyncParsableCommand {
             heartbeat the standby has replayed; an idle primary never shows false lag. \
             Quorum mode (a dcs: section): also the leader key, its holder and lease time left, and \
             what each node's agent last published. \
+            target: aws: both instances from the RDS API, the lag from CloudWatch (and over SQL with \
+            aws.database), the deployment's CloudWatch alarms in both regions and, with \
+            dns.healthCheckId, Route 53's health check; the alarms and the check are shown, not judged. \
             Exit 0 when both sides are healthy and streaming, 1 when something is wrong (each problem \
             is listed), 2 for bad input.
             """)
