@@ -53,7 +53,11 @@ class Moto:
                 break
             except OSError:
                 time.sleep(0.2)
-        self.state = bed(self.url, "setup")
+        try:
+            self.state = bed(self.url, "setup")
+        except BaseException:
+            self.stop()  # a bed that cannot be built leaves no moto_server behind
+            raise
         self.env = dict(os.environ, AWS_ACCESS_KEY_ID=self.state["pgdr"]["key"],
                         AWS_SECRET_ACCESS_KEY=self.state["pgdr"]["secret"], HOME=self.dir,
                         AWS_EC2_METADATA_DISABLED="true")

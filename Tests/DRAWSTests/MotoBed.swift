@@ -38,9 +38,16 @@ final class MotoBed: @unchecked Sendable {
         // With SIGTERM unblocked, so stop() ends moto_server the ordinary way (MotoServer).
         process = try MotoServer.start(port: port, environment: ["MOTO_RECORDER_FILEPATH": "\(dir)/recording.jsonl"])
         let up = await MotoServer.waitUntilUp("\(url)/moto-api/", process: process)
-        try #require(up, "moto_server did not start on \(url) (pip install 'moto[server]')")
-        let setup = try await bed(["setup"] + (standalone ? ["standalone"] : []))
-        state = try #require(try JSONSerialization.jsonObject(with: Data(setup.utf8)) as? [String: Any])
+        // A bed that cannot be built stops its moto_server: nothing may outlive the test.
+        do {
+            try #require(up, "moto_server did not start on \(url) (pip install 'moto[server]')")
+            let setup = try await bed(["setup"] + (standalone ? ["standalone"] : []))
+            state = try #require(try JSONSerialization.jsonObject(with: Data(setup.utf8)) as? [String: Any])
+        } catch {
+            Self.terminate(process)
+            try? FileManager.default.removeItem(atPath: dir)
+            throw error
+        }
     }
 
     /// Stops it by its PID without blocking the caller (MotoServer.terminate).
