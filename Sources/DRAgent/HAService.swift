@@ -454,7 +454,8 @@ public final class HAService: Sendable {
         guard state.withLock({ $0.leaderLease }) != nil else { return note("could not take the leader key back (another agent was first)") }
         // A switchover handed over here that the new primary did not take: it ends, failed,
         // before this node starts (else its next round would stop writes for it again).
-        if let operation, operation.plan.kind == .switchover, operation.plan.from == me.name {
+        // One approved but not yet begun stays as it is: this node carries it out once back.
+        if let operation, operation.plan.kind == .switchover, operation.plan.from == me.name, operation.state == .writesStopped {
             do {
                 guard try await quorum.update(operation.plan.id, { r in
                     guard r.state == .writesStopped else { return }
